@@ -1,0 +1,102 @@
+"""The public kernel solver: :func:`steerable_basis`, with an in-process cache."""
+from __future__ import annotations
+
+import threading
+from collections import OrderedDict
+
+import numpy as np
+import torch
+
+from ..groups.linalg import row_space
+from ..groups.representation import Representation
+from .angular import AngularBasis, angular_basis_analytic, angular_basis_numerical
+from .sampling import SamplingRule, sample_basis
+
+DEFAULT_RULE = SamplingRule()
+METHODS = ("analytic", "numerical")
+
+_CACHE: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
+_CACHE_SIZE = 512
+_LOCK = threading.Lock()
+
+
+def clear_cache() -> None:
+    """Empty the basis cache (it holds at most 512 entries, least recently used dropped first)."""
+    with _LOCK:
+        _CACHE.clear()
+
+
+def cache_info() -> dict:
+    """Number of cached bases and the cache capacity."""
+    return {"entries": len(_CACHE), "capacity": _CACHE_SIZE}
+
+
+def _check_kernel_size(kernel_size) -> int:
+    if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)):
+        raise TypeError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
+    if kernel_size < 1:
+        raise ValueError(f"kernel_size must be >= 1, got {kernel_size}")
+    return int(kernel_size)
+
+
+def angular_basis(in_rep: Representation, out_rep: Representation, max_frequency: int,
+                  method: str = "analytic") -> AngularBasis:
+    """The angular solution space per frequency (see :mod:`equinet.kernels.angular`)."""
+    if method == "analytic":
+        return angular_basis_analytic(in_rep, out_rep, max_frequency)
+    if method == "numerical":
+        return angular_basis_numerical(in_rep, out_rep, max_frequency)
+    raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+
+
+def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kernel_size: int = 5,
+                          method: str = "analytic", rule: SamplingRule | None = None,
+                          orthonormalize: bool = True) -> np.ndarray:
+    """:func:`steerable_basis` as a float64 numpy array (the cached object is never handed out)."""
+    k = _check_kernel_size(kernel_size)
+    rule = DEFAULT_RULE if rule is None else rule
+    if not isinstance(rule, SamplingRule):
+        raise TypeError(f"rule must be a SamplingRule, got {type(rule).__name__}")
+    if method not in METHODS:
+        raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
+    for r, what in ((in_rep, "in_rep"), (out_rep, "out_rep")):
+        if not isinstance(r, Representation):
+            raise TypeError(f"{what} must be an equinet Representation, got {type(r).__name__}")
+    if in_rep.group != out_rep.group:
+        raise ValueError(f"in_rep and out_rep must be representations of the same group, got {in_rep!r} and "
+                         f"{out_rep!r}")
+    key = (in_rep.key, out_rep.key, k, method, rule.key, orthonormalize)
+    with _LOCK:
+        hit = _CACHE.get(key)
+        if hit is not None:
+            _CACHE.move_to_end(key)
+            return hit.copy()
+    Fmax = max((F for _, F in rule.rings(k)), default=0)
+    ang = angular_basis(in_rep, out_rep, Fmax, method)
+    B = sample_basis(ang, k, rule)
+    if orthonormalize and B.shape[0]:
+        flat = row_space(B.reshape(B.shape[0], -1), rtol=1e-6)
+        # deterministic signs: the largest entry of each element is positive
+        idx = np.argmax(np.abs(flat), axis=1)
+        flat = flat * np.sign(flat[np.arange(len(flat)), idx])[:, None]
+        B = flat.reshape(-1, *B.shape[1:])
+    with _LOCK:
+        _CACHE[key] = B
+        if len(_CACHE) > _CACHE_SIZE:
+            _CACHE.popitem(last=False)
+    return B.copy()
+
+
+def steerable_basis(in_rep: Representation, out_rep: Representation, kernel_size: int = 5,
+                    method: str = "analytic", rule: SamplingRule | None = None, orthonormalize: bool = True,
+                    dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """A basis of the steerable kernels k with k(Hx) π_in(H) = π_out(H) k(x) (eq. 12), sampled on the grid.
+
+    Returns a tensor ``[n_basis, out_rep.size, in_rep.size, kernel_size, kernel_size]``; pixel (row, col) of a kernel
+    is the point (col - c, c - row), c = (k - 1)/2, and a kernel is used as an ``F.conv2d`` weight. With
+    ``orthonormalize`` the elements are orthonormal in the Frobenius inner product and numerically dependent
+    ones are dropped. ``method`` picks the route ('analytic' or 'numerical'; they span the same space).
+    Identical requests are served from an in-process cache (:func:`clear_cache`).
+    """
+    return torch.as_tensor(steerable_basis_numpy(in_rep, out_rep, kernel_size, method, rule, orthonormalize),
+                           dtype=dtype)

@@ -1,0 +1,126 @@
+"""Kernel-basis benchmark: equinet vs escnn, in one run.
+
+For each case (group, input field, output field, kernel size) it prints
+  * the basis size of each library,
+  * the cold build time of each (equinet: cache cleared; escnn: first construction of an R2Conv in this process)
+    and the ratio escnn / equinet,
+  * the off-grid equivariance error of random kernels of each basis, measured without interpolation on analytic
+    inputs (equinet.kernels.diagnostics), for 45° (C8, C16) and 22.5° (C16), smooth and sharp inputs, and the
+    ratio equinet / escnn.
+
+    python experiments/benchmarks/bench_kernel_basis.py [--trials 8] [--json out.json]
+    python experiments/benchmarks/bench_kernel_basis.py --scan-prefilter    # re-derive the AUTO_PREFILTER table
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+from equinet import groups, kernels  # noqa: E402
+from equinet.kernels.diagnostics import basis_equivariance_error, conv_equivariance_error  # noqa: E402
+
+warnings.filterwarnings("ignore")
+
+
+def escnn_case(N, pair, k, trials, elements, kinds):
+    import torch
+    from escnn import gspaces, nn as enn
+    gs = gspaces.rot2dOnR2(N)
+    reps = {"trivial": gs.trivial_repr, "regular": gs.regular_repr}
+    fi, fo = enn.FieldType(gs, [reps[pair[0]]]), enn.FieldType(gs, [reps[pair[1]]])
+    t = time.perf_counter()
+    conv = enn.R2Conv(fi, fo, k, bias=False)
+    build = time.perf_counter() - t
+    errs = {}
+    for steps in elements:
+        e = gs.fibergroup.element(steps)
+        H = gs.basespace_action(e)
+        for kind in kinds:
+            vals = []
+            for s in range(trials):
+                torch.manual_seed(s)
+                torch.nn.init.normal_(conv.weights)
+                w = conv.expand_parameters()[0].detach().double().numpy()
+                vals.append(conv_equivariance_error(w, fi.representation(e), fo.representation(e), H, kind,
+                                                    seed=1000 + s))
+            errs[(steps, kind)] = float(np.mean(vals))
+    return conv.basisexpansion.dimension(), build, errs
+
+
+def equinet_case(N, pair, k, trials, elements, kinds, repeats=5):
+    G = groups.cyclic(N)
+    reps = {"trivial": G.trivial, "regular": G.regular}
+    ri, ro = reps[pair[0]], reps[pair[1]]
+    times = []
+    for _ in range(repeats):
+        kernels.clear_cache()
+        ri._key = ro._key = None
+        t = time.perf_counter()
+        B = kernels.steerable_basis_numpy(ri, ro, k)
+        times.append(time.perf_counter() - t)
+    errs = {(steps, kind): basis_equivariance_error(B, ri, ro, G.element(steps=steps), kind, n_trials=trials)
+            for steps in elements for kind in kinds}
+    return B.shape[0], float(np.median(times)), errs
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--trials", type=int, default=8)
+    ap.add_argument("--json", default=None, help="write the results to this JSON file (atomically)")
+    ap.add_argument("--scan-prefilter", action="store_true")
+    args = ap.parse_args(argv)
+    if args.scan_prefilter:
+        return scan_prefilter(args.trials)
+    try:
+        import escnn  # noqa: F401
+    except ImportError:
+        sys.exit("escnn is not installed: pip install -e '.[escnn]' (needs gfortran)")
+    kinds = ("smooth", "sharp")
+    cases = [(8, ("trivial", "regular"), 5, (1,)), (8, ("regular", "regular"), 5, (1,)),
+             (16, ("regular", "regular"), 5, (2, 1)), (8, ("regular", "regular"), 3, (1,)),
+             (8, ("regular", "regular"), 7, (1,))]
+    rows = []
+    print(f"{'case':34s} {'n(eq)':>6s} {'n(escnn)':>8s} {'build eq':>9s} {'build escnn':>11s} {'speed-up':>8s}")
+    for N, pair, k, els in cases:
+        ne, te, ee = equinet_case(N, pair, k, args.trials, els, kinds)
+        nx, tx, ex = escnn_case(N, pair, k, args.trials, els, kinds)
+        name = f"C{N} {pair[0]}->{pair[1]} k={k}"
+        print(f"{name:34s} {ne:6d} {nx:8d} {te * 1e3:7.2f}ms {tx * 1e3:9.1f}ms {tx / te:7.1f}x")
+        for key in ee:
+            deg = 360.0 * key[0] / N
+            print(f"    {deg:5.1f}° {key[1]:6s}: error equinet {ee[key]:.2e}  escnn {ex[key]:.2e}  "
+                  f"ratio {ee[key] / ex[key]:.2f}")
+            rows.append(dict(case=name, angle_deg=deg, input=key[1], n_equinet=ne, n_escnn=nx,
+                             build_equinet_s=te, build_escnn_s=tx, error_equinet=ee[key], error_escnn=ex[key]))
+    if args.json:
+        tmp = args.json + ".tmp"
+        with open(tmp, "w") as f:
+            json.dump(rows, f, indent=1)
+        os.replace(tmp, args.json)
+
+
+def scan_prefilter(trials):
+    G = groups.cyclic(8)
+    g = G.element(steps=1)
+    for k in (3, 4, 5, 6, 7, 9):
+        row = []
+        for pf in np.arange(0.25, 0.551, 0.025):
+            rule = kernels.SamplingRule(prefilter=float(pf))
+            e = [basis_equivariance_error(kernels.steerable_basis_numpy(a, b, k, rule=rule), a, b, g, "smooth",
+                                          n_trials=trials) for a, b in ((G.trivial, G.regular),
+                                                                        (G.regular, G.regular))]
+            row.append((round(float(pf), 3), float(np.mean(e))))
+        best = min(row, key=lambda t: t[1])
+        print(f"k={k}: best prefilter {best[0]} (error {best[1]:.2e}); " +
+              " ".join(f"{p}:{e:.1e}" for p, e in row), flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,20 @@
+import numpy as np
+import pytest
+import torch
+
+from equinet import groups
+
+torch.set_default_dtype(torch.float32)
+
+FINITE = [groups.cyclic(1), groups.cyclic(2), groups.cyclic(3), groups.cyclic(4), groups.cyclic(8),
+          groups.dihedral(1), groups.dihedral(2), groups.dihedral(4), groups.dihedral(6)]
+CONTINUOUS = [groups.so2(4), groups.o2(4)]
+
+
+def ids(gs):
+    return [repr(g) for g in gs]
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(0)
