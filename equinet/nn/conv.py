@@ -1,0 +1,191 @@
+"""Steerable convolution: learnable coefficients × the solved kernel basis -> an ordinary conv2d filter.
+
+Lifting (trivial -> regular, eq. 10), group convolution (regular -> regular, eq. 9) and general steerable
+convolution (any representations, eq. 11-12) are all this one layer.
+"""
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..kernels import SamplingRule, steerable_basis_numpy
+from .field_type import FieldType, as_field_type
+from .module import EquivariantModule
+
+PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+
+
+def _field_groups(ft: FieldType):
+    """Fields grouped by representation: [(rep, channel indices (all fields, field-major), number of fields)]."""
+    groups: dict = {}
+    for i, r in enumerate(ft.reps):
+        groups.setdefault(r.key, (r, []))[1].append(i)
+    out = []
+    for r, fields in groups.values():
+        idx = np.concatenate([np.arange(ft.offsets[i], ft.offsets[i] + r.size) for i in fields])
+        out.append((r, torch.as_tensor(idx, dtype=torch.long), len(fields)))
+    return out
+
+
+def trivial_projector(rep) -> np.ndarray:
+    """Orthonormal columns spanning the invariant (trivial-irrep) subspace of ``rep``: (size, n_trivial)."""
+    cols = [rep.change_of_basis[:, o:o + p.size] for o, p in
+            zip(np.cumsum([0] + [p.size for p in rep.irreps[:-1]]), rep.irreps) if p.is_trivial()]
+    return np.concatenate(cols, axis=1) if cols else np.zeros((rep.size, 0))
+
+
+class SteerableConv2d(EquivariantModule):
+    """Equivariant convolution from ``in_type`` to ``out_type`` with a k x k steerable kernel.
+
+    Args:
+        in_type, out_type: :class:`FieldType` (or a single Representation) of the same group.
+        kernel_size: k >= 1. Odd k keeps the image size; even k pads k/2 and returns size + 1 (the output grid
+            stays centred on the input grid, so rotations about the image centre remain exact).
+        padding: override the padding; ``padding_mode`` one of 'zeros', 'reflect', 'replicate', 'circular'
+            (all symmetric under the grid-preserving elements).
+        bias: a learnable bias on the trivial (invariant) components of the output only; ``False`` for a
+            bias-free layer.
+        rule, method: the kernel solver's sampling rule and route (:func:`equinet.kernels.steerable_basis`).
+
+    Parameters are the basis coefficients (``weight``) and the invariant bias coefficients (``bias``). In eval mode
+    with gradients disabled the expanded filter is cached; the cache is not part of the state dict, so train and
+    eval state dicts are identical.
+    """
+
+    def __init__(self, in_type, out_type, kernel_size: int = 3, padding: int | None = None,
+                 padding_mode: str = "zeros", bias: bool = True, rule: SamplingRule | None = None,
+                 method: str = "analytic", gain: float = math.sqrt(2.0)):
+        super().__init__()
+        self.in_type, self.out_type = as_field_type(in_type), as_field_type(out_type)
+        if self.in_type.group != self.out_type.group:
+            raise ValueError(f"in_type and out_type must share a group: {self.in_type} vs {self.out_type}")
+        if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or kernel_size < 1:
+            raise ValueError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
+        if padding_mode not in PADDING_MODES:
+            raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+        self.kernel_size = int(kernel_size)
+        self.padding = self.kernel_size // 2 if padding is None else int(padding)
+        self.padding_mode = padding_mode
+        self.gain = float(gain)
+
+        blocks, n_total = [], 0
+        self._block_meta = []
+        for og, (ro, out_idx, n_o) in enumerate(_field_groups(self.out_type)):
+            for ri, in_idx, n_i in _field_groups(self.in_type):
+                B = steerable_basis_numpy(ri, ro, self.kernel_size, method=method, rule=rule)
+                if B.shape[0] == 0:
+                    continue
+                name = f"basis_{len(self._block_meta)}"
+                self.register_buffer(name, torch.as_tensor(B, dtype=torch.float32), persistent=False)
+                self.register_buffer(name + "_out", out_idx, persistent=False)
+                self.register_buffer(name + "_in", in_idx, persistent=False)
+                self._block_meta.append((name, n_o, n_i, B.shape[0], n_total, og))
+                n_total += n_o * n_i * B.shape[0]
+        self._full_block = (len(self._block_meta) == 1 and
+                            len(_field_groups(self.out_type)) == 1 and len(_field_groups(self.in_type)) == 1)
+        self.weight = nn.Parameter(torch.empty(n_total))
+
+        if bias:
+            Pb = [trivial_projector(r) for r in self.out_type.reps]
+            nb = sum(p.shape[1] for p in Pb)
+            M = np.zeros((self.out_type.size, nb))
+            c = 0
+            for i, p in enumerate(Pb):
+                M[self.out_type.field_channels(i), c:c + p.shape[1]] = p
+                c += p.shape[1]
+            self.register_buffer("bias_basis", torch.as_tensor(M, dtype=torch.float32), persistent=False)
+            self.bias = nn.Parameter(torch.zeros(nb)) if nb else None
+        else:
+            self.bias = None
+        self._cache = None
+        self.reset_parameters()
+
+    # ------------------------------------------------------------------ init
+    def reset_parameters(self) -> None:
+        """Variance-preserving (He) initialisation: each output channel's expected squared filter norm is gain²."""
+        with torch.no_grad():
+            fan: dict = {}
+            for name, n_o, n_i, n_t, _, og in self._block_meta:
+                fan[og] = fan.get(og, 0) + n_i * n_t
+            for name, n_o, n_i, n_t, start, og in self._block_meta:
+                d_o = getattr(self, name).shape[1]
+                std = self.gain * math.sqrt(d_o / fan[og])
+                self.weight[start:start + n_o * n_i * n_t].normal_(0.0, std)
+            if self.bias is not None:
+                self.bias.zero_()
+        self._cache = None
+
+    # ------------------------------------------------------------------ expansion
+    def expand(self) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The ordinary conv2d filter [C_out, C_in, k, k] and bias [C_out] (or None) of the current parameters."""
+        k = self.kernel_size
+        C_out, C_in = self.out_type.size, self.in_type.size
+        filt = None
+        for name, n_o, n_i, n_t, start, _ in self._block_meta:
+            B = getattr(self, name)
+            W = self.weight[start:start + n_o * n_i * n_t].view(n_o, n_i, n_t)
+            blk = torch.einsum("abn,noikl->aobikl", W, B.to(W.dtype))
+            blk = blk.reshape(n_o * B.shape[1], n_i * B.shape[2], k, k)
+            if self._full_block:
+                out_idx, in_idx = getattr(self, name + "_out"), getattr(self, name + "_in")
+                if torch.equal(out_idx, torch.arange(C_out, device=out_idx.device)) and \
+                        torch.equal(in_idx, torch.arange(C_in, device=in_idx.device)):
+                    filt = blk
+                    break
+            if filt is None:
+                filt = self.weight.new_zeros(C_out, C_in, k, k)
+            o, i = getattr(self, name + "_out"), getattr(self, name + "_in")
+            filt = filt.index_put((o[:, None], i[None, :]), blk)
+        if filt is None:  # no admissible kernel at all (e.g. frequencies beyond the kernel's band limit)
+            filt = self.weight.new_zeros(C_out, C_in, k, k)
+        bias = None
+        if self.bias is not None:
+            bias = self.bias_basis.to(self.bias.dtype) @ self.bias
+        return filt, bias
+
+    def train(self, mode: bool = True):
+        self._cache = None
+        return super().train(mode)
+
+    def _filter(self):
+        if self.training or torch.is_grad_enabled():
+            self._cache = None
+            return self.expand()
+        versions = (self.weight._version, None if self.bias is None else self.bias._version,
+                    self.weight.device, self.weight.dtype)
+        if self._cache is None or self._cache[0] != versions:
+            with torch.no_grad():
+                self._cache = (versions, self.expand())
+        return self._cache[1]
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.in_type.check(x)
+        filt, bias = self._filter()
+        if self.padding_mode != "zeros" and self.padding:
+            p = self.padding
+            return F.conv2d(F.pad(x, (p, p, p, p), mode=self.padding_mode), filt, bias)
+        return F.conv2d(x, filt, bias, padding=self.padding)
+
+    def export(self) -> nn.Conv2d:
+        """A plain ``nn.Conv2d`` with the expanded filter (same outputs)."""
+        filt, bias = self.expand()
+        conv = nn.Conv2d(self.in_type.size, self.out_type.size, self.kernel_size, padding=self.padding,
+                         padding_mode=self.padding_mode, bias=bias is not None)
+        conv = conv.to(device=filt.device, dtype=filt.dtype)
+        with torch.no_grad():
+            conv.weight.copy_(filt)
+            if bias is not None:
+                conv.bias.copy_(bias)
+        return conv
+
+    @property
+    def basis_size(self) -> int:
+        return self.weight.numel()
+
+    def extra_repr(self) -> str:
+        return (f"in={self.in_type}, out={self.out_type}, kernel_size={self.kernel_size}, "
+                f"padding={self.padding}, bias={self.bias is not None}, parameters={self.weight.numel()}")
