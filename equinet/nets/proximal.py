@@ -1,0 +1,183 @@
+"""Equivariant proximal subnetworks for unrolled algorithms: a residual DnCNN-style network and a U-Net.
+
+Both are built from one :class:`~equinet.nets.spec.NetSpec`; with the trivial group they are ordinary CNNs (the
+translation twins of Fig. 5 of the imaging paper). Inputs and outputs are scalar images (trivial fields).
+With ``residual=True`` the network returns ``x[:, :out_channels] + body(x)`` (the proximal step updates u, the
+first input channels).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..nn.conv import SteerableConv2d
+from ..nn.field_type import FieldType
+from ..nn.module import EquivariantModule, EquivariantSequential
+from ..nn.plain_conv import TranslationConv2d
+from .spec import NetSpec
+
+
+def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType) -> EquivariantModule:
+    """A convolution between two field types of the spec (full k x k kernels for the trivial group)."""
+    if spec.is_translation_only:
+        return TranslationConv2d(in_type.size, out_type.size, spec.kernel_size, bias=spec.bias)
+    return SteerableConv2d(in_type, out_type, spec.kernel_size, bias=spec.bias)
+
+
+def nonlinearity(spec: NetSpec, ftype: FieldType) -> EquivariantModule:
+    """ReLU on regular (or plain) fields; norm-ReLU on the band-limited fields of SO(2)/O(2)."""
+    from ..nn import NormNonlinearity, ReLU
+    if spec.pointwise:
+        return ReLU(ftype)
+    return NormNonlinearity(ftype, "relu", bias=spec.bias)
+
+
+def conv_block(spec: NetSpec, in_type: FieldType, out_type: FieldType) -> list[EquivariantModule]:
+    from ..nn import EquivariantBatchNorm
+    layers = [conv_layer(spec, in_type, out_type)]
+    if spec.batch_norm:
+        layers.append(EquivariantBatchNorm(out_type, bias=spec.bias))
+    layers.append(nonlinearity(spec, out_type))
+    return layers
+
+
+def _check_channels(spec: NetSpec, residual: bool):
+    if residual and spec.in_channels < spec.out_channels:
+        raise ValueError(f"a residual network needs in_channels >= out_channels (it adds the first "
+                         f"{spec.out_channels} input channels), got in={spec.in_channels}, out={spec.out_channels}")
+
+
+class _ResidualPlain(nn.Module):
+    def __init__(self, body: nn.Module, out_channels: int, residual: bool):
+        super().__init__()
+        self.body, self.out_channels, self.residual = body, out_channels, residual
+
+    def forward(self, x):
+        y = self.body(x)
+        return y + x[:, :self.out_channels] if self.residual else y
+
+
+class DnCNN(EquivariantModule):
+    """Residual DnCNN-style network: conv -> [conv (-> BN) -> nonlinearity] x (depth - 2) -> conv.
+
+    ``spec.depth`` counts the convolutions (>= 2). Exactly equivariant to grid-preserving elements; bias-free
+    (``spec.bias=False``) makes it positively homogeneous.
+    """
+
+    def __init__(self, spec: NetSpec, residual: bool = True):
+        super().__init__()
+        if spec.depth < 2:
+            raise ValueError(f"DnCNN needs depth >= 2 convolutions, got {spec.depth}")
+        _check_channels(spec, residual)
+        self.spec, self.residual = spec, residual
+        self.in_type, self.out_type = spec.image_type(spec.in_channels), spec.image_type(spec.out_channels)
+        hid = spec.hidden_type()
+        layers = [conv_layer(spec, self.in_type, hid), nonlinearity(spec, hid)]
+        for _ in range(spec.depth - 2):
+            layers += conv_block(spec, hid, hid)
+        layers.append(conv_layer(spec, hid, self.out_type))
+        self.body = EquivariantSequential(*layers)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.in_type.check(x)
+        y = self.body(x)
+        return y + x[:, :self.spec.out_channels] if self.residual else y
+
+    def export(self) -> nn.Module:
+        from ..nn.export import plain
+        return plain(_ResidualPlain(self.body.export(), self.spec.out_channels, self.residual))
+
+
+def resize_like(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
+    """Bilinear resize of ``x`` to ``ref``'s spatial size with centred sample positions (align_corners=False):
+    exactly equivariant to 90° rotations and flips for every pair of sizes."""
+    return F.interpolate(x, size=ref.shape[-2:], mode="bilinear", align_corners=False)
+
+
+class _UNetPlain(nn.Module):
+    def __init__(self, enc, downs, bottom, ups, out, out_channels, residual):
+        super().__init__()
+        self.enc, self.downs, self.bottom = nn.ModuleList(enc), nn.ModuleList(downs), bottom
+        self.ups, self.out, self.out_channels, self.residual = nn.ModuleList(ups), out, out_channels, residual
+
+    def forward(self, x):
+        skips = []
+        h = x
+        for enc, down in zip(self.enc, self.downs):
+            h = enc(h)
+            skips.append(h)
+            h = down(h)
+        h = self.bottom(h)
+        for up, skip in zip(self.ups, reversed(skips)):
+            h = up(torch.cat([resize_like(h, skip), skip], dim=1))
+        y = self.out(h)
+        return y + x[:, :self.out_channels] if self.residual else y
+
+
+class UNet(EquivariantModule):
+    """Equivariant U-Net: ``scales`` down-sampling levels, widths ``spec.width · 2^s``, two convolution blocks per
+    level, skip connections by concatenating field types, exact resampling for every image size.
+
+    Down-sampling: :class:`equinet.nn.Downsample2x` (exact for even and odd sizes); up-sampling: centred bilinear
+    resize to the skip connection's size (:func:`resize_like`).
+    """
+
+    def __init__(self, spec: NetSpec, scales: int = 2, residual: bool = True):
+        super().__init__()
+        from ..nn import Downsample2x
+        if scales < 1:
+            raise ValueError(f"UNet needs scales >= 1, got {scales}")
+        _check_channels(spec, residual)
+        self.spec, self.scales, self.residual = spec, scales, residual
+        self.in_type, self.out_type = spec.image_type(spec.in_channels), spec.image_type(spec.out_channels)
+        widths = [spec.width * 2 ** s for s in range(scales + 1)]
+        types = [spec.hidden_type(w) for w in widths]
+        enc, downs, ups = [], [], []
+        prev = self.in_type
+        for s in range(scales):
+            enc.append(EquivariantSequential(*conv_block(spec, prev, types[s]), *conv_block(spec, types[s], types[s])))
+            downs.append(Downsample2x(types[s]))
+            prev = types[s]
+        self.bottom = EquivariantSequential(*conv_block(spec, prev, types[scales]),
+                                            *conv_block(spec, types[scales], types[scales]))
+        for s in reversed(range(scales)):
+            cat = types[s + 1] + types[s]
+            ups.append(EquivariantSequential(*conv_block(spec, cat, types[s]), *conv_block(spec, types[s], types[s])))
+        self.enc, self.downs, self.ups = nn.ModuleList(enc), nn.ModuleList(downs), nn.ModuleList(ups)
+        self.out = conv_layer(spec, types[0], self.out_type)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.in_type.check(x)
+        skips = []
+        h = x
+        for enc, down in zip(self.enc, self.downs):
+            h = enc(h)
+            skips.append(h)
+            h = down(h)
+        h = self.bottom(h)
+        for up, skip in zip(self.ups, reversed(skips)):
+            h = up(torch.cat([resize_like(h, skip), skip], dim=1))
+        y = self.out(h)
+        return y + x[:, :self.spec.out_channels] if self.residual else y
+
+    def export(self) -> nn.Module:
+        from ..nn.export import plain
+        return plain(_UNetPlain([e.export() for e in self.enc], [d.export() for d in self.downs],
+                                self.bottom.export(), [u.export() for u in self.ups], self.out.export(),
+                                self.spec.out_channels, self.residual))
+
+
+NETWORKS = {"dncnn": DnCNN, "unet": UNet}
+
+
+def build(name: str, spec: NetSpec, **kwargs) -> EquivariantModule:
+    """Build a proximal network by name ('dncnn' or 'unet') from a spec."""
+    key = str(name).lower()
+    if key not in NETWORKS:
+        raise ValueError(f"unknown network {name!r}; expected one of {sorted(NETWORKS)}")
+    return NETWORKS[key](spec, **kwargs)
+
+
+def count_parameters(module: nn.Module) -> int:
+    return sum(p.numel() for p in module.parameters() if p.requires_grad)

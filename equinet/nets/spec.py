@@ -1,0 +1,101 @@
+"""One specification for equivariant proximal networks and their translation-equivariant twins."""
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+
+from ..groups import PlanarGroup, direct_sum, get, trivial_group
+from ..groups.representation import Representation
+from ..nn.field_type import FieldType
+
+
+@dataclass(frozen=True)
+class NetSpec:
+    """What a proximal network is made of.
+
+    Args:
+        group: the symmetry group (a PlanarGroup or a name such as 'C8', 'D4', 'SO2'); ``'C1'`` (the trivial
+            group) gives an ordinary CNN.
+        in_channels, out_channels: scalar image channels in and out (e.g. u, ∇E and memory in; u out).
+        width: hidden fields per layer (regular fields for finite groups, band-limited fields for SO(2)/O(2),
+            plain channels for the trivial group).
+        depth: number of convolutions (DnCNN) or convolutions per scale (U-Net).
+        kernel_size: k.
+        bias: False removes every additive term (positively homogeneous network, f(c·x) = c·f(x)).
+        batch_norm: equivariant batch normalisation between convolution and nonlinearity.
+        max_frequency: band limit of the hidden fields of SO(2)/O(2) networks.
+    """
+
+    group: object = "C4"
+    in_channels: int = 1
+    out_channels: int = 1
+    width: int = 8
+    depth: int = 5
+    kernel_size: int = 5
+    bias: bool = True
+    batch_norm: bool = False
+    max_frequency: int = 3
+
+    def __post_init__(self):
+        G = self.group
+        if not isinstance(G, PlanarGroup):
+            name = str(G).upper().replace("(", "").replace(")", "")
+            G = get(name, max_frequency=self.max_frequency) if name in ("SO2", "O2") else get(name)
+        object.__setattr__(self, "group", G)
+        for name in ("in_channels", "out_channels", "width", "depth", "kernel_size"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+                raise ValueError(f"NetSpec.{name} must be a positive integer, got {v!r}")
+
+    @property
+    def G(self) -> PlanarGroup:
+        return self.group  # type: ignore[return-value]
+
+    # ------------------------------------------------------------------ field types
+    @property
+    def hidden_rep(self) -> Representation:
+        """The representation of one hidden field."""
+        G = self.G
+        if G.N is not None:
+            return G.regular
+        irr = [p for p in G.irreps() if p.frequency <= self.max_frequency]
+        return direct_sum(*irr, name=f"bandlimited(L={self.max_frequency})")
+
+    @property
+    def is_translation_only(self) -> bool:
+        """True for the trivial group: the network is an ordinary CNN with full k x k kernels."""
+        return self.G.order == 1
+
+    @property
+    def pointwise(self) -> bool:
+        """Whether the hidden fields admit pointwise nonlinearities (finite groups: regular fields)."""
+        return self.G.N is not None
+
+    def hidden_type(self, width: int | None = None) -> FieldType:
+        return FieldType(self.G, [self.hidden_rep] * (self.width if width is None else width))
+
+    def image_type(self, channels: int) -> FieldType:
+        return FieldType.trivial(self.G, channels)
+
+    # ------------------------------------------------------------------ twins
+    def with_group(self, group, width: int) -> "NetSpec":
+        return replace(self, group=group, width=width)
+
+    def translation_twin(self, match: str = "params", net: str = "dncnn") -> "NetSpec":
+        """The same specification with the trivial group (an ordinary CNN) and a width chosen to match the
+        equivariant network's number of parameters (``match='params'``) or its number of channels
+        (``match='width'``: width × |G| channels, i.e. the same activations memory)."""
+        if match not in ("params", "width"):
+            raise ValueError(f"match must be 'params' or 'width', got {match!r}")
+        C1 = trivial_group()
+        if match == "width":
+            return self.with_group(C1, self.width * self.hidden_rep.size)
+        from . import build
+        target = sum(p.numel() for p in build(net, self).parameters())
+        best = None
+        for w in range(1, 4 * self.width * self.hidden_rep.size + 2):
+            n = sum(p.numel() for p in build(net, self.with_group(C1, w)).parameters())
+            if best is None or abs(n - target) < best[1]:
+                best = (w, abs(n - target))
+            if n > target:
+                break
+        return self.with_group(C1, best[0])
