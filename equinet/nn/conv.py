@@ -155,11 +155,14 @@ class SteerableConv2d(EquivariantModule):
         if self.training or torch.is_grad_enabled():
             self._cache = None
             return self.expand()
-        versions = (self.weight._version, None if self.bias is None else self.bias._version,
-                    self.weight.device, self.weight.dtype)
+        # the parameter objects are part of the key (and held by the cache, so their ids cannot be reused):
+        # replacing a parameter (load_state_dict(assign=True)) must invalidate the cache like an in-place update
+        params = (self.weight, self.bias)
+        versions = (tuple(id(p) for p in params), self.weight._version,
+                    None if self.bias is None else self.bias._version, self.weight.device, self.weight.dtype)
         if self._cache is None or self._cache[0] != versions:
             with torch.no_grad():
-                self._cache = (versions, self.expand())
+                self._cache = (versions, self.expand(), params)
         return self._cache[1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:

@@ -1,0 +1,200 @@
+"""SteerableConv2d: exact equivariance (lifting, group convolution, mixed types) on even and odd sizes, invariant
+bias, the eval-mode filter cache, export, errors, and a deep C8 network."""
+import pytest
+import torch
+
+from equinet import groups
+from equinet.nn import (EquivariantSequential, FieldType, ReLU, SteerableConv2d, is_standard,
+                        trivial_projector)
+
+C4, D4, C8, C16 = groups.cyclic(4), groups.dihedral(4), groups.cyclic(8), groups.cyclic(16)
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _one_thread():
+    """These tensors are tiny: one intra-op thread avoids thread hand-off costs on shared CPUs (restored after)."""
+    n = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(n)
+
+
+def equivariance_error(layer, x, elements=None):
+    """max over grid-preserving g of |f(T_g x) - T_g f(x)|_max / |f(x)|_max."""
+    G = layer.in_type.group
+    els = [g for g in (elements or G.elements()) if g.preserves_grid]
+    y = layer(x)
+    assert y.abs().max() > 0
+    worst = 0.0
+    for g in els:
+        a = layer(groups.act(g, x, layer.in_type))
+        b = groups.act(g, y, layer.out_type)
+        worst = max(worst, ((a - b).abs().max() / b.abs().max()).item())
+    return worst
+
+
+def mixed(G):
+    one = G.irrep(1, 1) if G.reflections else G.irrep(1)
+    return FieldType(G, [G.regular, G.trivial, one, G.quotient(groups.cyclic(2)), G.regular])
+
+
+@pytest.mark.parametrize("G,k", [(C4, 3), (C4, 5), (D4, 3)], ids=["C4-k3", "C4-k5", "D4-k3"])
+@pytest.mark.parametrize("size", [8, 9])
+def test_lifting_and_group_convolution_exact(G, size, k):
+    torch.manual_seed(0)
+    lift = SteerableConv2d(FieldType.trivial(G), FieldType.regular(G, 3), k)
+    gconv = SteerableConv2d(FieldType.regular(G, 3), FieldType.regular(G, 2), k)
+    x = torch.randn(2, 1, size, size)
+    assert equivariance_error(lift, x) <= 1e-5
+    assert equivariance_error(gconv, torch.randn(2, 3 * G.order, size, size)) <= 1e-5
+
+
+@pytest.mark.parametrize("G,padding_mode", [(C4, "zeros"), (D4, "reflect")], ids=["C4-zeros", "D4-reflect"])
+@pytest.mark.parametrize("size", [6, 7])
+def test_mixed_field_types_exact(G, size, padding_mode):
+    torch.manual_seed(1)
+    t_in = FieldType(G, [G.trivial, G.regular, G.irrep(1, 1) if G.reflections else G.irrep(1)])
+    layer = SteerableConv2d(t_in, mixed(G), 3, padding_mode=padding_mode)
+    with torch.no_grad():
+        layer.bias.normal_()
+    assert equivariance_error(layer, torch.randn(2, t_in.size, size, size)) <= 1e-5
+
+
+@pytest.mark.parametrize("G", [C8, C16], ids=repr)
+def test_c8_c16_grid_preserving_elements_exact(G):
+    # (regular -> regular for C8 is covered by the deep network below; the C16 one takes seconds to solve)
+    torch.manual_seed(2)
+    t_in = FieldType(G, [G.trivial, G.irrep(1), G.irrep(3)])
+    t_out = FieldType(G, [G.regular, G.irrep(1), G.trivial])
+    layer = SteerableConv2d(t_in, t_out, 5)
+    for size in (8, 9):
+        assert equivariance_error(layer, torch.randn(1, t_in.size, size, size)) <= 1e-5
+
+
+def test_even_kernel_grows_the_image_and_stays_exact():
+    layer = SteerableConv2d(FieldType.trivial(D4), FieldType.regular(D4, 2), 4)
+    x = torch.randn(1, 1, 7, 7)
+    assert layer(x).shape[-2:] == (8, 8)
+    assert equivariance_error(layer, x) <= 1e-5
+
+
+def test_bias_lives_on_the_invariant_components_only():
+    G = D4
+    out = FieldType(G, [G.regular, G.irrep(1, 1), G.trivial, G.quotient(groups.flips()), G.irrep(1, 0)])
+    layer = SteerableConv2d(FieldType.trivial(G), out, 3)
+    # regular, trivial, quotient: one invariant direction each; irrep(1,1) and the sign irrep(1,0): none
+    assert layer.bias_basis.shape == (out.size, 3)
+    B = layer.bias_basis.double()
+    torch.testing.assert_close(B.T @ B, torch.eye(3, dtype=torch.float64), rtol=0, atol=1e-6)
+    for g in G.elements():
+        M = torch.as_tensor(out.representation(g))
+        torch.testing.assert_close(M @ B, B, rtol=0, atol=1e-6)
+    # the basis of one regular field is its normalised all-ones vector (the projector of the regular rep)
+    P = torch.as_tensor(trivial_projector(G.regular))
+    torch.testing.assert_close(P.abs(), torch.full((8, 1), 8 ** -0.5, dtype=P.dtype), rtol=0, atol=1e-9)
+    with torch.no_grad():
+        layer.weight.zero_()
+        layer.bias.copy_(torch.tensor([1.0, -2.0, 3.0]))
+    y = layer(torch.zeros(1, 1, 5, 5))
+    _, b = layer.expand()
+    for g in G.elements():  # the bias image is an invariant constant field
+        torch.testing.assert_close(groups.act(g, y, out), y, rtol=0, atol=1e-6)
+    torch.testing.assert_close(y[0, :, 2, 2], b, rtol=0, atol=0)
+    irrep_ch = out.field_channels(1)
+    assert y[0, irrep_ch].abs().max() < 1e-7 and y[0, out.field_channels(4)].abs().max() < 1e-7
+    assert y[0, out.field_channels(0)].abs().min() > 0.1
+
+
+def test_bias_false_removes_it():
+    layer = SteerableConv2d(FieldType.trivial(C4), FieldType.regular(C4, 2), 3, bias=False)
+    assert layer.bias is None and "bias" not in layer.state_dict()
+    assert layer.expand()[1] is None
+    x = torch.randn(1, 1, 6, 6)
+    torch.testing.assert_close(layer(3.0 * x), 3.0 * layer(x), rtol=1e-6, atol=1e-6)
+    assert layer(torch.zeros(1, 1, 6, 6)).abs().max() == 0
+    assert layer.export().bias is None
+    # an output type without invariant components has no bias even when asked for one
+    assert SteerableConv2d(FieldType.trivial(C4), FieldType(C4, [C4.irrep(1)]), 3).bias is None
+
+
+def test_eval_cache_matches_train_and_keeps_the_state_dict():
+    torch.manual_seed(3)
+    layer = SteerableConv2d(FieldType.trivial(D4), FieldType.regular(D4, 2), 3)
+    with torch.no_grad():
+        layer.bias.normal_()
+    x = torch.randn(2, 1, 7, 7)
+    keys_train = {k: v.shape for k, v in layer.state_dict().items()}
+    y_train = layer(x)
+    layer.eval()
+    with torch.no_grad():
+        y1, y2 = layer(x), layer(x)
+    assert layer._cache is not None
+    assert torch.equal(y1, y_train.detach()) and torch.equal(y1, y2)
+    assert {k: v.shape for k, v in layer.state_dict().items()} == keys_train
+    assert set(keys_train) == {"weight", "bias"}
+    with torch.no_grad():  # an in-place update (optimizer step) invalidates the cache
+        layer.weight.mul_(2.0)
+        y3 = layer(x)
+    layer.train()
+    torch.testing.assert_close(y3, layer(x).detach(), rtol=0, atol=0)
+    torch.testing.assert_close(y3 - layer.expand()[1].view(1, -1, 1, 1),
+                               2.0 * (y1 - layer.expand()[1].view(1, -1, 1, 1)), rtol=1e-5, atol=1e-5)
+
+
+def test_eval_cache_follows_replaced_parameters():
+    """load_state_dict(assign=True) swaps the parameter objects; new tensors may carry the same version counters
+    as the old ones, and the cached filter must still be dropped."""
+    layer = SteerableConv2d(FieldType.trivial(C4), FieldType.regular(C4, 1), 3).eval()
+    x = torch.randn(1, 1, 5, 5)
+    with torch.no_grad():
+        y_old = layer(x)
+    w, b = torch.randn_like(layer.weight), torch.randn_like(layer.bias)
+    while w._version < layer.weight._version:
+        w.add_(0.0)
+    while b._version < layer.bias._version:
+        b.add_(0.0)
+    assert (w._version, b._version) == (layer.weight._version, layer.bias._version)
+    layer.load_state_dict({"weight": w, "bias": b}, assign=True)
+    with torch.no_grad():
+        y_new = layer(x)
+    ref = torch.nn.functional.conv2d(x, *layer.expand(), padding=1)
+    assert not torch.allclose(y_new, y_old)
+    torch.testing.assert_close(y_new, ref.detach(), rtol=0, atol=0)
+
+
+def test_export_is_a_plain_conv2d():
+    layer = SteerableConv2d(FieldType(D4, [D4.trivial, D4.regular]), mixed(D4), 3, padding_mode="reflect").eval()
+    ex = layer.export()
+    assert type(ex) is torch.nn.Conv2d and is_standard(ex)
+    x = torch.randn(2, 9, 7, 7)
+    torch.testing.assert_close(ex(x), layer(x), rtol=1e-5, atol=1e-5)
+
+
+def test_errors_name_the_type():
+    layer = SteerableConv2d(FieldType.regular(C4, 2), FieldType.regular(C4, 1), 3)
+    with pytest.raises(ValueError, match=r"FieldType\(C4: 2×regular; 8 channels\) expects 8"):
+        layer(torch.randn(1, 7, 5, 5))
+    with pytest.raises(ValueError, match="shape"):
+        layer(torch.randn(8, 5, 5))
+    with pytest.raises(ValueError, match="share a group"):
+        SteerableConv2d(FieldType.trivial(C4), FieldType.trivial(D4), 3)
+    with pytest.raises(ValueError, match="kernel_size"):
+        SteerableConv2d(FieldType.trivial(C4), FieldType.trivial(C4), 0)
+
+
+def test_deep_c8_regular_network_builds_and_is_exact():
+    G = C8
+    hid = FieldType.regular(G, 16)
+    layers = [SteerableConv2d(FieldType.trivial(G), hid, 5), ReLU(hid)]
+    for _ in range(18):
+        layers += [SteerableConv2d(hid, hid, 5), ReLU(hid)]
+    layers.append(SteerableConv2d(hid, FieldType.trivial(G), 5))
+    net = EquivariantSequential(*layers).eval()
+    convs = [m for m in net.modules() if isinstance(m, SteerableConv2d)]
+    assert len(convs) == 20
+    # basis sizes (docs/kernels.md): trivial->regular 11, regular->regular 88, regular->trivial 11 per field pair
+    assert convs[0].basis_size == 16 * 11 and convs[1].basis_size == 16 * 16 * 88 and convs[-1].basis_size == 16 * 11
+    assert sum(p.numel() for p in net.parameters()) == 16 * 11 * 2 + 18 * 16 * 16 * 88 + 19 * 16 + 1
+    x = torch.randn(1, 1, 9, 9)
+    with torch.no_grad():
+        assert equivariance_error(net, x, [G.element(steps=2), G.element(steps=4)]) <= 1e-5
