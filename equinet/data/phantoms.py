@@ -1,0 +1,227 @@
+"""Ellipse phantoms: random (rotation-invariant distribution) and Shepp-Logan.
+
+Coordinates follow ``docs/conventions.md``: pixel ``(row, col)`` is the point ``x = col - (W - 1) / 2``,
+``y = (H - 1) / 2 - row`` (y up), angles counter-clockwise. Ellipse parameters are given in units of
+``min(H, W) / 2`` pixels, so the unit disk is the inscribed circle of the image.
+
+Edges are anti-aliased with a one-pixel linear ramp on a first-order signed distance to the ellipse
+boundary. Every pixel value is a function of the continuous position of the pixel centre only, so the
+random field is exactly as rotation invariant as its parameter distribution, and the images are exactly
+invariant in distribution under the symmetries of the pixel grid (90-degree rotations and flips).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Optional, Sequence, Tuple
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+__all__ = ["random_ellipses", "EllipsePhantoms", "shepp_logan", "render_ellipses", "SHEPP_LOGAN_MODIFIED",
+           "SHEPP_LOGAN_ORIGINAL"]
+
+# (intensity, semi-axis along the ellipse's own x, semi-axis along its y, centre x, centre y, angle in degrees)
+# Shepp & Logan (1974), with the higher-contrast intensities of Toft (1996) for the "modified" version.
+_SL_GEOMETRY = [
+    (0.69, 0.92, 0.0, 0.0, 0.0),
+    (0.6624, 0.8740, 0.0, -0.0184, 0.0),
+    (0.1100, 0.3100, 0.22, 0.0, -18.0),
+    (0.1600, 0.4100, -0.22, 0.0, 18.0),
+    (0.2100, 0.2500, 0.0, 0.35, 0.0),
+    (0.0460, 0.0460, 0.0, 0.1, 0.0),
+    (0.0460, 0.0460, 0.0, -0.1, 0.0),
+    (0.0460, 0.0230, -0.08, -0.605, 0.0),
+    (0.0230, 0.0230, 0.0, -0.606, 0.0),
+    (0.0230, 0.0460, 0.06, -0.605, 0.0),
+]
+SHEPP_LOGAN_MODIFIED = [(v,) + g for v, g in zip([1.0, -0.8, -0.2, -0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], _SL_GEOMETRY)]
+SHEPP_LOGAN_ORIGINAL = [(v,) + g for v, g in zip([1.0, -0.98, -0.02, -0.02, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01],
+                                                  _SL_GEOMETRY)]
+
+
+def _size(image_size) -> Tuple[int, int]:
+    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
+        size = (int(image_size), int(image_size))
+    elif isinstance(image_size, (tuple, list)) and len(image_size) == 2 and all(
+            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in image_size):
+        size = (int(image_size[0]), int(image_size[1]))
+    else:
+        raise TypeError(f"image_size must be an int or a pair of ints (H, W), got {image_size!r}")
+    if min(size) < 1:
+        raise ValueError(f"image_size must be positive, got {size}")
+    return size
+
+
+def _count(n, name: str = "n") -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {n!r}")
+    return int(n)
+
+
+def _seed(seed) -> int:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
+        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    return int(seed)
+
+
+def _range(value, name: str, low: float = -math.inf, high: float = math.inf) -> Tuple[float, float]:
+    try:
+        a, b = (float(v) for v in value)
+    except (TypeError, ValueError) as err:
+        raise TypeError(f"{name} must be a pair (min, max) of numbers, got {value!r}") from err
+    if not (low <= a <= b <= high):
+        raise ValueError(f"{name} must satisfy {low} <= min <= max <= {high}, got {value!r}")
+    return a, b
+
+
+def render_ellipses(params, image_size) -> torch.Tensor:
+    """Render sums of anti-aliased ellipses.
+
+    ``params`` (tensor or array) has shape ``[n, K, 6]`` with rows ``(intensity, a, b, x0, y0, angle_rad)`` in
+    units of ``min(H, W) / 2`` pixels (rows with intensity 0 are ignored); returns the float64 sums
+    ``[n, H, W]`` (not clipped). Computed with NumPy (single-threaded, so data loading does not compete with
+    torch's thread pool).
+    """
+    h, w = _size(image_size)
+    if isinstance(params, torch.Tensor):
+        params = params.detach().cpu().to(torch.float64).numpy()
+    params = np.asarray(params, dtype=np.float64)
+    if params.ndim != 3 or params.shape[-1] != 6:
+        raise ValueError(f"params must have shape [n, K, 6], got {tuple(params.shape)}")
+    scale = min(h, w) / 2.0
+    ys = ((h - 1) / 2.0 - np.arange(h, dtype=np.float64))[:, None]  # [H, 1]
+    xs = (np.arange(w, dtype=np.float64) - (w - 1) / 2.0)[None, :]  # [1, W]
+    out = np.zeros((params.shape[0], h, w))
+    k = max(1, params.shape[1])
+    chunk = max(1, 2**21 // (k * h * w))  # bounded temporaries: ~16 MB per float64 array
+    for i0 in range(0, params.shape[0], chunk):
+        amp, a, b, x0, y0, ang = (params[i0:i0 + chunk, :, j, None, None] for j in range(6))  # [m, K, 1, 1]
+        a_px = np.maximum(a * scale, 1e-12)
+        b_px = np.maximum(b * scale, 1e-12)
+        dx = xs - x0 * scale
+        dy = ys - y0 * scale
+        c, s = np.cos(ang), np.sin(ang)
+        u = dx * c + dy * s  # coordinates along the ellipse's own axes (pixels), [m, K, H, W]
+        v = dy * c - dx * s
+        rho = np.sqrt((u / a_px) ** 2 + (v / b_px) ** 2)  # 1 on the boundary
+        # |grad rho| = sqrt((u / a^2)^2 + (v / b^2)^2) / rho; signed distance ~ (rho - 1) / |grad rho|
+        grad = np.sqrt((u / a_px**2) ** 2 + (v / b_px**2) ** 2) / np.maximum(rho, 1e-12)
+        inside = np.clip(0.5 - (rho - 1.0) / np.maximum(grad, 1e-12), 0.0, 1.0)
+        inside[rho < 0.5] = 1.0
+        out[i0:i0 + chunk] = (amp * inside).sum(axis=1)
+    return torch.from_numpy(out)
+
+
+def _disk_mask(h: int, w: int, radius_px: float) -> torch.Tensor:
+    ys = ((h - 1) / 2.0 - np.arange(h, dtype=np.float64))[:, None]
+    xs = (np.arange(w, dtype=np.float64) - (w - 1) / 2.0)[None, :]
+    return torch.from_numpy((xs**2 + ys**2 <= radius_px**2).astype(np.float64))
+
+
+def _ellipse_params(rng: np.random.Generator, n_ellipses: Tuple[int, int], axes: Tuple[float, float],
+                    intensity: Tuple[float, float], support: float) -> np.ndarray:
+    k = int(rng.integers(n_ellipses[0], n_ellipses[1] + 1))
+    out = np.zeros((n_ellipses[1], 6))
+    a = rng.uniform(axes[0], axes[1], k)
+    b = rng.uniform(axes[0], axes[1], k)
+    ang = rng.uniform(0.0, 2 * np.pi, k)
+    # centre uniform (by area) in the disk that keeps the whole ellipse inside the support disk
+    r = (support - np.maximum(a, b)) * np.sqrt(rng.uniform(0.0, 1.0, k))
+    psi = rng.uniform(0.0, 2 * np.pi, k)
+    amp = rng.uniform(intensity[0], intensity[1], k)
+    out[:k] = np.stack((amp, a, b, r * np.cos(psi), r * np.sin(psi), ang), axis=1)
+    return out
+
+
+class EllipsePhantoms(Dataset):
+    """Dataset of random ellipse phantoms ``[1, H, W]`` in [0, 1] whose distribution is rotation invariant.
+
+    Item ``i`` is a deterministic function of ``(seed, i)`` (independent of access order). Each image is the
+    sum of ``K ~ U{n_ellipses}`` ellipses with semi-axes ``~ U(axes)``, orientation ``~ U[0, 2 pi)``, intensity
+    ``~ U(intensity)`` and centre uniform in the disk of radius ``support - max(a, b)`` (so every ellipse lies
+    in the disk of radius ``support``), clipped to [0, 1] and multiplied by the disk of radius
+    ``min(support * min(H, W) / 2, min(H, W) / 2 - 1)`` pixels: the support is inside the inscribed circle, as
+    ``Radon(circle=True)`` assumes (also for scikit-image's pixel-centre convention).
+    Lengths are in units of ``min(H, W) / 2`` pixels.
+    """
+
+    def __init__(self, n: int, image_size, seed: int = 0, n_ellipses: Sequence[int] = (3, 8),
+                 axes: Sequence[float] = (0.05, 0.45), intensity: Sequence[float] = (-0.4, 1.0),
+                 support: float = 0.9, dtype: Optional[torch.dtype] = None):
+        self.n = _count(n)
+        self.image_size = _size(image_size)
+        self.seed = _seed(seed)
+        try:
+            k0, k1 = (int(v) for v in n_ellipses)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"n_ellipses must be a pair of ints (min, max), got {n_ellipses!r}") from err
+        if not 1 <= k0 <= k1:
+            raise ValueError(f"n_ellipses must satisfy 1 <= min <= max, got {n_ellipses!r}")
+        if isinstance(support, bool) or not isinstance(support, numbers.Real) or not 0 < support <= 1:
+            raise ValueError(f"support must be in (0, 1], got {support!r}")
+        self.n_ellipses = (k0, k1)
+        self.support = float(support)
+        self.axes = _range(axes, "axes", 0.0, self.support)
+        if self.axes[0] <= 0 or self.axes[1] >= self.support:
+            raise ValueError(f"axes must satisfy 0 < min <= max < support = {self.support}, got {axes!r}")
+        self.intensity = _range(intensity, "intensity")
+        self.dtype = torch.get_default_dtype() if dtype is None else dtype
+        h, w = self.image_size
+        self._mask = _disk_mask(h, w, min(self.support * min(h, w) / 2.0, min(h, w) / 2.0 - 1.0))
+
+    def __len__(self) -> int:
+        return self.n
+
+    def params(self, index: int) -> torch.Tensor:
+        """Ellipse parameters ``[K_max, 6]`` (intensity, a, b, x0, y0, angle_rad) of item ``index``."""
+        index = self._index(index)
+        rng = np.random.default_rng([self.seed, index])
+        return torch.from_numpy(_ellipse_params(rng, self.n_ellipses, self.axes, self.intensity, self.support))
+
+    def _index(self, index) -> int:
+        if isinstance(index, bool) or not isinstance(index, numbers.Integral):
+            raise TypeError(f"index must be an int, got {type(index).__name__}")
+        i = int(index) + (self.n if index < 0 else 0)
+        if not 0 <= i < self.n:
+            raise IndexError(f"index {index} out of range for {self.n} phantoms")
+        return i
+
+    def render(self, indices: Sequence[int]) -> torch.Tensor:
+        """Images ``[len(indices), 1, H, W]`` for the given item indices."""
+        idx = [self._index(i) for i in indices]
+        if not idx:
+            return torch.zeros((0, 1) + self.image_size, dtype=self.dtype)
+        params = torch.stack([self.params(i) for i in idx])
+        img = render_ellipses(params, self.image_size).clamp(0.0, 1.0) * self._mask
+        return img[:, None].to(self.dtype)
+
+    def __getitem__(self, index: int) -> torch.Tensor:
+        return self.render([index])[0]
+
+
+def random_ellipses(n: int, image_size, seed: int = 0, **kwargs) -> torch.Tensor:
+    """``n`` random ellipse phantoms as a tensor ``[n, 1, H, W]`` in [0, 1] (see :class:`EllipsePhantoms`).
+
+    ``random_ellipses(n, s, seed)[i]`` equals ``EllipsePhantoms(m, s, seed)[i]`` for every ``m > i``.
+    """
+    ds = EllipsePhantoms(n, image_size, seed, **kwargs)
+    chunks = [ds.render(range(i, min(i + 256, ds.n))) for i in range(0, ds.n, 256)]
+    return torch.cat(chunks) if chunks else ds.render([])
+
+
+def shepp_logan(image_size, modified: bool = True, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+    """Shepp-Logan head phantom ``[1, 1, H, W]`` rendered analytically from its ellipse table, clipped to [0, 1].
+
+    ``modified=True`` uses Toft's higher-contrast intensities (as scikit-image's ``shepp_logan_phantom``);
+    ``modified=False`` the original low-contrast ones (skull 1, brain 0.02). The head's unit
+    disk is the inscribed circle; pixels farther than ``min(H, W) / 2 - 1`` from the centre are set to 0.
+    """
+    h, w = _size(image_size)
+    table = SHEPP_LOGAN_MODIFIED if modified else SHEPP_LOGAN_ORIGINAL
+    params = torch.tensor([[v, a, b, x0, y0, math.radians(deg)] for v, a, b, x0, y0, deg in table],
+                          dtype=torch.float64)[None]
+    img = render_ellipses(params, (h, w)).clamp(0.0, 1.0) * _disk_mask(h, w, min(h, w) / 2.0 - 1.0)
+    return img[None].to(torch.get_default_dtype() if dtype is None else dtype)

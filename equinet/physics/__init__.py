@@ -1,0 +1,36 @@
+"""Linear imaging operators (forward models) and measurement noise.
+
+Every operator is a :class:`LinearPhysics` (a ``torch.nn.Module``): ``op(x)`` is ``A x`` on image batches
+``[B, C, H, W]``, ``op.adjoint(y)`` the exact discrete adjoint, ``op.pinv(y)`` an approximate inverse,
+``op.measure(x, generator)`` the noisy measurement, ``op.data_fidelity``/``op.grad_data_fidelity`` the
+least-squares data term and its gradient, ``op.norm()`` a power-iteration estimate of ``||A||_2``.
+See ``docs/physics.md``.
+"""
+
+from .base import LinearPhysics, as_image_size
+from .mri import MRI, cartesian_line_mask
+from .noise import GaussianNoise, NoiseModel, NoNoise, PoissonGaussianNoise, PoissonNoise
+from .radon import FBP_FILTERS, Radon, fbp_filter
+from .simple import Blur, CompressedSensing, Denoising, Inpainting, SinglePixel, fwht, gaussian_kernel
+
+__all__ = [
+    "LinearPhysics",
+    "as_image_size",
+    "Radon",
+    "fbp_filter",
+    "FBP_FILTERS",
+    "MRI",
+    "cartesian_line_mask",
+    "Inpainting",
+    "Blur",
+    "gaussian_kernel",
+    "Denoising",
+    "CompressedSensing",
+    "SinglePixel",
+    "fwht",
+    "NoiseModel",
+    "NoNoise",
+    "GaussianNoise",
+    "PoissonNoise",
+    "PoissonGaussianNoise",
+]

@@ -1,0 +1,152 @@
+"""Measurement noise models.
+
+Every model is a ``torch.nn.Module`` called as ``noise(y, generator=None)``; it returns a noisy copy of the
+clean measurement ``y`` (any shape, float32 or float64). With a ``torch.Generator`` the draw is fully
+deterministic: the random numbers are drawn on the generator's device and then moved to ``y``'s device,
+so the same seed gives the same noise on CPU and GPU inputs. Without a generator the global RNG of
+``y``'s device is used.
+
+Conventions (``gain`` is the size of one photon count in measurement units):
+
+* ``GaussianNoise(sigma)``: ``y + sigma * n``, ``n ~ N(0, I)``; mean ``y``, variance ``sigma**2``.
+* ``PoissonNoise(gain)``: ``gain * Poisson(y / gain)``; mean ``y``, variance ``gain * y``; needs ``y >= 0``.
+* ``PoissonGaussianNoise(gain, sigma)``: ``gain * Poisson(y / gain) + sigma * n``; mean ``y``,
+  variance ``gain * y + sigma**2``.
+* ``NoNoise()``: returns ``y`` unchanged.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Optional
+
+import torch
+from torch import nn
+
+__all__ = ["NoiseModel", "NoNoise", "GaussianNoise", "PoissonNoise", "PoissonGaussianNoise"]
+
+
+def _real_number(value, name: str, *, positive: bool) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        need = "> 0" if positive else ">= 0"
+        raise ValueError(f"{name} must be finite and {need}, got {value}")
+    return value
+
+
+def _check_measurement(y) -> None:
+    if not isinstance(y, torch.Tensor):
+        raise TypeError(f"noise models expect a torch.Tensor measurement, got {type(y).__name__}")
+    if not y.is_floating_point():
+        raise TypeError(f"noise models expect a real floating-point tensor, got dtype {y.dtype}")
+
+
+def _check_generator(generator) -> None:
+    if generator is not None and not isinstance(generator, torch.Generator):
+        raise TypeError(f"generator must be a torch.Generator or None, got {type(generator).__name__}")
+
+
+def _randn_like(y: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
+    if generator is None:
+        return torch.randn_like(y)
+    n = torch.randn(y.shape, generator=generator, device=generator.device, dtype=y.dtype)
+    return n.to(y.device)
+
+
+def _poisson(rate: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
+    if generator is None:
+        return torch.poisson(rate)
+    return torch.poisson(rate.to(generator.device), generator=generator).to(rate.device)
+
+
+class NoiseModel(nn.Module):
+    """Base class of the noise models: ``forward(y, generator=None)`` returns a noisy copy of ``y``."""
+
+    def forward(self, y: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """Return a noisy version of the clean measurement ``y``."""
+        _check_measurement(y)
+        _check_generator(generator)
+        return self._sample(y, generator)
+
+    def _sample(self, y: torch.Tensor, generator: Optional[torch.Generator]) -> torch.Tensor:
+        raise NotImplementedError(f"{type(self).__name__} does not implement _sample")
+
+    def variance(self, y: torch.Tensor) -> torch.Tensor:
+        """Per-entry variance of ``noise(y)`` given the clean measurement ``y``."""
+        raise NotImplementedError(f"{type(self).__name__} does not implement variance")
+
+
+class NoNoise(NoiseModel):
+    """Noise-free measurements: returns ``y`` itself."""
+
+    def _sample(self, y, generator):
+        return y
+
+    def variance(self, y: torch.Tensor) -> torch.Tensor:
+        """Zero variance."""
+        return torch.zeros_like(y)
+
+
+class GaussianNoise(NoiseModel):
+    """Additive white Gaussian noise ``y + sigma * n`` with ``n ~ N(0, I)``."""
+
+    def __init__(self, sigma: float = 0.1):
+        super().__init__()
+        self.sigma = _real_number(sigma, "GaussianNoise sigma", positive=False)
+
+    def _sample(self, y, generator):
+        return y + self.sigma * _randn_like(y, generator)
+
+    def variance(self, y: torch.Tensor) -> torch.Tensor:
+        """``sigma**2`` everywhere."""
+        return torch.full_like(y, self.sigma**2)
+
+    def extra_repr(self) -> str:
+        return f"sigma={self.sigma}"
+
+
+class PoissonNoise(NoiseModel):
+    """Scaled Poisson (shot) noise ``gain * Poisson(y / gain)``; mean ``y``, variance ``gain * y``."""
+
+    def __init__(self, gain: float = 1.0):
+        super().__init__()
+        self.gain = _real_number(gain, "PoissonNoise gain", positive=True)
+
+    def _sample(self, y, generator):
+        if not bool(torch.isfinite(y).all()) or bool((y < 0).any()):
+            raise ValueError("PoissonNoise needs finite, non-negative measurements (photon rates), "
+                             f"got min {float(y.min()) if y.numel() else 0.0}")
+        return self.gain * _poisson(y.detach() / self.gain, generator)
+
+    def variance(self, y: torch.Tensor) -> torch.Tensor:
+        """``gain * y``."""
+        return self.gain * y
+
+    def extra_repr(self) -> str:
+        return f"gain={self.gain}"
+
+
+class PoissonGaussianNoise(NoiseModel):
+    """Poisson-Gaussian noise ``gain * Poisson(y / gain) + sigma * n``; variance ``gain * y + sigma**2``."""
+
+    def __init__(self, gain: float = 1.0, sigma: float = 0.1):
+        super().__init__()
+        self.gain = _real_number(gain, "PoissonGaussianNoise gain", positive=True)
+        self.sigma = _real_number(sigma, "PoissonGaussianNoise sigma", positive=False)
+
+    def _sample(self, y, generator):
+        if not bool(torch.isfinite(y).all()) or bool((y < 0).any()):
+            raise ValueError("PoissonGaussianNoise needs finite, non-negative measurements (photon rates), "
+                             f"got min {float(y.min()) if y.numel() else 0.0}")
+        counts = _poisson(y.detach() / self.gain, generator)
+        return self.gain * counts + self.sigma * _randn_like(y, generator)
+
+    def variance(self, y: torch.Tensor) -> torch.Tensor:
+        """``gain * y + sigma**2``."""
+        return self.gain * y + self.sigma**2
+
+    def extra_repr(self) -> str:
+        return f"gain={self.gain}, sigma={self.sigma}"
