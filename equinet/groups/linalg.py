@@ -23,16 +23,18 @@ def row_space(M: np.ndarray, rtol: float = 1e-7) -> np.ndarray:
     if M.shape[0] == 0:
         return M
     if M.shape[1] > 4 * M.shape[0] and rtol >= 1e-7:
-        lam, V = np.linalg.eigh(M @ M.T)
+        gram = M @ M.T
+        lam, V = np.linalg.eigh(gram)
         lam, V = lam[::-1], V[:, ::-1]
         if lam[0] <= 0:
             return M[:0]
         keep = lam > (rtol ** 2) * lam[0]
-        rows = (V[:, keep].T @ M) / np.sqrt(lam[keep])[:, None]
-        # one re-orthonormalisation pass (symmetric, through the nearly-identity Gram matrix) removes the
-        # rounding error that forming M Mᵀ squared
-        mu, W = np.linalg.eigh(rows @ rows.T)
-        return (W / np.sqrt(mu)) @ W.T @ rows
+        C = V[:, keep].T / np.sqrt(lam[keep])[:, None]  # rows of C @ M are orthonormal up to rounding
+        # a second, symmetric orthonormalisation removes the rounding that forming M Mᵀ squared; it only needs
+        # the small Gram matrix of the rows, C (M Mᵀ) Cᵀ
+        mu, W = np.linalg.eigh(C @ gram @ C.T)
+        C = (W / np.sqrt(mu)) @ W.T @ C
+        return C @ M
     _, s, vt = np.linalg.svd(M, full_matrices=False)
     if not s.size or s[0] == 0:
         return vt[:0]

@@ -77,3 +77,43 @@ def basis_equivariance_error(basis: np.ndarray, in_rep, out_rep, g, kind: str = 
         w = np.tensordot(rng.standard_normal(B.shape[0]), B, axes=1)
         errs.append(conv_equivariance_error(w, in_rep(g), out_rep(g), g.matrix, kind=kind, seed=seed + 1000 + t))
     return float(np.mean(errs))
+
+
+def stack_equivariance_error(weights, activation, H: np.ndarray, rho_in: np.ndarray, rho_out: np.ndarray,
+                             kind: str = "smooth", seed: int = 0, radius: float = 10.0) -> float:
+    """Exact (interpolation-free) equivariance error of a stack ``conv -> activation -> conv -> ... -> conv``.
+
+    Every layer is evaluated at arbitrary points by recursion (the input field is analytic), so
+    ``stack(T_g u)(x)`` and ``ρ_out(g) stack(u)(H⁻¹x)`` are both computed exactly at the pixels of a central disk.
+    ``weights``: list of (d_out, d_in, k, k) arrays; ``activation``: elementwise numpy callable applied between
+    convolutions; ``rho_out`` acts on the last layer's output (use a pooling matrix to compare pooled outputs).
+    """
+    Ws = [np.asarray(w, dtype=np.float64) for w in weights]
+    offs = []
+    for w in Ws:
+        k = w.shape[-1]
+        c = (k - 1) / 2
+        rows, cols = np.meshgrid(np.arange(k), np.arange(k), indexing="ij")
+        offs.append(np.stack([cols.ravel() - c, c - rows.ravel()], axis=1))
+    n = int(np.ceil(radius))
+    gx, gy = np.meshgrid(np.arange(-n, n + 1, dtype=float), np.arange(-n, n + 1, dtype=float))
+    X = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    X = X[(X ** 2).sum(1) <= radius ** 2]
+    reach = sum((w.shape[-1] - 1) / 2 for w in Ws) * np.sqrt(2)
+    u = analytic_field(kind, Ws[0].shape[1], seed, extent=radius + reach)
+    Hinv = np.linalg.inv(H)
+
+    def evaluate(points, field):
+        # points (M, 2) -> outputs (M, d_out) through all layers, recursively from the last
+        def layer(i, pts):
+            w, P = Ws[i], offs[i]
+            q = (pts[:, None, :] + P[None]).reshape(-1, 2)
+            inp = field(q) if i == 0 else activation(layer(i - 1, q))
+            inp = inp.reshape(len(pts), P.shape[0], -1)
+            return np.einsum("oip,mpi->mo", w.reshape(w.shape[0], w.shape[1], -1), inp)
+        return layer(len(Ws) - 1, points)
+
+    rotated_input = lambda q: u(q @ Hinv.T) @ np.asarray(rho_in).T  # noqa: E731  (T_g u)(q) = π_in u(H⁻¹q)
+    out1 = evaluate(X, rotated_input)
+    out2 = evaluate(X @ Hinv.T, u) @ np.asarray(rho_out).T
+    return float(np.linalg.norm(out1 - out2) / np.linalg.norm(out2))
