@@ -1,7 +1,30 @@
-"""``python -m equinet``: the main demo (see README.md)."""
+"""``python -m equinet [compare|basis] [options]``: the main demos (see README.md).
+
+* ``compare`` (default): translation- vs roto-translation-equivariant unrolled PGD, quick mode unless ``--full``
+  (``docs/experiments.md``); results in ``--out`` (default ``outputs/comparison``).
+* ``basis``: solve, print and plot a steerable kernel basis (``equinet/demo_basis.py``); figure in ``--out``
+  (default ``outputs``).
+"""
 import sys
 
-from .demo_basis import main
+COMMANDS = ("compare", "basis")
+
+
+def main(argv=None):
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-h", "--help"):
+        print(__doc__)
+        print("Options of each command: python -m equinet compare --help, python -m equinet basis --help")
+        return None
+    cmd = argv.pop(0) if argv and argv[0] in COMMANDS else "compare"
+    if argv and not argv[0].startswith("-"):
+        raise SystemExit(f"unknown command {argv[0]!r}; expected one of {COMMANDS}")
+    if cmd == "basis":
+        from .demo_basis import main as basis_main
+        return basis_main(argv)  # demo_basis parses --group, --kernel-size, --out, --seed
+    from .experiments.comparison import main as compare_main
+    return compare_main(argv, default_mode="quick", prog="python -m equinet compare")
+
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    main()

@@ -216,7 +216,7 @@ def test_gated_nonlinearity(G):
     for i in range(n):
         ch = gated.field_channels(i)
         ref = torch.sigmoid(x[:, i:i + 1]) * x[:, n + ch.start:n + ch.stop]
-        torch.testing.assert_close(y[:, ch], ref, rtol=0, atol=0)
+        torch.testing.assert_close(y[:, ch], ref, rtol=1e-6, atol=1e-7)  # vectorised vs per-field: rounding only
     ex = layer.export()
     assert is_standard(ex)
     torch.testing.assert_close(ex(x), y, rtol=0, atol=0)
