@@ -260,9 +260,13 @@ class PlanarGroup:
 
     @property
     def regular(self) -> "Representation":
-        """The regular representation (finite groups): permutation of the group's elements."""
-        from .representation import regular
-        return regular(self)
+        """The regular representation (finite groups): permutation of the group's elements. Built once per group
+        object (with its decomposition), so repeated uses — every layer of a network — share it."""
+        rep = self.__dict__.get("_regular_rep")
+        if rep is None:
+            from .representation import regular
+            rep = self.__dict__["_regular_rep"] = regular(self)
+        return rep
 
     def quotient(self, subgroup: "PlanarGroup") -> "Representation":
         """The quotient representation on the cosets G/H of a subgroup H (e.g. C_N/C_M, D_N/flips)."""

@@ -98,5 +98,5 @@ def steerable_basis(in_rep: Representation, out_rep: Representation, kernel_size
     ones are dropped. ``method`` picks the route ('analytic' or 'numerical'; they span the same space).
     Identical requests are served from an in-process cache (:func:`clear_cache`).
     """
-    return torch.as_tensor(steerable_basis_numpy(in_rep, out_rep, kernel_size, method, rule, orthonormalize),
-                           dtype=dtype)
+    B = steerable_basis_numpy(in_rep, out_rep, kernel_size, method, rule, orthonormalize)  # a fresh copy
+    return torch.from_numpy(np.ascontiguousarray(B)).to(dtype)

@@ -48,6 +48,21 @@ def timeit(fn, repeats, warmup=2):
     return statistics.median(ts)
 
 
+def timeit_interleaved(fns, repeats, warmup=2):
+    """Median time of each callable, measured round-robin (a, b, c, a, b, c, ...) so that drifts of the machine's
+    load hit every candidate alike; the ratios are then far more stable than block-wise timings."""
+    for _ in range(warmup):
+        for fn in fns:
+            fn()
+    ts = [[] for _ in fns]
+    for _ in range(repeats):
+        for i, fn in enumerate(fns):
+            t = time.perf_counter()
+            fn()
+            ts[i].append(time.perf_counter() - t)
+    return [statistics.median(t) for t in ts]
+
+
 def have_escnn():
     try:
         import escnn  # noqa: F401
@@ -70,12 +85,7 @@ def bench_conv(args, res):
             m(inp).square().mean().backward()
         return f
 
-    t_plain = timeit(step(plain, x), args.repeats)
-    t_ours = timeit(step(ours, x), args.repeats)
-    res["train_step_plain_s"], res["train_step_equinet_s"] = t_plain, t_ours
-    print(f"[1] fwd+bwd, C8 16 regular fields (128 ch), k=5, {args.size}x{args.size}, batch {args.batch}")
-    print(f"    nn.Conv2d {t_plain * 1e3:8.1f} ms | equinet {t_ours * 1e3:8.1f} ms  ratio equinet/plain "
-          f"{t_ours / t_plain:.3f}")
+    fns = [step(plain, x), step(ours, x)]
     if have_escnn():
         from escnn import gspaces, nn as esn
         gs = gspaces.rot2dOnR2(8)
@@ -86,16 +96,24 @@ def bench_conv(args, res):
         def estep():
             econv.zero_grad(set_to_none=True)
             econv(ex).tensor.square().mean().backward()
-        t_esc = timeit(estep, args.repeats)
+        fns.append(estep)
+    times = timeit_interleaved(fns, args.repeats)
+    t_plain, t_ours = times[:2]
+    res["train_step_plain_s"], res["train_step_equinet_s"] = t_plain, t_ours
+    print(f"[1] fwd+bwd, C8 16 regular fields (128 ch), k=5, {args.size}x{args.size}, batch {args.batch}, median of "
+          f"{args.repeats} interleaved runs")
+    print(f"    nn.Conv2d {t_plain * 1e3:8.1f} ms | equinet {t_ours * 1e3:8.1f} ms  ratio equinet/plain "
+          f"{t_ours / t_plain:.3f}")
+    if len(times) > 2:
+        t_esc = times[2]
         res["train_step_escnn_s"] = t_esc
         print(f"    escnn R2Conv {t_esc * 1e3:8.1f} ms  ratio escnn/plain {t_esc / t_plain:.3f}")
 
     ours.eval()
     exported = ours.export().eval()
     with torch.no_grad():
-        t_pe = timeit(lambda: plain(x), args.repeats)
-        t_oe = timeit(lambda: ours(x), args.repeats)
-        t_xe = timeit(lambda: exported(x), args.repeats)
+        t_pe, t_oe, t_xe = timeit_interleaved([lambda: plain(x), lambda: ours(x), lambda: exported(x)],
+                                              args.repeats)
     res.update(eval_plain_s=t_pe, eval_equinet_s=t_oe, eval_exported_s=t_xe)
     print(f"[2] inference (no_grad): plain {t_pe * 1e3:.1f} ms | equinet eval {t_oe * 1e3:.1f} ms (ratio "
           f"{t_oe / t_pe:.3f}) | exported {t_xe * 1e3:.1f} ms (ratio {t_xe / t_pe:.3f})")

