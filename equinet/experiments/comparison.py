@@ -84,6 +84,7 @@ class ComparisonConfig:
     kernel_size: int = 5
     width: int = 4
     net: str = "dncnn"
+    activation: str = "relu"
     init: str = "pinv"
     ct_angles: int = 50
     ct_noise: float = 0.05
@@ -142,6 +143,9 @@ class ComparisonConfig:
             raise ValueError(f"orientation must be 'aligned' or 'uniform', got {self.orientation!r}")
         if self.net not in ("dncnn", "unet"):
             raise ValueError(f"net must be 'dncnn' or 'unet', got {self.net!r}")
+        from ..nets.spec import ACTIVATIONS
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if self.init not in ("zero", "pinv", "adjoint"):
             raise ValueError(f"init must be 'zero', 'pinv' or 'adjoint', got {self.init!r}")
         if not 0 <= self.figure_index < self.n_test:
@@ -261,7 +265,7 @@ def build_prox_specs(cfg: ComparisonConfig, channels: int) -> Dict[str, object]:
     """NetSpec of every trained model key in ``cfg.models`` (the reference is C8 with ``cfg.width`` fields)."""
     from ..nets import NetSpec, build, count_parameters
     ref = NetSpec("C8", in_channels=channels, out_channels=channels, width=cfg.width, depth=cfg.depth,
-                  kernel_size=cfg.kernel_size)
+                  kernel_size=cfg.kernel_size, activation=cfg.activation)
     target = count_parameters(build(cfg.net, ref))
     specs = {}
     for key in cfg.models:
@@ -726,7 +730,7 @@ def _run(cfg: ComparisonConfig, out: str, progress: bool, log) -> List[dict]:
               f"{n}x{n} {cfg.orientation} ellipse phantoms, train sizes {list(cfg.train_sizes)}, {cfg.n_test} test "
               f"images, {cfg.steps} Adam steps (batch {cfg.batch_size}, lr {cfg.lr:g}, {cfg.schedule} schedule), "
               f"{cfg.repeats} repeat(s), unrolled PGD {cfg.n_iter} iterations, {cfg.net} depth {cfg.depth} "
-              f"k={cfg.kernel_size}, C8 width {cfg.width}, seed {cfg.seed}.\n\n"
+              f"k={cfg.kernel_size}, {cfg.activation}, C8 width {cfg.width}, seed {cfg.seed}.\n\n"
               + "".join(f"- {k}: {v}\n" for k, v in descriptions.items()) + "\n")
     with atomic_path(os.path.join(out, "table.md")) as tmp:
         with open(tmp, "w") as f:
@@ -788,6 +792,8 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
     ap.add_argument("--kernel-size", type=int, default=None)
     ap.add_argument("--width", type=int, default=None, help="regular fields of the reference C8 network")
     ap.add_argument("--net", choices=("dncnn", "unet"), default=None)
+    ap.add_argument("--activation", choices=("relu", "leaky_relu", "elu", "softplus"), default=None,
+                    help="pointwise nonlinearity of every proximal network (default relu)")
     ap.add_argument("--orientation", choices=("aligned", "uniform"), default=None)
     ap.add_argument("--ct-angles", type=int, default=None)
     ap.add_argument("--ct-noise", type=float, default=None)

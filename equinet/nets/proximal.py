@@ -26,10 +26,10 @@ def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType) -> Equiva
 
 
 def nonlinearity(spec: NetSpec, ftype: FieldType) -> EquivariantModule:
-    """ReLU on regular (or plain) fields; norm-ReLU on the band-limited fields of SO(2)/O(2)."""
-    from ..nn import NormNonlinearity, ReLU
+    """``spec.activation`` on regular (or plain) fields; norm-ReLU on the band-limited fields of SO(2)/O(2)."""
+    from ..nn import NormNonlinearity, PointwiseNonlinearity, ReLU
     if spec.pointwise:
-        return ReLU(ftype)
+        return ReLU(ftype) if spec.activation == "relu" else PointwiseNonlinearity(ftype, spec.activation)
     return NormNonlinearity(ftype, "relu", bias=spec.bias)
 
 

@@ -8,6 +8,11 @@ from ..groups.representation import Representation
 from ..nn.field_type import FieldType
 
 
+#: pointwise nonlinearities a network can be built with; the positively homogeneous ones allow ``bias=False``
+ACTIVATIONS = ("relu", "leaky_relu", "elu", "softplus")
+HOMOGENEOUS = ("relu", "leaky_relu")
+
+
 @dataclass(frozen=True)
 class NetSpec:
     """What a proximal network is made of.
@@ -23,6 +28,10 @@ class NetSpec:
         bias: False removes every additive term (positively homogeneous network, f(c·x) = c·f(x)).
         batch_norm: equivariant batch normalisation between convolution and nonlinearity.
         max_frequency: band limit of the hidden fields of SO(2)/O(2) networks.
+        activation: pointwise nonlinearity of finite-group and plain networks: 'relu' (default), 'leaky_relu',
+            'elu' or 'softplus'. Smooth ones ('elu', 'softplus') keep networks closer to equivariant at angles off
+            the pixel grid (docs/benchmarks.md). SO(2)/O(2) networks use the norm-ReLU and accept only 'relu';
+            ``bias=False`` (positive homogeneity) needs 'relu' or 'leaky_relu'.
     """
 
     group: object = "C4"
@@ -34,6 +43,7 @@ class NetSpec:
     bias: bool = True
     batch_norm: bool = False
     max_frequency: int = 3
+    activation: str = "relu"
 
     def __post_init__(self):
         G = self.group
@@ -45,6 +55,14 @@ class NetSpec:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, int) or v < 1:
                 raise ValueError(f"NetSpec.{name} must be a positive integer, got {v!r}")
+        if self.activation not in ACTIVATIONS:
+            raise ValueError(f"NetSpec.activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        if G.N is None and self.activation != "relu":
+            raise ValueError(f"NetSpec.activation={self.activation!r}: {G.name} networks use the norm nonlinearity "
+                             f"on band-limited fields, which supports only 'relu'")
+        if not self.bias and self.activation not in HOMOGENEOUS:
+            raise ValueError(f"NetSpec(bias=False) promises f(c·x) = c·f(x), which needs a positively homogeneous "
+                             f"activation {HOMOGENEOUS}, got {self.activation!r}")
 
     @property
     def G(self) -> PlanarGroup:

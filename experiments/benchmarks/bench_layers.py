@@ -179,64 +179,108 @@ def bench_offgrid(args, res):
     """lifting (k=5) -> ReLU -> group conv (k=5) -> mean group pooling, C8 with 8 regular fields, 45°.
 
     Measured exactly (no interpolation): every layer of the stack is evaluated at arbitrary points on the analytic
-    input (equinet.kernels.diagnostics.stack_equivariance_error); both libraries' expanded filters, same inputs."""
+    input (equinet.kernels.diagnostics.stack_equivariance_error); both libraries' expanded filters, same inputs.
+    The same stack with other nonlinearities (ELU, softplus, tanh, none) is measured too: it separates the kernels'
+    own sampling error from the error that the ReLU's kinks cause in the second convolution."""
     from equinet.kernels.diagnostics import stack_equivariance_error
     seeds = range(args.offgrid_seeds)
     G = groups.cyclic(8)
     g = G.element(steps=1)
     fin, ft = enn.FieldType.trivial(G, 1), enn.FieldType.regular(G, 8)
     relu = lambda a: np.maximum(a, 0.0)  # noqa: E731
+    acts = {"relu": relu, "elu": lambda a: np.where(a > 0, a, np.expm1(np.minimum(a, 0.0))),
+            "softplus": lambda a: np.logaddexp(0.0, a), "tanh": np.tanh, "none": lambda a: a}
     pool = np.kron(np.eye(8), np.ones((1, 8)) / 8)  # mean over each regular field
-    errs = {"equinet": [], "escnn": []}
+    errs = {(lib, act): [] for lib in ("equinet", "escnn") for act in acts}
+
+    def measure(lib, W1, W2, s):
+        for act, f in acts.items():
+            errs[(lib, act)].append(stack_equivariance_error([W1, np.einsum("pc,cikl->pikl", pool, W2)], f, g.matrix,
+                                                             np.eye(1), np.eye(8), seed=100 + s))
     for s in seeds:
         torch.manual_seed(s)
         c1, c2 = enn.SteerableConv2d(fin, ft, 5), enn.SteerableConv2d(ft, ft, 5)
-        W = [c1.expand()[0].detach().double().numpy(), c2.expand()[0].detach().double().numpy()]
-        errs["equinet"].append(stack_equivariance_error([W[0], np.einsum("pc,cikl->pikl", pool, W[1])], relu,
-                                                        g.matrix, np.eye(1), np.eye(8), seed=100 + s))
+        measure("equinet", c1.expand()[0].detach().double().numpy(), c2.expand()[0].detach().double().numpy(), s)
         if have_escnn():
             from escnn import gspaces, nn as esn
             gs = gspaces.rot2dOnR2(8)
             efin, eft = esn.FieldType(gs, [gs.trivial_repr]), esn.FieldType(gs, 8 * [gs.regular_repr])
             e1, e2 = esn.R2Conv(efin, eft, 5, padding=2), esn.R2Conv(eft, eft, 5, padding=2)
-            E = [e1.expand_parameters()[0].detach().double().numpy(), e2.expand_parameters()[0].detach().double().numpy()]
-            errs["escnn"].append(stack_equivariance_error([E[0], np.einsum("pc,cikl->pikl", pool, E[1])], relu,
-                                                          g.matrix, np.eye(1), np.eye(8), seed=100 + s))
-    e_ours = float(np.mean(errs["equinet"]))
-    res["offgrid45_stack_equinet"] = e_ours
+            measure("escnn", e1.expand_parameters()[0].detach().double().numpy(),
+                    e2.expand_parameters()[0].detach().double().numpy(), s)
+    mean = {k: float(np.mean(v)) for k, v in errs.items() if v}
+    res["offgrid45_stack_equinet"] = mean[("equinet", "relu")]
     line = (f"[4] C8 lifting + ReLU + group conv + mean pooling, 45°, smooth inputs, exact evaluation, {len(seeds)} "
-            f"seeds: equinet {e_ours:.2e} (per seed {' '.join(f'{e:.1e}' for e in errs['equinet'])})")
-    if errs["escnn"]:
-        e_esc = float(np.mean(errs["escnn"]))
-        res["offgrid45_stack_escnn"] = e_esc
-        line += (f" | escnn {e_esc:.2e} (per seed {' '.join(f'{e:.1e}' for e in errs['escnn'])}) | ratio "
-                 f"equinet/escnn {e_ours / e_esc:.2f}")
+            f"seeds: equinet {mean[('equinet', 'relu')]:.2e} (per seed "
+            f"{' '.join(f'{e:.1e}' for e in errs[('equinet', 'relu')])})")
+    if errs[("escnn", "relu")]:
+        res["offgrid45_stack_escnn"] = mean[("escnn", "relu")]
+        line += (f" | escnn {mean[('escnn', 'relu')]:.2e} (per seed "
+                 f"{' '.join(f'{e:.1e}' for e in errs[('escnn', 'relu')])}) | ratio equinet/escnn "
+                 f"{mean[('equinet', 'relu')] / mean[('escnn', 'relu')]:.2f}")
     print(line)
+    for act in acts:  # the same stack with other nonlinearities (pointwise, so exactly C8-equivariant on the grid)
+        res[f"offgrid45_stack_{act}_equinet"] = mean[("equinet", act)]
+        line = f"    nonlinearity {act:9s} equinet {mean[('equinet', act)]:.2e}"
+        if errs[("escnn", act)]:
+            res[f"offgrid45_stack_{act}_escnn"] = mean[("escnn", act)]
+            line += (f" | escnn {mean[('escnn', act)]:.2e} | ratio equinet/escnn "
+                     f"{mean[('equinet', act)] / mean[('escnn', act)]:.2f}")
+        print(line)
+    if args.scan_prefilter:
+        from equinet import kernels
+        from equinet.kernels import SamplingRule
+        for pf in (0.4, 0.55, 0.7, 1.0):
+            rule = SamplingRule(prefilter=pf)
+            B1 = kernels.steerable_basis(G.trivial, G.regular, 5, rule=rule).double().numpy()
+            B2 = kernels.steerable_basis(G.regular, G.regular, 5, rule=rule).double().numpy()
+            e = []
+            for s in seeds:  # i.i.d. standard normal coefficients on the basis of every block
+                rng = np.random.default_rng(s)
+                W1 = np.concatenate([np.tensordot(rng.standard_normal(len(B1)), B1, axes=1) for _ in range(8)], 0)
+                W2 = np.concatenate([np.concatenate([np.tensordot(rng.standard_normal(len(B2)), B2, axes=1)
+                                                     for _ in range(8)], 1) for _ in range(8)], 0)
+                e.append(stack_equivariance_error([W1, np.einsum("pc,cikl->pikl", pool, W2)], relu, g.matrix,
+                                                  np.eye(1), np.eye(8), seed=100 + s))
+            print(f"    pre-filter {pf:.2f} px: ReLU stack error {np.mean(e):.2e} (i.i.d. basis coefficients)")
 
 
 def bench_reynolds(args, res):
+    """Time and 45° error of a C8 DnCNN vs the group average (Reynolds operator) of a plain DnCNN of the same
+    channel count; the error part is repeated for smooth activations (see part 4)."""
     G = groups.cyclic(8)
-    spec = NetSpec(G, width=4, depth=5, kernel_size=5)
-    eq = build("dncnn", spec).eval()
-    plain = build("dncnn", spec.translation_twin("width")).eval()  # same channel count
-    x = torch.randn(args.batch, 1, args.size, args.size)
     els = G.elements()
+    x = torch.randn(args.batch, 1, args.size, args.size)
 
-    def reynolds(u):
-        return sum(groups.act(g.inverse, plain(groups.act(g, u, method="fourier")), method="fourier")
-                   for g in els) / len(els)
+    def nets(activation):
+        spec = NetSpec(G, width=4, depth=5, kernel_size=5, activation=activation)
+        return build("dncnn", spec).eval(), build("dncnn", spec.translation_twin("width")).eval()
 
+    def averaged(plain):
+        return lambda u: sum(groups.act(g.inverse, plain(groups.act(g, u, method="fourier")), method="fourier")
+                             for g in els) / len(els)
+
+    torch.manual_seed(0)
+    eq, plain = nets("relu")
     with torch.no_grad():
-        t_eq = timeit(lambda: eq(x), args.repeats)
-        t_ra = timeit(lambda: reynolds(x), max(2, args.repeats // 4), warmup=1)
-    eq64, pl64 = copy.deepcopy(eq).double(), copy.deepcopy(plain).double()
-    e_eq = offgrid_error(eq64)
-    e_ra = offgrid_error(lambda u: sum(groups.act(g.inverse, pl64(groups.act(g, u, method="fourier")),
-                                                  method="fourier") for g in els) / len(els))
-    res.update(reynolds_time_ratio=t_ra / t_eq, offgrid45_prox_equinet=e_eq, offgrid45_prox_reynolds=e_ra)
+        t_eq, t_ra = timeit_interleaved([lambda: eq(x), lambda: averaged(plain)(x)], max(2, args.repeats // 4),
+                                        warmup=1)
+    res["reynolds_time_ratio"] = t_ra / t_eq
     print(f"[5] C8 DnCNN (width 4 fields = 32 ch) vs group-averaged plain DnCNN (32 ch, |G|=8 passes, Fourier "
-          f"rotations): time {t_eq * 1e3:.1f} ms vs {t_ra * 1e3:.1f} ms (Reynolds/equinet {t_ra / t_eq:.1f}x); "
-          f"45° error (untrained, smooth inputs) {e_eq:.2e} vs {e_ra:.2e}")
+          f"rotations): time {t_eq * 1e3:.1f} ms vs {t_ra * 1e3:.1f} ms (Reynolds/equinet {t_ra / t_eq:.1f}x)")
+    n_init = 3
+    for activation in ("relu", "elu", "softplus"):
+        errs = []
+        for seed in range(n_init):  # the error depends a lot on the initialisation: average over several
+            torch.manual_seed(seed)
+            eq, plain = nets(activation)
+            eq64, pl64 = copy.deepcopy(eq).double(), copy.deepcopy(plain).double()
+            errs.append((offgrid_error(eq64), offgrid_error(averaged(pl64))))
+        e_eq, e_ra = (float(np.mean(v)) for v in zip(*errs))
+        res[f"offgrid45_prox_{activation}_equinet"], res[f"offgrid45_prox_{activation}_reynolds"] = e_eq, e_ra
+        print(f"    45° error, untrained, smooth inputs, {activation:8s} ({n_init} inits x 3 inputs): equinet "
+              f"{e_eq:.2e} | Reynolds {e_ra:.2e} (ratio {e_eq / e_ra:.2f}); per init equinet "
+              f"{' '.join(f'{a:.1e}' for a, _ in errs)}, Reynolds {' '.join(f'{b:.1e}' for _, b in errs)}")
 
 
 def main(argv=None):
@@ -247,6 +291,8 @@ def main(argv=None):
     ap.add_argument("--offgrid-seeds", type=int, default=5)
     ap.add_argument("--threads", type=int, default=None, help="torch.set_num_threads (default: torch's choice)")
     ap.add_argument("--only", default="12345", help="which parts to run, e.g. '14'")
+    ap.add_argument("--scan-prefilter", action="store_true",
+                    help="in part 4, also the ReLU-stack error for wider anti-aliasing pre-filters")
     ap.add_argument("--json", default=None)
     args = ap.parse_args(argv)
     if args.threads:

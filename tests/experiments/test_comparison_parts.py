@@ -83,6 +83,10 @@ def test_config_validation():
     with pytest.raises(TypeError):
         run_comparison({"image_size": 16})
     assert ComparisonConfig.quick().train_sizes == (10, 30, 100) and ComparisonConfig.quick().image_size == 64
+    with pytest.raises(ValueError, match="activation"):
+        ComparisonConfig(activation="gelu")
+    specs = build_prox_specs(ComparisonConfig(activation="elu", width=1, depth=2), 1)
+    assert {s.activation for s in specs.values()} == {"elu"}
     for bad in (0, -1, True, 1.5):
         with pytest.raises(ValueError, match="workers"):
             ComparisonConfig(workers=bad)

@@ -110,3 +110,41 @@ def test_bad_input():
     m = build("dncnn", NetSpec("C4", in_channels=2))
     with pytest.raises(ValueError, match="expects 2"):
         m(torch.randn(1, 1, 8, 8))
+
+
+@pytest.mark.parametrize("net", NETS)
+@pytest.mark.parametrize("activation", ["leaky_relu", "elu", "softplus"])
+def test_other_activations_exact_exportable_and_used(net, activation):
+    """NetSpec.activation builds the named pointwise nonlinearity: the network stays exactly D4-equivariant, exports
+    to the matching torch module with identical outputs, and differs from the ReLU network of the same weights."""
+    torch.manual_seed(4)
+    spec = NetSpec("D4", width=2, depth=3, kernel_size=3, activation=activation)
+    m = build(net, spec).double().eval()
+    x = torch.randn(2, 1, 17, 17, dtype=torch.float64)
+    y = m(x)
+    for g in spec.G.elements():
+        assert rel_err(m(groups.act(g, x)), groups.act(g, y)) < 1e-12
+    e = m.export().double()
+    assert is_standard(e)
+    expected = {"leaky_relu": torch.nn.LeakyReLU, "elu": torch.nn.ELU, "softplus": torch.nn.Softplus}[activation]
+    assert any(isinstance(mod, expected) for mod in e.modules())
+    assert not any(isinstance(mod, torch.nn.ReLU) for mod in e.modules())
+    torch.testing.assert_close(e(x), y, rtol=1e-10, atol=1e-12)
+    relu_net = build(net, NetSpec("D4", width=2, depth=3, kernel_size=3)).double().eval()
+    relu_net.load_state_dict(m.state_dict())
+    for p in relu_net.parameters():  # zero-initialised last layers would hide the nonlinearity
+        torch.nn.init.normal_(p, std=0.3)
+    m.load_state_dict(relu_net.state_dict())
+    assert rel_err(m(x), relu_net(x)) > 1e-3
+    twin = spec.translation_twin("width", net=net)
+    assert twin.activation == activation
+
+
+def test_activation_errors():
+    with pytest.raises(ValueError, match="activation must be one of"):
+        NetSpec("C4", activation="gelu")
+    with pytest.raises(ValueError, match="positively homogeneous"):
+        NetSpec("C4", activation="elu", bias=False)
+    with pytest.raises(ValueError, match="norm nonlinearity"):
+        NetSpec("SO2", activation="softplus")
+    assert NetSpec("C4", activation="leaky_relu", bias=False).activation == "leaky_relu"
