@@ -29,6 +29,7 @@ import torch
 
 from ..data import EllipsePhantoms, render_ellipses
 from ..metrics import psnr, ssim
+from ..nets.spec import ACTIVATIONS
 from ..training import fit_supervised, resolve_device
 from ..training.supervised import _derived_seed
 from ..utils.io import atomic_path, save_figure, write_json
@@ -143,7 +144,6 @@ class ComparisonConfig:
             raise ValueError(f"orientation must be 'aligned' or 'uniform', got {self.orientation!r}")
         if self.net not in ("dncnn", "unet"):
             raise ValueError(f"net must be 'dncnn' or 'unet', got {self.net!r}")
-        from ..nets.spec import ACTIVATIONS
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if self.init not in ("zero", "pinv", "adjoint"):
@@ -792,7 +792,7 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
     ap.add_argument("--kernel-size", type=int, default=None)
     ap.add_argument("--width", type=int, default=None, help="regular fields of the reference C8 network")
     ap.add_argument("--net", choices=("dncnn", "unet"), default=None)
-    ap.add_argument("--activation", choices=("relu", "leaky_relu", "elu", "softplus"), default=None,
+    ap.add_argument("--activation", choices=ACTIVATIONS, default=None,
                     help="pointwise nonlinearity of every proximal network (default relu)")
     ap.add_argument("--orientation", choices=("aligned", "uniform"), default=None)
     ap.add_argument("--ct-angles", type=int, default=None)
