@@ -87,6 +87,9 @@ def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kerne
     return B.copy()
 
 
+_NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}
+
+
 def steerable_basis(in_rep: Representation, out_rep: Representation, kernel_size: int = 5,
                     method: str = "analytic", rule: SamplingRule | None = None, orthonormalize: bool = True,
                     dtype: torch.dtype = torch.float32) -> torch.Tensor:
@@ -99,4 +102,7 @@ def steerable_basis(in_rep: Representation, out_rep: Representation, kernel_size
     Identical requests are served from an in-process cache (:func:`clear_cache`).
     """
     B = steerable_basis_numpy(in_rep, out_rep, kernel_size, method, rule, orthonormalize)  # a fresh copy
+    np_dtype = _NUMPY_DTYPES.get(dtype)
+    if np_dtype is not None:  # numpy's cast: no torch kernel start-up on the first call of a process
+        return torch.from_numpy(np.ascontiguousarray(B, dtype=np_dtype))
     return torch.from_numpy(np.ascontiguousarray(B)).to(dtype)

@@ -2,8 +2,9 @@
 
 For each case (group, input field, output field, kernel size) it prints
   * the basis size of each library,
-  * the cold build time of each, measured in a fresh Python process per case and library (imports not timed; so
-    neither library's caches help) and the ratio escnn / equinet,
+  * the cold build time of each: the group, its representations, the basis and one convolution layer on it
+    (escnn's R2Conv, equinet's SteerableConv2d), in a fresh Python process per case and library (imports not
+    timed; so neither library's caches help) and the ratio escnn / equinet,
   * the off-grid equivariance error of random kernels of each basis, measured without interpolation on analytic
     inputs (equinet.kernels.diagnostics), for 45° (C8, C16) and 22.5° (C16), smooth and sharp inputs, and the
     ratio equinet / escnn.
@@ -35,9 +36,10 @@ COLD = {
               "'regular': gs.regular_repr}}\n"
               "enn.R2Conv(enn.FieldType(gs, [r['{a}']]), enn.FieldType(gs, [r['{b}']]), {k}, bias=False)\n"
               "print(time.perf_counter() - t)"),
-    "equinet": ("import time, sys; sys.path.insert(0, {root!r}); from equinet import groups, kernels\n"
+    # the same work on both sides: the group, its representations, the basis and one layer built on it
+    "equinet": ("import time, sys; sys.path.insert(0, {root!r}); from equinet import groups, nn as enn\n"
                 "t = time.perf_counter(); G = groups.cyclic({N}); r = {{'trivial': G.trivial, 'regular': G.regular}}\n"
-                "kernels.steerable_basis(r['{a}'], r['{b}'], {k})\n"
+                "enn.SteerableConv2d(enn.FieldType(G, [r['{a}']]), enn.FieldType(G, [r['{b}']]), {k}, bias=False)\n"
                 "print(time.perf_counter() - t)"),
 }
 
