@@ -194,7 +194,11 @@ class EllipsePhantoms(Dataset):
         idx = [self._index(i) for i in indices]
         if not idx:
             return torch.zeros((0, 1) + self.image_size, dtype=self.dtype)
-        params = torch.stack([self.params(i) for i in idx])
+        return self.render_params(torch.stack([self.params(i) for i in idx]))
+
+    def render_params(self, params) -> torch.Tensor:
+        """Images ``[n, 1, H, W]`` of any ellipse parameters ``[n, K, 6]`` (e.g. exactly rotated copies of this
+        dataset's items), rendered as the items are: clipped to [0, 1] and masked by the support disk."""
         img = render_ellipses(params, self.image_size).clamp(0.0, 1.0) * self._mask
         return img[:, None].to(self.dtype)
 

@@ -27,7 +27,7 @@ from typing import Dict, List, Optional, Sequence, Tuple
 import numpy as np
 import torch
 
-from ..data import EllipsePhantoms, render_ellipses
+from ..data import EllipsePhantoms
 from ..metrics import psnr, ssim
 from ..nets.spec import ACTIVATIONS
 from ..training import fit_supervised, resolve_device
@@ -199,15 +199,9 @@ def rotate_params(params: torch.Tensor, angles: torch.Tensor) -> torch.Tensor:
 
 
 def render_phantoms(params: torch.Tensor, image_size: int, support: float = 0.9) -> torch.Tensor:
-    """Images ``[n, 1, H, W]`` from ellipse parameters, clipped to [0, 1] and masked by the support disk exactly as
-    :class:`equinet.data.EllipsePhantoms` renders them (the mask is rotation invariant)."""
-    h = w = int(image_size)
-    img = render_ellipses(params, (h, w)).clamp(0.0, 1.0)
-    radius = min(support * min(h, w) / 2.0, min(h, w) / 2.0 - 1.0)
-    ys = ((h - 1) / 2.0 - torch.arange(h, dtype=torch.float64))[:, None]
-    xs = (torch.arange(w, dtype=torch.float64) - (w - 1) / 2.0)[None, :]
-    mask = (xs ** 2 + ys ** 2 <= radius ** 2).to(torch.float64)
-    return (img * mask)[:, None].to(torch.get_default_dtype())
+    """Images ``[n, 1, H, W]`` from ellipse parameters, clipped and masked by the (rotation-invariant) support disk
+    exactly as :class:`equinet.data.EllipsePhantoms` renders its items."""
+    return EllipsePhantoms(1, image_size, support=support).render_params(params)
 
 
 # ------------------------------------------------------------------------------------------------ physics
@@ -248,25 +242,11 @@ def _to_metric_images(u: torch.Tensor, channels: int) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------------------ models
-def _match_width(spec, group, target: int, net: str):
-    from ..nets import build, count_parameters
-    best = None
-    for w in range(1, 8 * spec.width * spec.hidden_rep.size + 2):
-        s = spec.with_group(group, w)
-        n = count_parameters(build(net, s))
-        if best is None or abs(n - target) < best[1]:
-            best = (s, abs(n - target))
-        if n > target:
-            break
-    return best[0]
-
-
 def build_prox_specs(cfg: ComparisonConfig, channels: int) -> Dict[str, object]:
     """NetSpec of every trained model key in ``cfg.models`` (the reference is C8 with ``cfg.width`` fields)."""
-    from ..nets import NetSpec, build, count_parameters
+    from ..nets import NetSpec
     ref = NetSpec("C8", in_channels=channels, out_channels=channels, width=cfg.width, depth=cfg.depth,
                   kernel_size=cfg.kernel_size, activation=cfg.activation)
-    target = count_parameters(build(cfg.net, ref))
     specs = {}
     for key in cfg.models:
         if key == "c8":
@@ -276,7 +256,7 @@ def build_prox_specs(cfg: ComparisonConfig, channels: int) -> Dict[str, object]:
         elif key == "cnn-wide":
             specs[key] = ref.translation_twin(match="width", net=cfg.net)
         elif key == "c4":
-            specs[key] = _match_width(ref, "C4", target, cfg.net)
+            specs[key] = ref.matched_width("C4", net=cfg.net)
         elif key == "c4-wide":
             specs[key] = ref.with_group("C4", cfg.width * ref.hidden_rep.size // 4)
     return specs

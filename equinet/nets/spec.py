@@ -107,13 +107,20 @@ class NetSpec:
         C1 = trivial_group()
         if match == "width":
             return self.with_group(C1, self.width * self.hidden_rep.size)
+        return self.matched_width(C1, net=net)
+
+    def matched_width(self, group, net: str = "dncnn") -> "NetSpec":
+        """The same specification on ``group`` with the width whose parameter count (of ``build(net, ·)``) is
+        closest to this network's (the smallest such width on ties)."""
         from . import build
-        target = sum(p.numel() for p in build(net, self).parameters())
+        count = lambda spec: sum(p.numel() for p in build(net, spec).parameters())  # noqa: E731
+        target = count(self)
         best = None
-        for w in range(1, 4 * self.width * self.hidden_rep.size + 2):
-            n = sum(p.numel() for p in build(net, self.with_group(C1, w)).parameters())
+        for w in range(1, 8 * self.width * self.hidden_rep.size + 2):
+            spec = self.with_group(group, w)
+            n = count(spec)
             if best is None or abs(n - target) < best[1]:
-                best = (w, abs(n - target))
+                best = (spec, abs(n - target))
             if n > target:
                 break
-        return self.with_group(C1, best[0])
+        return best[0]
