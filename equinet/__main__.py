@@ -12,6 +12,10 @@ COMMANDS = ("compare", "basis")
 
 def main(argv=None):
     argv = list(sys.argv[1:] if argv is None else argv)
+    if argv and argv[0] in ("-V", "--version"):
+        from . import __version__
+        print(f"equinet {__version__}")
+        return None
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         print("Options of each command: python -m equinet compare --help, python -m equinet basis --help")
