@@ -4,6 +4,7 @@
 # (`python3 -m venv .venv && .venv/bin/pip install torch`); an installed torch is never replaced.
 #
 #   make run  [ARGS="compare --full"]     make test [PYTEST_ARGS="-x tests/nn"]
+#   make docs                             (the docs site, strict)
 #   make wheel-check                      (build sdist + wheel, install the wheel in a clean venv, smoke test)
 
 PYTHON ?= python3
@@ -15,11 +16,12 @@ PYTEST_ARGS ?=
 PY := $(VENV)/bin/python
 DEPS := setup.cfg pyproject.toml
 
-.PHONY: run test venv wheel-check clean-venv help
+.PHONY: run test venv docs wheel-check clean-venv help
 
 help:
 	@echo "make run     - set up $(VENV) if needed and run the main demo (python -m equinet)"
 	@echo "make test    - set up $(VENV) with the test extras if needed and run the test suite"
+	@echo "make docs    - build the docs site in strict mode into site/ (own venv .venv-docs)"
 	@echo "make wheel-check - build the sdist and wheel and smoke-test the wheel outside the source tree"
 
 $(PY):
@@ -44,6 +46,14 @@ run: $(VENV)/.equinet-run
 
 test: $(VENV)/.equinet-test
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+.venv-docs/.stamp: docs/requirements.txt
+	$(PYTHON) -m venv .venv-docs
+	.venv-docs/bin/python -m pip install -q -r docs/requirements.txt
+	@touch $@
+
+docs: .venv-docs/.stamp
+	NO_MKDOCS_2_WARNING=1 .venv-docs/bin/mkdocs build --strict
 
 wheel-check:
 	PYTHON="$(PYTHON)" TORCH="$(TORCH)" bash .ci/wheel-check
