@@ -7,6 +7,7 @@ from .natural import GRAY_IMAGES, RGB_IMAGES, NaturalImageCrops, load_image, nat
 from .phantoms import (SHEPP_LOGAN_MODIFIED, SHEPP_LOGAN_ORIGINAL, EllipsePhantoms, random_ellipses,
                        render_ellipses, shepp_logan)
 from .signals import shifted_triangles, triangle
+from .measurements import MeasurementDataset, PairedMeasurementDataset, simulate_measurements
 
 __all__ = [
     "random_ellipses",
@@ -22,4 +23,7 @@ __all__ = [
     "RGB_IMAGES",
     "shifted_triangles",
     "triangle",
+    "MeasurementDataset",
+    "PairedMeasurementDataset",
+    "simulate_measurements",
 ]

@@ -1,4 +1,10 @@
-"""Training loops for reconstruction networks (supervised now; EI/DA losses plug into :func:`fit` as ``batch_loss``)."""
-from .supervised import SCHEDULES, History, fit, fit_supervised, mse_loss, resolve_device, supervised_loss  # noqa: F401
+"""Training of reconstruction networks with any :mod:`equinet.losses` loss: the :class:`Trainer` (exact resume,
+multi-process with torchrun), TOML run configurations, and the supervised shortcut :func:`fit_supervised`.
+See ``docs/training.md``."""
+from .log import History, plot_history, read_csv, write_csv  # noqa: F401
+from .schedules import SCHEDULES, CosineSchedule, make_schedule  # noqa: F401
+from .supervised import fit_supervised, mse_loss  # noqa: F401
+from .trainer import Trainer, batch_indices, preflight, resolve_device  # noqa: F401
 
-__all__ = ["fit", "fit_supervised", "supervised_loss", "mse_loss", "History", "resolve_device", "SCHEDULES"]
+__all__ = ["Trainer", "History", "fit_supervised", "mse_loss", "resolve_device", "preflight", "batch_indices",
+           "SCHEDULES", "CosineSchedule", "make_schedule", "write_csv", "read_csv", "plot_history"]

@@ -5,8 +5,8 @@ import torch
 from torch import nn
 
 from equinet.data import random_ellipses
-from equinet.physics import Blur, GaussianNoise, gaussian_kernel
-from equinet.training import fit, fit_supervised
+from equinet.physics import Blur, Denoising, GaussianNoise, gaussian_kernel
+from equinet.training import fit_supervised
 from equinet.unrolled import UnrolledPGD
 
 
@@ -106,15 +106,20 @@ def test_checkpoint_resume_equals_uninterrupted_run(tmp_path):
 def test_epochs_visit_every_image_once_per_epoch():
     data = torch.arange(10, dtype=torch.float32).view(10, 1, 1, 1).expand(10, 1, 2, 2).contiguous()
     seen = []
-    w = nn.Parameter(torch.zeros(()))
 
-    def batch_loss(model, x, g):
+    class Model(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.w = nn.Parameter(torch.zeros(()))
+
+        def forward(self, y, physics):
+            return self.w * torch.ones_like(y)
+
+    def loss(u, x):
         seen.append(x[:, 0, 0, 0].long().tolist())
-        return (w - x.mean()) ** 2
+        return ((u - x) ** 2).mean()
 
-    model = nn.Module()
-    model.w = w
-    h = fit(model, batch_loss, data, epochs=2, batch_size=4, seed=0)
+    h = fit_supervised(Model(), Denoising(), data, loss=loss, epochs=2, batch_size=4, seed=0)
     assert h.steps == 6 and [len(b) for b in seen] == [4, 4, 2, 4, 4, 2]
     assert sorted(sum(seen[:3], [])) == list(range(10)) and sorted(sum(seen[3:], [])) == list(range(10))
     assert sum(seen[:3], []) != sum(seen[3:], [])  # reshuffled each epoch

@@ -1,0 +1,78 @@
+"""Training checkpoints: one file, written atomically, that holds everything a run needs to continue bit for bit.
+
+A checkpoint stores the step reached (which fixes the position in the data: the batch order of every epoch and
+the generators of every step are functions of ``(seed, step)``), the model, the optimizers (the adversary's too),
+the LR scheduler, the loss module (its discriminator), the history, and the random states that are *not* derived
+from the step: the global torch CPU and CUDA generators of every process, numpy's and Python's global generators.
+"""
+from __future__ import annotations
+
+import os
+import random
+from typing import Any, Dict, Optional
+
+import numpy as np
+import torch
+
+from ..utils.io import atomic_path
+
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "config_mismatch"]
+
+FORMAT = "equinet.training.trainer/1"
+
+
+def capture_rng(device: torch.device) -> Dict[str, Any]:
+    """The global random states of this process (torch CPU, CUDA of ``device``, numpy, Python)."""
+    kind, keys, pos, has_gauss, cached = np.random.get_state()
+    state = {"torch": torch.get_rng_state(),
+             "numpy": {"kind": kind, "keys": torch.from_numpy(np.asarray(keys, dtype=np.int64)), "pos": int(pos),
+                       "has_gauss": int(has_gauss), "cached": float(cached)},
+             "python": _python_state_to_tensor(random.getstate())}
+    if device.type == "cuda":
+        state["cuda"] = torch.cuda.get_rng_state(device)
+    return state
+
+
+def restore_rng(state: Dict[str, Any], device: torch.device) -> None:
+    """Restore what :func:`capture_rng` saved."""
+    torch.set_rng_state(state["torch"])
+    if device.type == "cuda" and "cuda" in state:
+        torch.cuda.set_rng_state(state["cuda"], device)
+    n = state["numpy"]
+    np.random.set_state((n["kind"], n["keys"].numpy().astype(np.uint32), n["pos"], n["has_gauss"], n["cached"]))
+    random.setstate(_python_state_from_tensor(state["python"]))
+
+
+def _python_state_to_tensor(st):
+    version, internal, gauss = st
+    return {"version": int(version), "internal": torch.tensor(internal, dtype=torch.int64),
+            "gauss": None if gauss is None else float(gauss)}
+
+
+def _python_state_from_tensor(d):
+    return d["version"], tuple(int(v) for v in d["internal"].tolist()), d["gauss"]
+
+
+def save_checkpoint(path: str, state: Dict[str, Any]) -> None:
+    """Write ``state`` (with the format tag) to ``path`` atomically: a crash leaves the previous checkpoint."""
+    with atomic_path(path) as tmp:
+        torch.save({"format": FORMAT, **state}, tmp)
+
+
+def load_checkpoint(path: str, map_location=None) -> Optional[Dict[str, Any]]:
+    """The checkpoint at ``path`` (None if there is none); a clear error for a file that is not one."""
+    if not os.path.exists(path):
+        return None
+    try:
+        state = torch.load(path, map_location=map_location, weights_only=True)
+    except Exception as err:  # a truncated or foreign file
+        raise ValueError(f"{path} is not a readable equinet training checkpoint ({err})") from err
+    if not isinstance(state, dict) or state.get("format") != FORMAT:
+        raise ValueError(f"{path} is not an equinet training checkpoint (format {FORMAT!r})")
+    return state
+
+
+def config_mismatch(saved: Dict[str, Any], now: Dict[str, Any]) -> Dict[str, Any]:
+    """``{key: (saved, now)}`` for every setting that differs between a checkpoint and the current run."""
+    keys = sorted(set(saved) | set(now))
+    return {k: (saved.get(k), now.get(k)) for k in keys if saved.get(k) != now.get(k)}
