@@ -20,8 +20,12 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
-__all__ = ["random_ellipses", "EllipsePhantoms", "shepp_logan", "render_ellipses", "SHEPP_LOGAN_MODIFIED",
-           "SHEPP_LOGAN_ORIGINAL"]
+from ..utils.checks import check_image_size as _size
+from ..utils.checks import check_nonnegative_int
+from ..utils.seeding import check_seed
+
+__all__ = ["random_ellipses", "EllipsePhantoms", "shepp_logan", "render_ellipses", "rotate_ellipses",
+           "align_ellipses", "SHEPP_LOGAN_MODIFIED", "SHEPP_LOGAN_ORIGINAL"]
 
 # (intensity, semi-axis along the ellipse's own x, semi-axis along its y, centre x, centre y, angle in degrees)
 # Shepp & Logan (1974), with the higher-contrast intensities of Toft (1996) for the "modified" version.
@@ -40,31 +44,6 @@ _SL_GEOMETRY = [
 SHEPP_LOGAN_MODIFIED = [(v,) + g for v, g in zip([1.0, -0.8, -0.2, -0.2, 0.1, 0.1, 0.1, 0.1, 0.1, 0.1], _SL_GEOMETRY)]
 SHEPP_LOGAN_ORIGINAL = [(v,) + g for v, g in zip([1.0, -0.98, -0.02, -0.02, 0.01, 0.01, 0.01, 0.01, 0.01, 0.01],
                                                   _SL_GEOMETRY)]
-
-
-def _size(image_size) -> Tuple[int, int]:
-    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
-        size = (int(image_size), int(image_size))
-    elif isinstance(image_size, (tuple, list)) and len(image_size) == 2 and all(
-            isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in image_size):
-        size = (int(image_size[0]), int(image_size[1]))
-    else:
-        raise TypeError(f"image_size must be an int or a pair of ints (H, W), got {image_size!r}")
-    if min(size) < 1:
-        raise ValueError(f"image_size must be positive, got {size}")
-    return size
-
-
-def _count(n, name: str = "n") -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
-        raise ValueError(f"{name} must be a non-negative int, got {n!r}")
-    return int(n)
-
-
-def _seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
-    return int(seed)
 
 
 def _range(value, name: str, low: float = -math.inf, high: float = math.inf) -> Tuple[float, float]:
@@ -151,9 +130,9 @@ class EllipsePhantoms(Dataset):
     def __init__(self, n: int, image_size, seed: int = 0, n_ellipses: Sequence[int] = (3, 8),
                  axes: Sequence[float] = (0.05, 0.45), intensity: Sequence[float] = (-0.4, 1.0),
                  support: float = 0.9, dtype: Optional[torch.dtype] = None):
-        self.n = _count(n)
+        self.n = check_nonnegative_int(n, "n")
         self.image_size = _size(image_size)
-        self.seed = _seed(seed)
+        self.seed = check_seed(seed)
         try:
             k0, k1 = (int(v) for v in n_ellipses)
         except (TypeError, ValueError) as err:
@@ -180,6 +159,13 @@ class EllipsePhantoms(Dataset):
         index = self._index(index)
         rng = np.random.default_rng([self.seed, index])
         return torch.from_numpy(_ellipse_params(rng, self.n_ellipses, self.axes, self.intensity, self.support))
+
+    def all_params(self) -> torch.Tensor:
+        """Ellipse parameters ``[n, K_max, 6]`` of every item (edit them, e.g. with :func:`rotate_ellipses`, and
+        render the result with :meth:`render_params`)."""
+        if self.n == 0:
+            return torch.zeros(0, self.n_ellipses[1], 6, dtype=torch.float64)
+        return torch.stack([self.params(i) for i in range(self.n)])
 
     def _index(self, index) -> int:
         if isinstance(index, bool) or not isinstance(index, numbers.Integral):
@@ -214,6 +200,44 @@ def random_ellipses(n: int, image_size, seed: int = 0, **kwargs) -> torch.Tensor
     ds = EllipsePhantoms(n, image_size, seed, **kwargs)
     chunks = [ds.render(range(i, min(i + 256, ds.n))) for i in range(0, ds.n, 256)]
     return torch.cat(chunks) if chunks else ds.render([])
+
+
+def _check_params(params) -> torch.Tensor:
+    params = torch.as_tensor(params, dtype=torch.float64)
+    if params.dim() != 3 or params.shape[-1] != 6:
+        raise ValueError(f"ellipse parameters must have shape [n, K, 6], got {tuple(params.shape)}")
+    return params
+
+
+def rotate_ellipses(params, angles) -> torch.Tensor:
+    """Ellipse parameters ``[n, K, 6]`` rotated counter-clockwise about the image centre by ``angles`` (radians,
+    one per phantom): centres are rotated and each ellipse's own angle increased, so rendering the result is an
+    exact rotation of the phantom (no interpolation)."""
+    params = _check_params(params)
+    angles = torch.as_tensor(angles, dtype=torch.float64).reshape(-1, 1)
+    if angles.shape[0] != params.shape[0]:
+        raise ValueError(f"expected one angle per phantom ({params.shape[0]}), got {angles.shape[0]}")
+    c, s = torch.cos(angles), torch.sin(angles)
+    out = params.clone()
+    x0, y0 = params[..., 3], params[..., 4]
+    out[..., 3] = c * x0 - s * y0
+    out[..., 4] = s * x0 + c * y0
+    out[..., 5] = params[..., 5] + angles
+    return out
+
+
+def align_ellipses(params, seed: int, jitter_deg: float = 10.0) -> torch.Tensor:
+    """Ellipse parameters ``[n, K, 6]`` with every ellipse's angle replaced by a uniform draw in
+    ``[-jitter_deg, jitter_deg]`` degrees (phantom ``i`` drawn from ``(seed, i)``): the axes lie along the pixel
+    grid, so the distribution is invariant only to 90-degree turns and flips (not to arbitrary rotations)."""
+    params = _check_params(params).clone()
+    seed = check_seed(seed)
+    if isinstance(jitter_deg, bool) or not isinstance(jitter_deg, numbers.Real) or not 0 <= jitter_deg <= 180:
+        raise ValueError(f"jitter_deg must be a number in [0, 180], got {jitter_deg!r}")
+    for i in range(params.shape[0]):
+        rng = np.random.default_rng([seed, i, 1])
+        params[i, :, 5] = torch.from_numpy(np.deg2rad(rng.uniform(-jitter_deg, jitter_deg, params.shape[1])))
+    return params
 
 
 def shepp_logan(image_size, modified: bool = True, dtype: Optional[torch.dtype] = None) -> torch.Tensor:

@@ -58,7 +58,24 @@ class _ResidualPlain(nn.Module):
         return y + x[:, :self.out_channels] if self.residual else y
 
 
-class DnCNN(EquivariantModule):
+class _ProximalNet(EquivariantModule):
+    """What DnCNN and U-Net share: the output layer and starting as the identity."""
+
+    @property
+    def output_layer(self) -> nn.Module:
+        """The last convolution (the one that maps hidden fields to the output image)."""
+        raise NotImplementedError
+
+    def zero_output_layer(self) -> "_ProximalNet":
+        """Zero the last convolution's weights and bias, in place: a residual network then starts as the identity
+        (an untrained unrolled network is plain PGD from its initialisation). Returns ``self``."""
+        with torch.no_grad():
+            for p in self.output_layer.parameters():
+                p.zero_()
+        return self
+
+
+class DnCNN(_ProximalNet):
     """Residual DnCNN-style network: conv -> [conv (-> BN) -> nonlinearity] x (depth - 2) -> conv.
 
     ``spec.depth`` counts the convolutions (>= 2). Exactly equivariant to grid-preserving elements; bias-free
@@ -78,6 +95,10 @@ class DnCNN(EquivariantModule):
             layers += conv_block(spec, hid, hid)
         layers.append(conv_layer(spec, hid, self.out_type))
         self.body = EquivariantSequential(*layers)
+
+    @property
+    def output_layer(self) -> nn.Module:
+        return self.body[-1]
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
@@ -115,7 +136,7 @@ class _UNetPlain(nn.Module):
         return y + x[:, :self.out_channels] if self.residual else y
 
 
-class UNet(EquivariantModule):
+class UNet(_ProximalNet):
     """Equivariant U-Net: ``scales`` down-sampling levels, widths ``spec.width · 2^s``, two convolution blocks per
     level, skip connections by concatenating field types, exact resampling for every image size.
 
@@ -146,6 +167,10 @@ class UNet(EquivariantModule):
             ups.append(EquivariantSequential(*conv_block(spec, cat, types[s]), *conv_block(spec, types[s], types[s])))
         self.enc, self.downs, self.ups = nn.ModuleList(enc), nn.ModuleList(downs), nn.ModuleList(ups)
         self.out = conv_layer(spec, types[0], self.out_type)
+
+    @property
+    def output_layer(self) -> nn.Module:
+        return self.out
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)

@@ -8,7 +8,7 @@ See ``docs/physics.md``.
 """
 
 from .base import LinearPhysics, as_image_size
-from .mri import MRI, cartesian_line_mask
+from .mri import MRI, cartesian_line_mask, magnitude, real_to_channels
 from .noise import GaussianNoise, NoiseModel, NoNoise, PoissonGaussianNoise, PoissonNoise
 from .radon import FBP_FILTERS, Radon, fbp_filter
 from .simple import Blur, CompressedSensing, Denoising, Inpainting, SinglePixel, fwht, gaussian_kernel
@@ -21,6 +21,8 @@ __all__ = [
     "FBP_FILTERS",
     "MRI",
     "cartesian_line_mask",
+    "real_to_channels",
+    "magnitude",
     "Inpainting",
     "Blur",
     "gaussian_kernel",

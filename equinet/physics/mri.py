@@ -16,7 +16,7 @@ import torch
 
 from .base import LinearPhysics, as_image_size
 
-__all__ = ["MRI", "cartesian_line_mask"]
+__all__ = ["MRI", "cartesian_line_mask", "real_to_channels", "magnitude"]
 
 
 def cartesian_line_mask(image_size, acceleration: float = 4.0, center_fraction: float = 0.08,
@@ -46,6 +46,20 @@ def cartesian_line_mask(image_size, acceleration: float = 4.0, center_fraction: 
     pick = others[torch.randperm(others.numel(), generator=g)[: n_lines - n_center]]
     chosen[pick] = True
     return chosen.to(torch.get_default_dtype()).expand(h, w).clone()
+
+
+def real_to_channels(x: torch.Tensor) -> torch.Tensor:
+    """Real images ``[B, 1, H, W]`` as MRI images ``[B, 2, H, W]`` (real part ``x``, imaginary part 0)."""
+    if not isinstance(x, torch.Tensor) or x.dim() != 4 or x.shape[1] != 1:
+        raise ValueError(f"expected real images [B, 1, H, W], got {getattr(x, 'shape', type(x).__name__)}")
+    return torch.cat([x, torch.zeros_like(x)], dim=1)
+
+
+def magnitude(u: torch.Tensor) -> torch.Tensor:
+    """The magnitude ``|u|`` ``[B, 1, H, W]`` of MRI images ``[B, 2, H, W]`` (real, imaginary channels)."""
+    if not isinstance(u, torch.Tensor) or u.dim() != 4 or u.shape[1] != 2:
+        raise ValueError(f"expected MRI images [B, 2, H, W], got {getattr(u, 'shape', type(u).__name__)}")
+    return u.pow(2).sum(dim=1, keepdim=True).sqrt()
 
 
 def _fft2c(z: torch.Tensor) -> torch.Tensor:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from equinet.data import random_ellipses
-from equinet.experiments.comparison import (ComparisonConfig, _build_model, build_operator, build_prox_specs,
+from equinet.experiments.comparison import (ComparisonConfig, build_model as _build_model, build_operator, build_prox_specs,
                                             phantom_params, render_phantoms, rotate_params, run_comparison)
 from equinet.nets import count_parameters
 

@@ -1,0 +1,92 @@
+"""Argument checks shared by every sub-package: one rule per kind of argument, one wording per error.
+
+Each check returns the normalised value or raises an error that names the argument and what was expected
+(``ValueError`` for a wrong value, ``TypeError`` for a wrong kind of object). Seeds follow
+:func:`equinet.utils.seeding.check_seed` (a non-negative int; bools refused).
+"""
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Optional, Tuple
+
+import torch
+
+from .seeding import check_seed
+
+__all__ = ["check_positive_int", "check_nonnegative_int", "check_seed", "check_positive_float", "check_bool",
+           "check_image_size", "check_mask", "check_floating", "check_finite"]
+
+
+def _is_int(v) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def check_positive_int(value, name: str) -> int:
+    """``value`` as an int >= 1 (bools and floats refused)."""
+    if not _is_int(value) or value < 1:
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    return int(value)
+
+
+def check_nonnegative_int(value, name: str) -> int:
+    """``value`` as an int >= 0 (bools and floats refused)."""
+    if not _is_int(value) or value < 0:
+        raise ValueError(f"{name} must be a non-negative int, got {value!r}")
+    return int(value)
+
+
+def check_positive_float(value, name: str) -> float:
+    """``value`` as a finite float > 0 (bools refused)."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
+    return float(value)
+
+
+def check_bool(value, name: str) -> bool:
+    """``value`` if it is a bool (``'no'``, ``0`` or ``None`` are refused: they are not the same thing)."""
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False, got {value!r}")
+    return value
+
+
+def check_image_size(image_size, name: str = "image_size") -> Tuple[int, int]:
+    """An int ``n`` (for ``n x n``) or a pair ``(H, W)`` of positive ints, as a tuple ``(H, W)``."""
+    if _is_int(image_size):
+        size = (int(image_size), int(image_size))
+    elif isinstance(image_size, (tuple, list, torch.Size)) and len(image_size) == 2 \
+            and all(_is_int(s) for s in image_size):
+        size = (int(image_size[0]), int(image_size[1]))
+    else:
+        raise TypeError(f"{name} must be an int or a pair of ints (H, W), got {image_size!r}")
+    if min(size) < 1:
+        raise ValueError(f"{name} must be positive, got {size}")
+    return size
+
+
+def check_mask(mask, shape: Tuple[int, ...], name: str = "mask", dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+    """A 0/1 mask of exactly ``shape``, as a detached copy of dtype ``dtype`` (default: torch's default)."""
+    if not isinstance(mask, torch.Tensor):
+        mask = torch.as_tensor(mask)
+    if tuple(mask.shape) != tuple(shape):
+        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(mask.shape)}")
+    if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
+        raise ValueError(f"{name} entries must be 0 or 1")
+    return mask.detach().to(torch.get_default_dtype() if dtype is None else dtype).clone()
+
+
+def check_floating(t, name: str, dtypes: Tuple[torch.dtype, ...] = (torch.float32, torch.float64)) -> torch.Tensor:
+    """``t`` if it is a tensor of one of ``dtypes`` (default float32/float64)."""
+    if not isinstance(t, torch.Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+    if t.dtype not in dtypes:
+        raise TypeError(f"{name} must have dtype in {[str(d).replace('torch.', '') for d in dtypes]}, got "
+                        f"{str(t.dtype).replace('torch.', '')}")
+    return t
+
+
+def check_finite(t: torch.Tensor, name: str) -> torch.Tensor:
+    """``t`` if it has no NaN or inf entries."""
+    if not bool(torch.isfinite(t).all()):
+        raise ValueError(f"{name} contain NaN or inf; clean or mask them first")
+    return t
