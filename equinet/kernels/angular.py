@@ -11,6 +11,10 @@ Two independent routes compute it:
   assembled through the representations' changes of basis;
 * :func:`angular_basis_numerical` -- the constraint written as a linear system over the group's generators and
   solved by SVD; it needs nothing but the representations' matrices.
+
+Both return, per frequency, the *canonical* orthonormal basis of the solution space
+(:func:`equinet.kernels.canonical.canonical_rows`): it depends on the space only, so the two routes, and every
+machine, give the same elements.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import numpy as np
 
 from ..groups.linalg import nullspace, row_space
 from ..groups.representation import Irrep, Representation
+from .canonical import canonical_rows
 
 _I2 = np.eye(2)
 _J = np.array([[0.0, -1.0], [1.0, 0.0]])
@@ -110,7 +115,7 @@ def _finalise(d_out: int, d_in: int, per_f: dict[int, list[np.ndarray]], F: int)
     for f in range(F + 1):
         rows = per_f.get(f, [])
         if rows:
-            M = row_space(np.stack(rows), rtol=1e-9)  # orthonormal, duplicates (±t) removed
+            M = canonical_rows(row_space(np.stack(rows), rtol=1e-9))  # duplicates (±t) removed
         else:
             M = np.zeros((0, 2 * D))
         A[f] = M[:, :D].reshape(-1, d_out, d_in)
@@ -173,11 +178,11 @@ def angular_basis_numerical(in_rep: Representation, out_rep: Representation, max
         if f == 0:
             M = np.concatenate(rows, axis=0) if rows else np.zeros((0, D))
             ns = nullspace(M, rtol=1e-9)
-            A[f] = ns.reshape(-1, d_o, d_i)
-            B[f] = np.zeros_like(A[f])
+            ns = np.concatenate([ns, np.zeros_like(ns)], axis=1)  # (A, B = 0), as the analytic route
         else:
             M = np.concatenate(rows, axis=0) if rows else np.zeros((0, 2 * D))
             ns = nullspace(M, rtol=1e-9)
-            A[f] = ns[:, :D].reshape(-1, d_o, d_i)
-            B[f] = ns[:, D:].reshape(-1, d_o, d_i)
+        ns = canonical_rows(ns)
+        A[f] = ns[:, :D].reshape(-1, d_o, d_i)
+        B[f] = ns[:, D:].reshape(-1, d_o, d_i)
     return AngularBasis(d_o, d_i, A, B)

@@ -7,12 +7,15 @@ from collections import OrderedDict
 import numpy as np
 import torch
 
-from ..groups.linalg import row_space
 from ..groups.representation import Representation
 from .angular import AngularBasis, angular_basis_analytic, angular_basis_numerical
+from .canonical import ordered_orthonormal
 from .sampling import SamplingRule, sample_basis
 
 DEFAULT_RULE = SamplingRule()
+#: version of the basis construction; bumped whenever the elements of a basis change (it is part of every layer's
+#: state-dict signature, so checkpoints of another version are refused at load time)
+BASIS_VERSION = 2
 METHODS = ("analytic", "numerical")
 
 _CACHE: "OrderedDict[tuple, np.ndarray]" = OrderedDict()
@@ -75,10 +78,8 @@ def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kerne
     ang = angular_basis(in_rep, out_rep, Fmax, method)
     B = sample_basis(ang, k, rule)
     if orthonormalize and B.shape[0]:
-        flat = row_space(B.reshape(B.shape[0], -1), rtol=1e-6)
-        # deterministic signs: the largest entry of each element is positive
-        idx = np.argmax(np.abs(flat), axis=1)
-        flat = flat * np.sign(flat[np.arange(len(flat)), idx])[:, None]
+        # canonical: Gram-Schmidt in the fixed order ring, frequency, angular solution (unique, machine-independent)
+        _, flat = ordered_orthonormal(B.reshape(B.shape[0], -1))
         B = flat.reshape(-1, *B.shape[1:])
     with _LOCK:
         _CACHE[key] = B
@@ -97,8 +98,9 @@ def steerable_basis(in_rep: Representation, out_rep: Representation, kernel_size
 
     Returns a tensor ``[n_basis, out_rep.size, in_rep.size, kernel_size, kernel_size]``; pixel (row, col) of a kernel
     is the point (col - c, c - row), c = (k - 1)/2, and a kernel is used as an ``F.conv2d`` weight. With
-    ``orthonormalize`` the elements are orthonormal in the Frobenius inner product and numerically dependent
-    ones are dropped. ``method`` picks the route ('analytic' or 'numerical'; they span the same space).
+    ``orthonormalize`` the elements are orthonormal in the Frobenius inner product and dependent ones are
+    dropped; the orthonormal basis is *canonical* (:mod:`equinet.kernels.canonical`): the same elements, to
+    rounding, on every machine and for both routes. ``method`` picks the route ('analytic' or 'numerical').
     Identical requests are served from an in-process cache (:func:`clear_cache`).
     """
     B = steerable_basis_numpy(in_rep, out_rep, kernel_size, method, rule, orthonormalize)  # a fresh copy

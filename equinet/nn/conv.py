@@ -6,13 +6,16 @@ convolution (any representations, eq. 11-12) are all this one layer.
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..kernels import SamplingRule, steerable_basis_numpy
+from ..kernels import DEFAULT_RULE, SamplingRule, steerable_basis_numpy
+from ..kernels.basis import BASIS_VERSION
+from ..kernels.signature import BasisSignature, basis_checksum, describe_field_type
 from .field_type import FieldType, as_field_type
 from .module import EquivariantModule
 
@@ -54,6 +57,10 @@ class SteerableConv2d(EquivariantModule):
     Parameters are the basis coefficients (``weight``) and the invariant bias coefficients (``bias``). In eval mode
     with gradients disabled the expanded filter is cached; the cache is not part of the state dict, so train and
     eval state dicts are identical.
+
+    The state dict also holds the layer's :class:`~equinet.kernels.signature.BasisSignature` (key
+    ``_extra_state``): ``load_state_dict`` refuses coefficients written for another group, field type, kernel
+    size, sampling rule or basis version, naming both, before copying anything.
     """
 
     def __init__(self, in_type, out_type, kernel_size: int = 3, padding: int | None = None,
@@ -67,8 +74,12 @@ class SteerableConv2d(EquivariantModule):
             raise ValueError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
+        if padding is not None and (isinstance(padding, bool) or not isinstance(padding, (int, np.integer))
+                                    or padding < 0):
+            raise ValueError(f"padding must be None (automatic) or an integer >= 0, got {padding!r}")
         self.kernel_size = int(kernel_size)
         self.padding = self.kernel_size // 2 if padding is None else int(padding)
+        self.rule = DEFAULT_RULE if rule is None else rule
         self.padding_mode = padding_mode
         self.gain = float(gain)
 
@@ -76,9 +87,10 @@ class SteerableConv2d(EquivariantModule):
         self._block_meta = []
         for og, (ro, out_idx, n_o) in enumerate(_field_groups(self.out_type)):
             for ri, in_idx, n_i in _field_groups(self.in_type):
-                B = steerable_basis_numpy(ri, ro, self.kernel_size, method=method, rule=rule)
+                B = steerable_basis_numpy(ri, ro, self.kernel_size, method=method, rule=self.rule)
                 if B.shape[0] == 0:
                     continue
+                blocks.append(B)
                 name = f"basis_{len(self._block_meta)}"
                 self.register_buffer(name, torch.as_tensor(B, dtype=torch.float32), persistent=False)
                 self.register_buffer(name + "_out", out_idx, persistent=False)
@@ -88,6 +100,15 @@ class SteerableConv2d(EquivariantModule):
         self._full_block = (len(self._block_meta) == 1 and
                             len(_field_groups(self.out_type)) == 1 and len(_field_groups(self.in_type)) == 1)
         self.weight = nn.Parameter(torch.empty(n_total))
+        if n_total == 0:
+            warnings.warn(f"SteerableConv2d {self.in_type} -> {self.out_type}, k={self.kernel_size}: the kernel basis "
+                          "is empty (no equivariant kernel within the sampling rule's band limit), so the layer "
+                          "always outputs zero (plus its bias); use a larger kernel or other field types",
+                          stacklevel=2)
+        self._signature = BasisSignature(
+            group=self.in_type.group.name, in_type=describe_field_type(self.in_type),
+            out_type=describe_field_type(self.out_type), kernel_size=self.kernel_size, rule=str(self.rule.key),
+            basis_version=BASIS_VERSION, checksum=basis_checksum(blocks))
 
         if bias:
             Pb = [trivial_projector(r) for r in self.out_type.reps]
@@ -103,6 +124,45 @@ class SteerableConv2d(EquivariantModule):
             self.bias = None
         self._cache = None
         self.reset_parameters()
+
+    # ------------------------------------------------------------------ state-dict signature
+    @property
+    def signature(self) -> BasisSignature:
+        """What the coefficients mean: group, field types, kernel size, rule, basis version, basis checksum."""
+        return self._signature
+
+    def get_extra_state(self) -> torch.Tensor:
+        return self._signature.to_tensor()
+
+    def set_extra_state(self, state) -> None:
+        self._check_signature(state, "")
+
+    def _check_signature(self, state, where: str) -> None:
+        try:
+            theirs = BasisSignature.from_state(state)
+        except ValueError as e:
+            raise ValueError(f"SteerableConv2d{where}: {e}") from None
+        diff = theirs.mismatches(self._signature)
+        if diff:
+            raise ValueError(
+                f"SteerableConv2d{where}: the state dict was written for another kernel basis (differs in "
+                f"{', '.join(diff)}); refusing to load it.\n  state dict: {theirs.describe()}\n  this layer: "
+                f"{self._signature.describe()}")
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        # check before anything is copied, so a refused load leaves the layer unchanged
+        key = prefix + "_extra_state"
+        where = f" '{prefix[:-1]}'" if prefix else ""
+        if key in state_dict:
+            self._check_signature(state_dict[key], where)
+        elif prefix + "weight" in state_dict:
+            raise ValueError(
+                f"SteerableConv2d{where}: the state dict has coefficients but no basis signature ('{key}'): it was "
+                f"written by an equinet older than basis version {BASIS_VERSION}, whose basis depended on the "
+                f"machine, so its coefficients cannot be interpreted here. This layer: {self._signature.describe()}")
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
 
     # ------------------------------------------------------------------ init
     def reset_parameters(self) -> None:
@@ -167,6 +227,16 @@ class SteerableConv2d(EquivariantModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
+        wd = self.weight.dtype
+        if not x.dtype.is_floating_point:
+            raise TypeError(f"SteerableConv2d expects a real floating-point input of the layer's dtype {wd}, got "
+                            f"{x.dtype}")
+        if x.dtype != wd:
+            raise TypeError(f"SteerableConv2d: the input is {x.dtype} but the layer is {wd}; convert the input "
+                            f"(x.to({wd})) or the layer (layer.to({x.dtype}))")
+        if x.shape[0] == 0 or x.shape[2] == 0 or x.shape[3] == 0:
+            raise ValueError(f"SteerableConv2d got an empty input of shape {tuple(x.shape)}; expected "
+                             "[batch >= 1, channels, H >= 1, W >= 1]")
         filt, bias = self._filter()
         if self.padding_mode != "zeros" and self.padding:
             p = self.padding

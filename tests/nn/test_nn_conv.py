@@ -124,6 +124,7 @@ def test_eval_cache_matches_train_and_keeps_the_state_dict():
         layer.bias.normal_()
     x = torch.randn(2, 1, 7, 7)
     keys_train = {k: v.shape for k, v in layer.state_dict().items()}
+    sd_train = {k: v.clone() for k, v in layer.state_dict().items()}
     y_train = layer(x)
     layer.eval()
     with torch.no_grad():
@@ -131,7 +132,8 @@ def test_eval_cache_matches_train_and_keeps_the_state_dict():
     assert layer._cache is not None
     assert torch.equal(y1, y_train.detach()) and torch.equal(y1, y2)
     assert {k: v.shape for k, v in layer.state_dict().items()} == keys_train
-    assert set(keys_train) == {"weight", "bias"}
+    assert set(keys_train) == {"weight", "bias", "_extra_state"}  # the basis signature travels with the weights
+    assert all(torch.equal(v, sd_train[k]) for k, v in layer.state_dict().items())
     with torch.no_grad():  # an in-place update (optimizer step) invalidates the cache
         layer.weight.mul_(2.0)
         y3 = layer(x)
@@ -154,7 +156,7 @@ def test_eval_cache_follows_replaced_parameters():
     while b._version < layer.bias._version:
         b.add_(0.0)
     assert (w._version, b._version) == (layer.weight._version, layer.bias._version)
-    layer.load_state_dict({"weight": w, "bias": b}, assign=True)
+    layer.load_state_dict({"weight": w, "bias": b, "_extra_state": layer.state_dict()["_extra_state"]}, assign=True)
     with torch.no_grad():
         y_new = layer(x)
     ref = torch.nn.functional.conv2d(x, *layer.expand(), padding=1)

@@ -1,0 +1,122 @@
+"""The canonical kernel basis: one orthonormal basis per span, the same on every machine.
+
+An orthonormal basis of a subspace is not unique: an SVD or eigen-solver returns one that depends on the rounding
+of the BLAS build, the CPU's instruction set and the thread count. A layer's weights are coefficients on its basis,
+so the basis must be a function of the span alone. Two ordered procedures with unique results make it so:
+
+* :func:`canonical_rows` -- the angular solutions of one frequency. From *any* orthonormal basis M of the span
+  (either route) it forms the projections P e_j of the coordinate vectors (P = MᵀM is unique) and Gram-Schmidts
+  them in coordinate order, skipping the ones that depend on those before. The result depends on P only.
+* :func:`ordered_orthonormal` -- the sampled elements, in the fixed order ring, frequency, angular solution. It is
+  Gram-Schmidt in that order (computed as a Cholesky factorisation of the Gram matrix, refined once), i.e. the
+  unique Q with positive diagonal in R of the QR factorisation.
+
+Rank decisions are made far from the rounding level: a candidate counts as dependent when its residual is below
+``DEPENDENT`` and as independent when above ``INDEPENDENT``; a residual in between (possible only for an unusual
+sampling rule) raises, instead of silently making a machine-dependent choice.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: residual norms (relative to the candidate's norm) that decide dependence; the gap between them is the margin
+DEPENDENT = 1e-9
+INDEPENDENT = 1e-5
+
+
+class AmbiguousRankError(ArithmeticError):
+    """A candidate's residual fell between ``DEPENDENT`` and ``INDEPENDENT``: its rank decision would be a
+    matter of rounding."""
+
+
+def _decide(res: float, scale: float, what: str) -> bool:
+    rel = res / scale if scale > 0 else 0.0
+    if rel <= DEPENDENT:
+        return False
+    if rel >= INDEPENDENT:
+        return True
+    raise AmbiguousRankError(f"{what}: relative residual {rel:.2e} lies between {DEPENDENT:g} (dependent) and "
+                             f"{INDEPENDENT:g} (independent); the basis would depend on rounding. Change the "
+                             "sampling rule (e.g. ring_spacing, width).")
+
+
+def canonical_rows(M: np.ndarray, rank: int | None = None) -> np.ndarray:
+    """The canonical orthonormal basis (rows) of the row span of ``M``, which must have orthonormal rows.
+
+    Element i is the normalised part of P e_{j_i} orthogonal to the elements before it, where P = MᵀM and
+    j_1 < j_2 < ... are the first coordinates whose projections are independent of the earlier ones. Any
+    orthonormal basis of the same span gives the same result (to rounding).
+    """
+    M = np.asarray(M, dtype=np.float64)
+    n = M.shape[0] if rank is None else int(rank)
+    if n == 0:
+        return M[:0]
+    # coordinates of P e_j in the basis M are the columns of M; work in that n-dimensional space
+    cols = np.nonzero(np.sum(M * M, axis=0) > DEPENDENT ** 2)[0]
+    Q = np.zeros((n, n))
+    found = 0
+    for j in cols:
+        v = M[:, j]
+        scale = np.linalg.norm(v)
+        r = v - Q[:, :found] @ (Q[:, :found].T @ v)
+        r = r - Q[:, :found] @ (Q[:, :found].T @ r)  # reorthogonalise
+        nr = np.linalg.norm(r)
+        if not _decide(nr, scale, f"canonical_rows (coordinate {j})"):
+            continue
+        Q[:, found] = r / nr
+        found += 1
+        if found == n:
+            break
+    if found != n:
+        raise ArithmeticError(f"canonical_rows: found {found} independent projections, expected {n}")
+    return Q.T @ M
+
+
+def ordered_orthonormal(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Gram-Schmidt of the rows of ``S`` (n, D) in their order: returns (rows kept, orthonormal basis).
+
+    Computed as T = L⁻¹ with L the Cholesky factor of the Gram matrix S Sᵀ (then one refinement pass on the small
+    Gram matrix of the result), so the basis is T S, the unique orthonormal rows with S = R Q, R lower triangular
+    with a positive diagonal. A row dependent on earlier ones is dropped (see the module docstring).
+    """
+    S = np.asarray(S, dtype=np.float64)
+    n = S.shape[0]
+    if n == 0:
+        return np.zeros(0, dtype=int), S
+    G = S @ S.T
+    keep = np.arange(n)
+    d = np.sqrt(np.diag(G))
+    try:
+        L = np.linalg.cholesky(G / np.outer(d, d))
+        ok = np.all(np.diag(L) >= INDEPENDENT)
+    except np.linalg.LinAlgError:
+        ok = False
+    if not ok:
+        keep = _independent_rows(G)
+        G = G[np.ix_(keep, keep)]
+        d = d[keep]
+        L = np.linalg.cholesky(G / np.outer(d, d))
+    T = np.linalg.solve(L, np.diag(1.0 / d))  # (L⁻¹ D⁻¹): rows of T S orthonormal up to rounding
+    G2 = T @ G @ T.T
+    L2 = np.linalg.cholesky(G2)  # ≈ I; lower triangular again, so the product stays the ordered GS
+    T = np.linalg.solve(L2, T)
+    return keep, T @ S[keep]
+
+
+def _independent_rows(G: np.ndarray) -> np.ndarray:
+    """Rows independent of the earlier ones, by an in-order (pivot-free) Cholesky of the Gram matrix."""
+    n = G.shape[0]
+    L = np.zeros((n, n))
+    keep = []
+    for i in range(n):
+        scale = np.sqrt(G[i, i])
+        v = G[i, keep] if keep else np.zeros(0)
+        li = np.linalg.solve(L[np.ix_(range(len(keep)), range(len(keep)))], v) if keep else v
+        res2 = G[i, i] - li @ li
+        res = np.sqrt(max(res2, 0.0))
+        if not _decide(res, scale, f"ordered_orthonormal (element {i})"):
+            continue
+        L[len(keep), :len(keep)] = li
+        L[len(keep), len(keep)] = res
+        keep.append(i)
+    return np.asarray(keep, dtype=int)
