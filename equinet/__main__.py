@@ -1,13 +1,16 @@
-"""``python -m equinet [compare|basis] [options]``: the main demos (see README.md).
+"""``python -m equinet [compare|basis|train] [options]``: the main demos and training runs (see README.md).
 
 * ``compare`` (default): translation- vs roto-translation-equivariant unrolled PGD, quick mode unless ``--full``
   (``docs/experiments.md``); results in ``--out`` (default ``outputs/comparison``).
 * ``basis``: solve, print and plot a steerable kernel basis (``equinet/demo_basis.py``); figure in ``--out``
   (default ``outputs``).
+* ``train CONFIG.toml [--resume] [--out DIR]``: train a reconstruction network from a TOML configuration
+  (``docs/training.md``, examples in ``experiments/configs/``); under ``torchrun --nproc_per_node=N -m equinet
+  train ...`` with DistributedDataParallel.
 """
 import sys
 
-COMMANDS = ("compare", "basis")
+COMMANDS = ("compare", "basis", "train")
 
 
 def main(argv=None):
@@ -18,11 +21,15 @@ def main(argv=None):
         return None
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
-        print("Options of each command: python -m equinet compare --help, python -m equinet basis --help")
+        print("Options of each command: python -m equinet compare --help, python -m equinet basis --help, "
+              "python -m equinet train --help")
         return None
     cmd = argv.pop(0) if argv and argv[0] in COMMANDS else "compare"
-    if argv and not argv[0].startswith("-"):
+    if cmd != "train" and argv and not argv[0].startswith("-"):
         raise SystemExit(f"unknown command {argv[0]!r}; expected one of {COMMANDS}")
+    if cmd == "train":
+        from .training.cli import main as train_main
+        return train_main(argv)  # parses CONFIG.toml, --resume, --out
     if cmd == "basis":
         from .demo_basis import main as basis_main
         return basis_main(argv)  # demo_basis parses --group, --kernel-size, --out, --seed

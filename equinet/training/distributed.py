@@ -90,7 +90,7 @@ def barrier(ctx: Context) -> None:
         dist.barrier()
 
 
-class AveragingOptimizer:
+class AveragingOptimizer(torch.optim.Optimizer):
     """An optimizer seen by :meth:`equinet.losses.Loss.adversary_step` once per micro-batch.
 
     Each call's ``zero_grad`` / ``backward`` / ``step`` gives the gradient of one micro-batch; ``step`` adds it, with
@@ -100,6 +100,7 @@ class AveragingOptimizer:
     """
 
     def __init__(self, optimizer: torch.optim.Optimizer, ctx: Context):
+        # an Optimizer for isinstance checks; it owns no state (the wrapped optimizer does), so no super().__init__
         self.optimizer, self.ctx = optimizer, ctx
         self.weight = 1.0
         self._acc: Optional[List[torch.Tensor]] = None
@@ -110,6 +111,9 @@ class AveragingOptimizer:
 
     def _params(self):
         return [p for g in self.optimizer.param_groups for p in g["params"]]
+
+    def state_dict(self):
+        return self.optimizer.state_dict()
 
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.optimizer.zero_grad(set_to_none=set_to_none)
