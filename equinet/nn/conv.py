@@ -15,6 +15,7 @@ from torch import nn
 
 from ..kernels import DEFAULT_RULE, SamplingRule, steerable_basis_numpy
 from ..kernels.basis import BASIS_VERSION
+from ..kernels.canonical import canonical_rows
 from ..kernels.signature import BasisSignature, basis_checksum, describe_field_type
 from .field_type import FieldType, as_field_type
 from .module import EquivariantModule
@@ -35,10 +36,16 @@ def _field_groups(ft: FieldType):
 
 
 def trivial_projector(rep) -> np.ndarray:
-    """Orthonormal columns spanning the invariant (trivial-irrep) subspace of ``rep``: (size, n_trivial)."""
+    """Orthonormal columns spanning the invariant (trivial-irrep) subspace of ``rep``: (size, n_trivial).
+
+    The columns are canonical (:func:`~equinet.kernels.canonical.canonical_rows`): they depend on the subspace
+    only, not on the machine-dependent change of basis, so bias coefficients mean the same everywhere.
+    """
     cols = [rep.change_of_basis[:, o:o + p.size] for o, p in
             zip(np.cumsum([0] + [p.size for p in rep.irreps[:-1]]), rep.irreps) if p.is_trivial()]
-    return np.concatenate(cols, axis=1) if cols else np.zeros((rep.size, 0))
+    if not cols:
+        return np.zeros((rep.size, 0))
+    return canonical_rows(np.concatenate(cols, axis=1).T).T
 
 
 class SteerableConv2d(EquivariantModule):
@@ -105,10 +112,6 @@ class SteerableConv2d(EquivariantModule):
                           "is empty (no equivariant kernel within the sampling rule's band limit), so the layer "
                           "always outputs zero (plus its bias); use a larger kernel or other field types",
                           stacklevel=2)
-        self._signature = BasisSignature(
-            group=self.in_type.group.name, in_type=describe_field_type(self.in_type),
-            out_type=describe_field_type(self.out_type), kernel_size=self.kernel_size, rule=str(self.rule.key),
-            basis_version=BASIS_VERSION, checksum=basis_checksum(blocks))
 
         if bias:
             Pb = [trivial_projector(r) for r in self.out_type.reps]
@@ -120,8 +123,14 @@ class SteerableConv2d(EquivariantModule):
                 c += p.shape[1]
             self.register_buffer("bias_basis", torch.as_tensor(M, dtype=torch.float32), persistent=False)
             self.bias = nn.Parameter(torch.zeros(nb)) if nb else None
+            if nb:
+                blocks.append(M.T)  # the bias basis is part of what the coefficients mean
         else:
             self.bias = None
+        self._signature = BasisSignature(
+            group=self.in_type.group.name, in_type=describe_field_type(self.in_type),
+            out_type=describe_field_type(self.out_type), kernel_size=self.kernel_size, rule=str(self.rule.key),
+            basis_version=BASIS_VERSION, checksum=basis_checksum(blocks))
         self._cache = None
         self.reset_parameters()
 
