@@ -47,6 +47,10 @@ def main(argv=None, prog: str = "python -m equinet train") -> dict:
         run = build_run(cfg)
         trainer = Trainer(run.model, run.loss, run.physics, run.data, out=out, resume=args.resume,
                           **run.trainer_kwargs)
+        try:
+            trainer.check_resume()
+        except ValueError as err:
+            raise ConfigError(str(err)) from None
     except ConfigError as err:
         raise SystemExit(f"error: {err}") from None
     main_rank = trainer.ctx.is_main

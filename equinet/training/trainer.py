@@ -311,6 +311,20 @@ class Trainer:
                 else self.adversary_optimizer.state_dict(),
                 "history": self.history.state(), "rng": rngs}
 
+    def check_resume(self) -> Optional[int]:
+        """The step the run would resume from (None: starts afresh); a clear ValueError if the checkpoint was
+        written with other settings. Reads the checkpoint without changing anything."""
+        if self.checkpoint is None or not self.resume:
+            return None
+        state = load_checkpoint(self.checkpoint, map_location="cpu")
+        if state is None:
+            return None
+        diff = config_mismatch(state["config"], self.fingerprint)
+        if diff:
+            raise ValueError(f"checkpoint {self.checkpoint} was written with another configuration (checkpoint vs "
+                             f"now: {diff}); delete it, choose another output folder, or do not resume")
+        return int(state["step"])
+
     def _load(self) -> Optional[list]:
         """Load the checkpoint if resuming; returns the saved RNG states (one per process) or None."""
         if self.checkpoint is None or not self.resume:
