@@ -1,0 +1,111 @@
+"""Two gloo processes under a real ``torchrun`` follow the one-process trajectory (same global batch) to 1e-6, with
+the EI loss (the model is called twice per step), a checkpoint written by rank 0, and a resume under DDP."""
+import math
+import os
+import subprocess
+import sys
+
+import pytest
+import torch
+
+from equinet.training import read_csv
+from equinet.training.cli import main as train_main
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+CONFIG = """
+seed = 5
+[physics]
+name = "inpainting"
+drop = 0.4
+noise = { name = "gaussian", sigma = 0.02 }
+[data]
+image_size = 12
+n_train = 12
+n_val = 3
+[model]
+backbone = "dncnn"
+[model.net]
+width = 4
+depth = 3
+[[loss]]
+name = "mc"
+[[loss]]
+name = "ei"
+noise = true
+transform = { name = "rotate", degrees = 180.0 }
+[train]
+steps = 6
+batch_size = 6
+micro_batches = 2
+lr = 3e-3
+checkpoint_every = 2
+val_every = 3
+progress = false
+plots = false
+"""
+
+# one torchrun job: DDP from scratch, stopped on every rank after the checkpoint of step 2 (as a crashed job), then
+# the same processes resume with the command-line entry point (the process group is kept between the two)
+DRIVER = """
+import sys
+import torch.distributed as dist
+from equinet.training import Trainer
+from equinet.training.cli import main
+from equinet.training.config import build_run, load_config
+
+class Stop(Exception):
+    pass
+
+def stop(step, loss):
+    if step == 2:
+        raise Stop
+
+dist.init_process_group("gloo")
+run = build_run(load_config(sys.argv[1]))
+try:
+    Trainer(run.model, run.loss, run.physics, run.data, out=sys.argv[2], callback=stop, **run.trainer_kwargs).fit()
+except Stop:
+    pass
+dist.barrier()  # rank 0 has written the checkpoint of step 2
+if dist.get_rank() == 0:
+    import torch
+    ck = torch.load(sys.argv[2] + "/checkpoint.pt", weights_only=True)
+    assert ck["step"] == 2 and ck["world_size"] == 2 and len(ck["rng"]) == 2, (ck["step"], ck["world_size"])
+summary = main([sys.argv[1], "--out", sys.argv[2], "--resume"])
+assert summary["resumed_from"] == 2, summary
+dist.destroy_process_group()
+"""
+
+
+def _torchrun(args, tmp_path):
+    env = dict(os.environ, OMP_NUM_THREADS="1", PYTHONPATH=ROOT + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", *args]
+    r = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    assert r.returncode == 0, r.stderr[-3000:]
+
+
+@pytest.mark.skipif(not torch.distributed.is_available(), reason="this PyTorch build has no torch.distributed")
+def test_two_gloo_processes_follow_the_one_process_trajectory_and_resume(tmp_path):
+    cfg = tmp_path / "ddp.toml"
+    cfg.write_text(CONFIG)
+    driver = tmp_path / "driver.py"
+    driver.write_text(DRIVER)
+    out = tmp_path / "ddp"
+    _torchrun([str(driver), str(cfg), str(out)], tmp_path)
+    last = torch.load(out / "checkpoint.pt", weights_only=True)
+    assert last["step"] == 6 and last["world_size"] == 2
+
+    ref = train_main([str(cfg), "--out", str(tmp_path / "one")])  # one process, same global batch
+    assert ref["steps"] == 6
+    rows, ref_rows = read_csv(str(out / "log.csv")), read_csv(str(tmp_path / "one" / "log.csv"))
+    assert len(rows) == len(ref_rows) == 7 and rows[0].keys() == ref_rows[0].keys()
+    assert {"ei", "mc", "loss"} <= set(rows[0])
+    for a, b in zip(rows, ref_rows):
+        for k in a:
+            if a[k] == b[k] == "":
+                continue
+            assert math.isclose(float(a[k]), float(b[k]), rel_tol=1e-6, abs_tol=1e-6), (k, a, b)
+    one = torch.load(tmp_path / "one" / "checkpoint.pt", weights_only=True)
+    for k in one["model"]:
+        assert torch.allclose(last["model"][k], one["model"][k], rtol=0, atol=1e-6), k
