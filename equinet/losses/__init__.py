@@ -1,5 +1,23 @@
-"""Training losses for equivariance by learning (one module per loss) and their calling convention
-(:mod:`equinet.losses.base`)."""
-from .base import Loss, LossInputs, LossSum, total
+"""Training losses for equivariance by learning, one module per loss, all with the calling convention of
+:mod:`equinet.losses.base` (``loss(LossInputs) -> {term name: weighted scalar}``). See ``docs/losses.md``.
 
-__all__ = ["Loss", "LossInputs", "LossSum", "total"]
+Supervised: :class:`SupervisedLoss`, :class:`EISupLoss`, :class:`DALoss` (need ground truth).
+From measurements only: :class:`MCLoss`, :class:`EILoss`, :class:`AdversarialEILoss`, the SURE losses
+(:class:`SureGaussianLoss`, :class:`SurePoissonLoss`, :class:`SurePGLoss`) and :class:`REILoss`.
+"""
+from .adversarial import AdversarialEILoss, Discriminator
+from .augmentation import DALoss
+from .base import Loss, LossInputs, LossSum, total
+from .ei import EILoss
+from .ei_sup import EISupLoss
+from .mc import MCLoss
+from .rei import REILoss, sure_for
+from .supervised import SupervisedLoss
+from ._sure import SureLoss
+from .sure_gaussian import SureGaussianLoss
+from .sure_pg import SurePGLoss
+from .sure_poisson import SurePoissonLoss
+
+__all__ = ["Loss", "LossInputs", "LossSum", "total", "SupervisedLoss", "MCLoss", "EILoss", "EISupLoss",
+           "AdversarialEILoss", "Discriminator", "SureLoss", "SureGaussianLoss", "SurePoissonLoss", "SurePGLoss",
+           "REILoss", "sure_for", "DALoss"]

@@ -1,0 +1,33 @@
+"""Data augmentation with re-simulated measurements (imaging paper, Fig. 7a)."""
+from __future__ import annotations
+
+from .base import Loss, LossInputs
+from ._common import check_image_like, check_transform, check_weight, mse
+
+__all__ = ["DALoss"]
+
+
+class DALoss(Loss):
+    """Supervised loss on transformed ground truth: ``x' = T_g x``, ``y' = noise(A x')`` (fresh noise from the
+    physics' model), ``weight * mean((f(y', A) - x')^2)``; term ``'da'``.
+
+    Needs ground truth (the trainer must provide ``x``); ``g`` is drawn per image from ``inputs.generator``.
+    """
+
+    name = "da"
+    needs_ground_truth = True
+
+    def __init__(self, transform, weight: float = 1.0):
+        super().__init__()
+        self.transform = check_transform(transform)
+        self.weight = check_weight(weight)
+
+    def terms(self, inputs: LossInputs):
+        check_image_like(inputs.x, "DALoss")
+        params = self.transform.sample(inputs.x.shape[0], inputs.generator)
+        xg = self.transform.apply(inputs.x, params)
+        yg = inputs.physics.measure(xg, generator=inputs.generator)
+        return {self.name: self.weight * mse(inputs.model(yg, inputs.physics), xg)}
+
+    def extra_repr(self):
+        return f"transform={self.transform!r}, weight={self.weight}"
