@@ -93,9 +93,6 @@ def build_escnn(name: str, spec: NetSpec, library: str = "escnn", residual: bool
         raise TypeError(f"spec must be an equinet.nets.NetSpec, got {type(spec).__name__}")
     if spec.depth < 2:
         raise ValueError(f"DnCNN needs depth >= 2 convolutions, got {spec.depth}")
-    if spec.kernel_size % 2 == 0:
-        raise ValueError(f"build_escnn needs an odd kernel_size ('same' padding keeps the image size), "
-                         f"got {spec.kernel_size}")
     if residual and spec.in_channels < spec.out_channels:
         raise ValueError(f"a residual network needs in_channels >= out_channels, got in={spec.in_channels}, "
                          f"out={spec.out_channels}")
@@ -105,8 +102,12 @@ def build_escnn(name: str, spec: NetSpec, library: str = "escnn", residual: bool
     hid = to_escnn(spec.hidden_type(), gmap)
     k, pad = spec.kernel_size, spec.kernel_size // 2
 
+    # e2cnn keeps a process-wide cache of sampled bases whose key ignores the flip axis (a D_N basis built for one
+    # axis is reused for another): recompute=True bypasses it, so these layers neither read nor write it
+    extra = {"recompute": True} if lib.name == "e2cnn" else {}
+
     def conv(a, b):
-        return lib.nn.R2Conv(a, b, k, padding=pad, bias=spec.bias)
+        return lib.nn.R2Conv(a, b, k, padding=pad, bias=spec.bias, **extra)
 
     layers = [conv(t_in, hid), _activation(lib, spec, hid)]
     for _ in range(spec.depth - 2):

@@ -61,6 +61,14 @@ class LibraryModule(nn.Module):
         """'escnn' or 'e2cnn'."""
         return self._lib_name
 
+    def train(self, mode: bool = True) -> "LibraryModule":
+        """Set train/eval mode. Library convolutions cache their expanded filters when switched to eval mode; this
+        is done without autograd, so the cache is a constant (deep copies, e.g. ``UnrolledPGD``'s untied copies and
+        the equivariance checks' float64 copies, work in either mode; in eval mode no gradient reaches the weights,
+        as in the library)."""
+        with torch.no_grad():
+            return super().train(mode)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
         lib = require(self._lib_name)
