@@ -92,7 +92,7 @@ def ordered_orthonormal(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     except np.linalg.LinAlgError:
         ok = False
     if not ok:
-        keep = _independent_rows(G)
+        keep = _independent_rows(S)
         G = G[np.ix_(keep, keep)]
         d = d[keep]
         L = np.linalg.cholesky(G / np.outer(d, d))
@@ -103,20 +103,20 @@ def ordered_orthonormal(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return keep, T @ S[keep]
 
 
-def _independent_rows(G: np.ndarray) -> np.ndarray:
-    """Rows independent of the earlier ones, by an in-order (pivot-free) Cholesky of the Gram matrix."""
-    n = G.shape[0]
-    L = np.zeros((n, n))
-    keep = []
-    for i in range(n):
-        scale = np.sqrt(G[i, i])
-        v = G[i, keep] if keep else np.zeros(0)
-        li = np.linalg.solve(L[np.ix_(range(len(keep)), range(len(keep)))], v) if keep else v
-        res2 = G[i, i] - li @ li
-        res = np.sqrt(max(res2, 0.0))
-        if not _decide(res, scale, f"ordered_orthonormal (element {i})"):
+def _independent_rows(S: np.ndarray) -> np.ndarray:
+    """Rows independent of the earlier ones, by Gram-Schmidt with reorthogonalisation on the rows themselves
+    (residuals accurate to rounding, unlike a Cholesky of the Gram matrix)."""
+    Q, keep = [], []
+    for i, v in enumerate(S):
+        scale = np.linalg.norm(v)
+        r = v
+        if Q:
+            Qm = np.asarray(Q)
+            r = r - Qm.T @ (Qm @ r)
+            r = r - Qm.T @ (Qm @ r)
+        nr = np.linalg.norm(r)
+        if not _decide(nr, scale, f"ordered_orthonormal (element {i})"):
             continue
-        L[len(keep), :len(keep)] = li
-        L[len(keep), len(keep)] = res
+        Q.append(r / nr)
         keep.append(i)
     return np.asarray(keep, dtype=int)

@@ -47,6 +47,17 @@ def build(name: str) -> DnCNN:
     return model.eval()
 
 
+class CheckpointDenoiser(torch.nn.Module):
+    """``u = net(y)``: a case's DnCNN in the ``model(y, physics)`` form the trainer expects (for checkpoints)."""
+
+    def __init__(self, name: str):
+        super().__init__()
+        self.net = DnCNN(NetSpec(**CASES[name]))
+
+    def forward(self, y: torch.Tensor, physics=None) -> torch.Tensor:
+        return self.net(y)
+
+
 def fixed_input(name: str) -> torch.Tensor:
     g = torch.Generator().manual_seed(100 + sorted(CASES).index(name))
     return torch.rand(2, 1, IMAGE_SIZE, IMAGE_SIZE, generator=g)
