@@ -12,7 +12,7 @@ import numbers
 import os
 import tomllib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict, Optional
+from typing import Any, Callable, Dict
 
 import torch
 from torch import nn

@@ -27,16 +27,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from ..data.measurements import MeasurementDataset
 from ..losses.base import Loss, LossInputs, total
 from ..metrics import psnr, ssim
 from ..utils.progress import Progress
-from ..utils.seeding import check_seed, derived_seed, generator
+from ..utils.seeding import check_seed, derived_seed
 from . import distributed as D
 from .checkpoint import capture_rng, config_mismatch, load_checkpoint, restore_rng, save_checkpoint
 from .log import History, plot_history, write_csv
+from .sampling import TrainingData, batch_indices, step_generator
 
-__all__ = ["Trainer", "preflight", "resolve_device", "batch_indices"]
+__all__ = ["Trainer", "preflight", "resolve_device"]
 
 _TOTAL = "\0total"  # key of the summed loss among the term values (cannot collide with a term name)
 OptimizerSpec = Union[None, torch.optim.Optimizer, Callable[[List[nn.Parameter]], torch.optim.Optimizer]]
@@ -50,15 +50,6 @@ def resolve_device(device) -> torch.device:
     if dev.type == "cuda" and not torch.cuda.is_available():
         raise ValueError(f"device {device!r} requested but CUDA is not available")
     return dev
-
-
-def batch_indices(n: int, batch_size: int, seed: int, step: int) -> torch.Tensor:
-    """Indices of the global batch of ``step``: epoch-wise random permutations seeded by ``(seed, 0, epoch)``; the
-    last batch of an epoch may be smaller. This is the trainer's position in the data: a function of the step."""
-    per_epoch = math.ceil(n / batch_size)
-    epoch, j = divmod(step, per_epoch)
-    perm = torch.randperm(n, generator=generator(seed, 0, epoch))
-    return perm[j * batch_size:(j + 1) * batch_size]
 
 
 def _positive_int(v, name: str) -> int:
@@ -86,38 +77,6 @@ def preflight(loss: Loss, physics, y: torch.Tensor, model: nn.Module) -> None:
     if back is not None and x1.shape != back.shape:
         raise ValueError(f"model(y, physics) returns shape {tuple(x1.shape)}, but the operator's images have shape "
                          f"{tuple(back.shape)}")
-
-
-class _Data:
-    """Uniform access to the training items: images (on-line simulation) or a measurement dataset."""
-
-    def __init__(self, data):
-        self.fixed = isinstance(data, MeasurementDataset)
-        self.data = data
-        if self.fixed:
-            self.has_ground_truth = data.has_ground_truth
-            self.n = len(data)
-        elif isinstance(data, torch.Tensor):
-            if data.dim() != 4:
-                raise ValueError(f"images must be a tensor [N, C, H, W], got shape {tuple(data.shape)}")
-            if not data.is_floating_point():
-                raise TypeError(f"images must be floating point, got {data.dtype}")
-            self.has_ground_truth, self.n = True, data.shape[0]
-        elif hasattr(data, "__len__") and hasattr(data, "__getitem__"):
-            self.has_ground_truth, self.n = True, len(data)
-        else:
-            raise TypeError("data must be images (a tensor [N, C, H, W] or a dataset of [C, H, W] tensors) or an "
-                            f"equinet.data.MeasurementDataset, got {type(data).__name__}")
-        if self.n == 0:
-            raise ValueError("the training data (images) is empty")
-
-    def fetch(self, idx: torch.Tensor):
-        """``(x or None, y or None)`` of the items ``idx`` (y is None for images: simulated by the trainer)."""
-        if self.fixed:
-            return self.data.batch(idx)
-        if isinstance(self.data, torch.Tensor):
-            return self.data[idx], None
-        return torch.stack([torch.as_tensor(self.data[int(i)]) for i in idx]), None
 
 
 @contextlib.contextmanager
@@ -203,7 +162,7 @@ class Trainer:
             raise TypeError(f"model must be a torch.nn.Module called as model(y, physics), got {type(model).__name__}")
         if not isinstance(loss, Loss):
             raise TypeError(f"loss must be an equinet.losses.Loss, got {type(loss).__name__}")
-        self.data = _Data(data)
+        self.data = TrainingData(data)
         if loss.needs_ground_truth and not self.data.has_ground_truth:
             raise ValueError(f"{type(loss).__name__} needs ground-truth images, but the training data hold "
                              "measurements only; use an unsupervised loss (MC, EI, SURE, REI) or paired data")
@@ -276,9 +235,6 @@ class Trainer:
         self.history = History()
 
     # ------------------------------------------------------------------------------------------ pieces
-    def _step_generator(self, step: int, m: int) -> torch.Generator:
-        return generator(self.seed, 1, step) if self.micro_batches == 1 else generator(self.seed, 1, step, m)
-
     def _local_slices(self) -> range:
         per = self.micro_batches // self.ctx.world_size
         return range(self.ctx.rank * per, (self.ctx.rank + 1) * per)
@@ -311,31 +267,28 @@ class Trainer:
                 else self.adversary_optimizer.state_dict(),
                 "history": self.history.state(), "rng": rngs}
 
+    def _checkpoint_state(self, map_location) -> Optional[dict]:
+        if self.checkpoint is None or not self.resume:
+            return None
+        state = load_checkpoint(self.checkpoint, map_location=map_location)
+        if state is not None:
+            diff = config_mismatch(state["config"], self.fingerprint)
+            if diff:
+                raise ValueError(f"checkpoint {self.checkpoint} was written with another configuration (checkpoint "
+                                 f"vs now: {diff}); delete it, choose another output folder, or do not resume")
+        return state
+
     def check_resume(self) -> Optional[int]:
         """The step the run would resume from (None: starts afresh); a clear ValueError if the checkpoint was
         written with other settings. Reads the checkpoint without changing anything."""
-        if self.checkpoint is None or not self.resume:
-            return None
-        state = load_checkpoint(self.checkpoint, map_location="cpu")
-        if state is None:
-            return None
-        diff = config_mismatch(state["config"], self.fingerprint)
-        if diff:
-            raise ValueError(f"checkpoint {self.checkpoint} was written with another configuration (checkpoint vs "
-                             f"now: {diff}); delete it, choose another output folder, or do not resume")
-        return int(state["step"])
+        state = self._checkpoint_state("cpu")
+        return None if state is None else int(state["step"])
 
     def _load(self) -> Optional[list]:
         """Load the checkpoint if resuming; returns the saved RNG states (one per process) or None."""
-        if self.checkpoint is None or not self.resume:
-            return None
-        state = load_checkpoint(self.checkpoint, map_location=self.ctx.device)
+        state = self._checkpoint_state(self.ctx.device)
         if state is None:
             return None
-        diff = config_mismatch(state["config"], self.fingerprint)
-        if diff:
-            raise ValueError(f"checkpoint {self.checkpoint} was written with another configuration (checkpoint vs "
-                             f"now: {diff}); delete it, choose another output folder, or do not resume")
         self.model.load_state_dict(state["model"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.loss.load_state_dict(state["loss"])
@@ -378,6 +331,8 @@ class Trainer:
             restore_rng(saved_rng[ctx.rank], dev)
         else:  # resumed on more processes than the checkpoint had: fresh streams for the new ranks
             torch.manual_seed(derived_seed(self.seed, 2, ctx.rank, start))
+            np.random.seed(derived_seed(self.seed, 3, ctx.rank, start) % 2 ** 32)
+            random.seed(derived_seed(self.seed, 4, ctx.rank, start))
 
         net = self.model
         if ctx.distributed:
@@ -443,7 +398,7 @@ class Trainer:
         for j, m in enumerate(local):
             ids = slices[m]
             share = len(ids) / len(idx)
-            g = self._step_generator(step, m)
+            g = step_generator(self.seed, step, m, self.micro_batches)
             x, y = self.data.fetch(ids)
             x = None if x is None else x.to(dev)
             y = self.measure(x, g) if y is None else y.to(dev)
