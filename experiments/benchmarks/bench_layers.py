@@ -249,7 +249,6 @@ def bench_reynolds(args, res):
     """Time and 45° error of a C8 DnCNN vs the group average (Reynolds operator) of a plain DnCNN of the same
     channel count; the error part is repeated for smooth activations (see part 4)."""
     G = groups.cyclic(8)
-    els = G.elements()
     x = torch.randn(args.batch, 1, args.size, args.size)
 
     def nets(activation):
@@ -257,8 +256,7 @@ def bench_reynolds(args, res):
         return build("dncnn", spec).eval(), build("dncnn", spec.translation_twin("width")).eval()
 
     def averaged(plain):
-        return lambda u: sum(groups.act(g.inverse, plain(groups.act(g, u, method="fourier")), method="fourier")
-                             for g in els) / len(els)
+        return enn.GroupAveraged(plain, G, method="fourier")  # the Reynolds operator, equinet.nn.averaging
 
     torch.manual_seed(0)
     eq, plain = nets("relu")
