@@ -198,3 +198,19 @@ def test_bad_arguments_and_outputs(tmp_path):
     Trainer(_model(), MSE(), physics, IMAGES, steps=2, batch_size=4, out=out).fit()
     with pytest.raises(ValueError, match="another configuration"):
         Trainer(_model(), MSE(), physics, IMAGES, steps=2, batch_size=5, out=out).fit()
+
+
+def test_adversary_optimizer_steps_once_on_the_share_weighted_gradient():
+    from equinet.training.distributed import AveragingOptimizer, Context
+    p = nn.Parameter(torch.tensor([1.0, -2.0]))
+    opt = AveragingOptimizer(torch.optim.SGD([p], lr=0.5), Context())
+    assert isinstance(opt, torch.optim.Optimizer)
+    for share, c in ((0.25, 3.0), (0.75, 1.0)):  # what adversary_step does once per slice
+        opt.weight = share
+        opt.zero_grad()
+        (c * p.pow(2).sum()).backward()
+        opt.step()
+        assert torch.equal(p.detach(), torch.tensor([1.0, -2.0]))  # nothing moves before apply()
+    opt.apply()
+    grad = (0.25 * 3.0 + 0.75 * 1.0) * 2 * torch.tensor([1.0, -2.0])
+    assert torch.equal(p.detach(), torch.tensor([1.0, -2.0]) - 0.5 * grad)
