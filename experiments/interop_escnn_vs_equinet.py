@@ -45,20 +45,32 @@ def phantoms(n: int, size: int, seed: int, jitter_deg: float) -> torch.Tensor:
     return align_ellipses(EllipsePhantoms(n, size, seed).all_params(), seed, jitter_deg)
 
 
-def zero_last_convolution(net: torch.nn.Module) -> torch.nn.Module:
-    """Zero the parameters of the last submodule that owns parameters (the output convolution of a DnCNN of
-    either backend): the residual prox net starts as the identity."""
-    owners = [m for m in net.modules() if any(True for _ in m.parameters(recurse=False))]
-    with torch.no_grad():
-        for p in owners[-1].parameters(recurse=False):
-            p.zero_()
-    return net
+class ZeroedProx:
+    """``k -> prox net`` of the backend, its output convolution zeroed (``zero_output_layer``): every residual prox
+    net starts as the identity, so each untrained model is plain PGD from the FBP initialisation."""
+
+    def __init__(self, backend: str, spec: NetSpec):
+        self.backend, self.spec = backend, spec
+
+    def __call__(self, k: int):
+        net = build("dncnn", self.spec) if self.backend == "equinet" else build_escnn("dncnn", self.spec,
+                                                                                         library=self.backend)
+        return net.zero_output_layer()
 
 
-def prox_factory(backend: str, spec: NetSpec):
-    if backend == "equinet":
-        return lambda k: zero_last_convolution(build("dncnn", spec))
-    return lambda k: zero_last_convolution(build_escnn("dncnn", spec, library=backend))
+def interleaved_step_ms(models: dict, physics, x: torch.Tensor, y: torch.Tensor, rounds: int, steps: int) -> dict:
+    """Median over ``rounds`` of the mean time (ms) of one training step (forward, MSE, backward) of each model on
+    the same batch; the backends alternate within every round, so they see the same machine load."""
+    times = {k: [] for k in models}
+    for _ in range(rounds):
+        for name, model in models.items():
+            model.train()
+            t0 = time.perf_counter()
+            for _ in range(steps):
+                torch.mean((model(y, physics) - x) ** 2).backward()
+            times[name].append(1e3 * (time.perf_counter() - t0) / steps)
+            model.zero_grad(set_to_none=True)
+    return {k: float(np.median(v)) for k, v in times.items()}
 
 
 @torch.no_grad()
@@ -91,10 +103,11 @@ def run(a: argparse.Namespace) -> list[dict]:
         return r
 
     rows = [row("FBP (Hann)", {t: physics.fbp(ys[t]) for t in TEST_SETS}, 0, None)]
+    models = {}
     for backend in a.backends:
         torch.manual_seed(derived_seed(seed, 40))
         t0 = time.perf_counter()
-        model = UnrolledPGD(physics, prox_factory(backend, spec), n_iter=a.n_iter, mode="pgd", tied=False,
+        model = UnrolledPGD(physics, ZeroedProx(backend, spec), n_iter=a.n_iter, mode="pgd", tied=False,
                             init="pinv")
         build_s = time.perf_counter() - t0
         hist = fit_supervised(model, physics, train, steps=a.steps, batch_size=a.batch_size, lr=a.lr,
@@ -105,18 +118,29 @@ def run(a: argparse.Namespace) -> list[dict]:
         rows.append(row(f"{backend} {spec.G.name} DnCNN", recon, count_parameters(model.prox), hist.seconds,
                         f"build {build_s:.1f} s, test reconstruction {eval_s:.1f} s, final loss "
                         f"{np.mean(hist.loss[-max(1, len(hist.loss) // 10):]):.3g}"))
+        models[backend] = model
         print(rows[-1], flush=True)
+    if a.time_rounds:
+        xb = train[:a.batch_size]
+        ms = interleaved_step_ms(models, physics, xb, physics.measure(xb, generator(seed, 60)), a.time_rounds, 3)
+        base = ms.get("equinet")
+        for r, backend in zip(rows[1:], a.backends):
+            r["step_ms"] = round(ms[backend], 1)
+            r["step_vs_equinet"] = None if base is None else round(ms[backend] / base, 2)
     return rows
 
 
 def markdown(rows: list[dict], a: argparse.Namespace) -> str:
-    head = ("| model | prox params | PSNR held-out (dB) | PSNR rotated (dB) | train time (s) | notes |\n"
-            "|---|---|---|---|---|---|\n")
+    head = ("| model | prox params | PSNR held-out (dB) | PSNR rotated (dB) | train time (s) | step ms (interleaved) "
+            "| step time / equinet | notes |\n|---|---|---|---|---|---|---|---|\n")
     body = "".join(f"| {r['model']} | {r['params']} | {r['psnr_held-out']:.2f} ± {r['psnr_held-out_std']:.2f} | "
                    f"{r['psnr_rotated']:.2f} ± {r['psnr_rotated_std']:.2f} | "
-                   f"{'—' if r['train_s'] is None else r['train_s']} | {r['notes']} |\n" for r in rows)
+                   f"{'—' if r['train_s'] is None else r['train_s']} | {r.get('step_ms', '—')} | "
+                   f"{r.get('step_vs_equinet') or '—'} | {r['notes']} |\n" for r in rows)
     cmd = "python experiments/interop_escnn_vs_equinet.py " + " ".join(a.argv)
-    return f"{head}{body}\n`{cmd.strip()}` (torch threads: {a.threads}; ± is the std over test images)\n"
+    return (f"{head}{body}\n`{cmd.strip()}` (torch threads: {a.threads}; ± is the std over test images; train time is "
+            f"wall time of each backend's training in turn on a shared CPU; step ms: median over {a.time_rounds} rounds "
+            f"in which the backends alternate, 3 steps of batch {a.batch_size} each)\n")
 
 
 def parse(argv=None) -> argparse.Namespace:
@@ -140,6 +164,8 @@ def parse(argv=None) -> argparse.Namespace:
     ap.add_argument("--batch-size", type=int, default=8)
     ap.add_argument("--lr", type=float, default=2e-3)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--time-rounds", type=int, default=5,
+                    help="rounds of interleaved training-step timing after training (0: none)")
     ap.add_argument("--progress", action="store_true")
     a = ap.parse_args(argv)
     a.argv = list(sys.argv[1:] if argv is None else argv)
@@ -151,6 +177,8 @@ def parse(argv=None) -> argparse.Namespace:
         check_seed(a.seed)
     except (TypeError, ValueError) as e:
         ap.error(str(e))
+    if a.time_rounds < 0:
+        ap.error(f"--time-rounds must be >= 0, got {a.time_rounds}")
     for name in ("width", "depth", "kernel_size", "n_iter", "size", "angles", "n_train", "n_test", "steps",
                  "batch_size", "threads"):
         if getattr(a, name) < 1:

@@ -69,6 +69,24 @@ class LibraryModule(nn.Module):
         with torch.no_grad():
             return super().train(mode)
 
+    @property
+    def output_layer(self) -> nn.Module:
+        """The last library layer that owns parameters (the output convolution of :func:`build_escnn`'s DnCNN)."""
+        owners = [m for m in self.module.modules() if any(True for _ in m.parameters(recurse=False))]
+        if not owners:
+            raise ValueError(f"the wrapped {self._lib_name} module has no parameters")
+        return owners[-1]
+
+    def zero_output_layer(self) -> "LibraryModule":
+        """Zero the output layer's parameters in place (a residual network then starts as the identity), as
+        equinet's networks do; eval-mode filter caches are refreshed. Returns ``self``."""
+        was = self.training
+        self.train(True)
+        with torch.no_grad():
+            for p in self.output_layer.parameters(recurse=False):
+                p.zero_()
+        return self.train(was)
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
         lib = require(self._lib_name)

@@ -1,5 +1,6 @@
 """Wrapped escnn / e2cnn modules as plain-tensor equinet modules; escnn DnCNNs built from a NetSpec, inside
 UnrolledPGD, the equivariance checks, the trainer and export."""
+import copy
 import math
 
 import pytest
@@ -96,6 +97,11 @@ def test_built_dncnn_matches_the_spec(c8_spec, c8_escnn):
     x = torch.randn(2, 1, 16, 16, generator=torch.Generator().manual_seed(2))
     net.eval()
     torch.testing.assert_close(exported(x), net(x), atol=1e-5, rtol=1e-5)
+    assert net.output_layer is convs[-1]
+    zeroed = copy.deepcopy(net).zero_output_layer()
+    assert not zeroed.training
+    torch.testing.assert_close(zeroed(x), x, atol=0, rtol=0)  # residual: the identity
+    assert net(x).sub(x).abs().max() > 1e-3  # the original is untouched
 
 
 @pytest.mark.parametrize("group,activation,bias", [("D4", "softplus", True), ("C4", "leaky_relu", False)])
