@@ -139,8 +139,8 @@ def markdown(rows: list[dict], a: argparse.Namespace) -> str:
                    f"{r.get('step_vs_equinet') or '—'} | {r['notes']} |\n" for r in rows)
     cmd = "python experiments/interop_escnn_vs_equinet.py " + " ".join(a.argv)
     return (f"{head}{body}\n`{cmd.strip()}` (torch threads: {a.threads}; ± is the std over test images; train time is "
-            f"wall time of each backend's training in turn on a shared CPU; step ms: median over {a.time_rounds} rounds "
-            f"in which the backends alternate, 3 steps of batch {a.batch_size} each)\n")
+            f"wall time of each backend's training in turn on a shared CPU; step ms: median over {a.time_rounds} "
+            f"rounds in which the backends alternate, 3 steps of batch {a.batch_size} each)\n")
 
 
 def parse(argv=None) -> argparse.Namespace:

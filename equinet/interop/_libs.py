@@ -69,7 +69,8 @@ class Lib:
         fg = gspace.fibergroup
         cls = type(fg).__name__
         if cls == "CyclicGroup":
-            if self.name == "escnn" and getattr(gspace, "flips_order", 0) and getattr(gspace, "rotations_order", 2) == 1:
+            flip_only = getattr(gspace, "flips_order", 0) and getattr(gspace, "rotations_order", 2) == 1
+            if self.name == "escnn" and flip_only:
                 raise ValueError("the flip-only gspace (flipRot2dOnR2(1)) is a C2 in escnn; equinet.interop "
                                  "converts C_N, D_N (N >= 2), SO(2) and O(2) gspaces")
             return "C", int(fg.order())

@@ -113,3 +113,8 @@ def test_gspaces_of_another_group_or_axis_are_refused(library):
         from_escnn(ft, groups.cyclic(8))
     with pytest.raises(ValueError, match="is of C4, not of D4"):
         to_escnn(FieldType.trivial(groups.dihedral(4)), ft.gspace)
+    if library == "escnn":
+        with pytest.raises(ValueError, match="flip-only gspace"):
+            group_map(lib.gspaces.flipRot2dOnR2(1))
+    with pytest.raises(ValueError, match="flips group D1"):
+        gspace_for(groups.flips(), library)
