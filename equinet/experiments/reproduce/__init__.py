@@ -1,0 +1,33 @@
+"""Reproductions of the papers' learning results on offline data, one module each, on the shared runner
+(:mod:`equinet.experiments.runner`). ``python -m equinet reproduce NAME [--quick | --full] [--out DIR] [--seed S]``;
+one docs page each (``docs/reproduce_<name>.md``).
+
+* ``ei-table1``: Table 1 of the EI paper (sparse-view CT and inpainting; A†y, MC, EI, EI-adv, Sup, EI-sup).
+* ``toy-1d``: Fig. 3 of the EI paper (1-D inpainting of scaled triangles, with and without shift invariance).
+* ``bias-free``: Fig. 6 of the imaging paper (DnCNN denoisers with and without biases, plain and equivariant).
+"""
+from __future__ import annotations
+
+import importlib
+import sys
+from typing import Optional, Sequence
+
+__all__ = ["REPRODUCTIONS", "main"]
+
+#: command name -> module of equinet.experiments.reproduce
+REPRODUCTIONS = {"ei-table1": "ei_table1", "toy-1d": "toy_1d", "bias-free": "bias_free"}
+
+
+def main(argv: Optional[Sequence[str]] = None):
+    """``reproduce NAME [options]``: run the reproduction ``NAME`` (see :data:`REPRODUCTIONS`)."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    usage = "usage: python -m equinet reproduce {" + ",".join(REPRODUCTIONS) + "} [--quick | --full] [--out DIR] " \
+            "[--seed S] [options]"
+    if not argv or argv[0] in ("-h", "--help"):
+        print(usage + "\n\n" + __doc__)
+        return None
+    name = argv.pop(0)
+    if name not in REPRODUCTIONS:
+        raise SystemExit(f"unknown reproduction {name!r}; expected one of {tuple(REPRODUCTIONS)}\n{usage}")
+    module = importlib.import_module(f"{__name__}.{REPRODUCTIONS[name]}")
+    return module.main(argv, prog=f"python -m equinet reproduce {name}")

@@ -1,0 +1,219 @@
+"""What the reproductions share: the residual U-Net on A†y, the six learning methods as losses, one training run
+through :class:`equinet.training.Trainer`, PSNR evaluation, real test images, the command line and small report
+helpers. Each reproduction (one module) describes its jobs; :mod:`equinet.experiments.runner` runs them."""
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import math
+import os
+from typing import Callable, Dict, Optional, Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from ...data.measurements import MeasurementDataset, PairedMeasurementDataset
+from ...losses import AdversarialEILoss, EILoss, EISupLoss, LossSum, MCLoss, SupervisedLoss
+from ...metrics import psnr
+from ...nets import NetSpec, PinvReconstructor, build
+from ...training import Trainer
+from ...utils.io import save_figure
+from ..runner import prepare_output
+
+__all__ = ["METHODS", "LABELS", "residual_unet", "make_loss", "train_model", "reconstruct", "psnr_per_image",
+           "real_photographs", "disk_mask", "cli", "mean_std", "pm", "figure_grid"]
+
+#: the learning methods of Table 1 of the EI paper (plus the linear baseline ``pinv`` = A†y)
+METHODS = ("pinv", "mc", "ei", "ei_adv", "sup", "ei_sup")
+LABELS = {"pinv": "A†y", "mc": "MC", "ei": "EI", "ei_adv": "EI-adv", "sup": "Sup", "ei_sup": "EI-sup",
+          "rei": "REI"}
+
+
+def residual_unet(width: int, scales: int, channels: int = 1, group="C1", kernel_size: int = 3,
+                  bias: bool = True) -> PinvReconstructor:
+    """``f(y) = A†y + U(A†y)``, the EI paper's network, with the U-Net's last convolution zeroed so that every
+    method starts from ``f = A†`` (for inpainting, MC then stays at A†y exactly: its gradient is zero there)."""
+    spec = NetSpec(group=group, in_channels=channels, out_channels=channels, width=width, depth=2,
+                   kernel_size=kernel_size, bias=bias)
+    net = build("unet", spec, scales=scales, residual=False).zero_output_layer()
+    return PinvReconstructor(net, residual=True, init="pinv")
+
+
+def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
+    """The training loss of ``method`` (EI paper Sec. 4): MC, EI = MC + α EI (eq. 6), EI-adv (eq. 7, LSGAN),
+    Sup, EI-sup = Sup + α EI. ``transform`` is the group EI uses; it is ignored by MC and Sup."""
+    if method == "mc":
+        return MCLoss()
+    if method == "ei":
+        return LossSum([MCLoss(), EILoss(transform, weight=alpha)])
+    if method == "ei_adv":
+        return AdversarialEILoss(transform, weight=alpha, weight_adv=adv_weight)
+    if method == "sup":
+        return SupervisedLoss()
+    if method == "ei_sup":
+        return EISupLoss(transform, weight=alpha)
+    raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:]}")
+
+
+def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int, lr: float,
+                seed: int, device="cpu", progress=None, out: Optional[str] = None, grad_clip: Optional[float] = None):
+    """Train ``model`` in place with ``loss`` for ``steps`` Adam steps (cosine learning-rate decay) on the fixed
+    measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it. Returns the
+    trainer's history. ``out``: the run's folder (log, curves, checkpoint; an interrupted run resumes there)."""
+    data = PairedMeasurementDataset(x, y) if loss.needs_ground_truth else MeasurementDataset(y)
+    from ...training.schedules import CosineSchedule
+    cb = None if progress is None else (lambda step, value: progress.update(1, postfix=f"loss={value:.3g}"))
+    trainer = Trainer(model, loss, physics, data, steps=steps, batch_size=batch_size,
+                      optimizer=lambda p: torch.optim.Adam(p, lr=lr), scheduler=lambda o, n: CosineSchedule(o, n),
+                      seed=seed, device=device, out=out, checkpoint_every=max(1, steps // 5),
+                      log_every=max(1, steps // 20), callback=cb, grad_clip=grad_clip, plots=out is not None)
+    return trainer.fit()
+
+
+@torch.no_grad()
+def reconstruct(model, physics, y: torch.Tensor, batch: int = 16) -> torch.Tensor:
+    """``model(y, physics)`` in evaluation mode, in batches, on the model's device; returned on the CPU."""
+    dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    try:
+        return torch.cat([model(y[i:i + batch].to(dev), physics).cpu() for i in range(0, y.shape[0], batch)])
+    finally:
+        model.train(was)
+
+
+def psnr_per_image(u: torch.Tensor, x: torch.Tensor) -> np.ndarray:
+    """PSNR (dB, data range 1: every image here lies in [0, 1]) of each reconstruction."""
+    return psnr(u.double(), x.double(), 1.0).numpy()
+
+
+def disk_mask(n: int) -> torch.Tensor:
+    """The disk of radius ``n/2 - 1`` pixels about the array centre (the support ``Radon(circle=True)`` assumes)."""
+    c = (n - 1) / 2.0
+    i = torch.arange(n, dtype=torch.float64) - c
+    return ((i[:, None] ** 2 + i[None, :] ** 2) <= (n / 2.0 - 1.0) ** 2).to(torch.get_default_dtype())
+
+
+def real_photographs(n: int, rotate_seed: Optional[int] = None, disk: bool = True) -> torch.Tensor:
+    """Every photograph bundled with scikit-image (``equinet.data.GRAY_IMAGES + RGB_IMAGES``, grayscale), centre
+    square, resized to ``n x n`` (antialiased), times the disk mask when ``disk``: ``[10, 1, n, n]`` in [0, 1].
+    ``rotate_seed``: rotate each by an angle drawn uniformly in [0, 360) degrees (bilinear) before masking."""
+    from ...data import GRAY_IMAGES, RGB_IMAGES, load_image
+    imgs = []
+    for name in GRAY_IMAGES + RGB_IMAGES:
+        a = load_image(name)
+        h, w = a.shape[-2:]
+        s = min(h, w)
+        a = a[:, (h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+        imgs.append(F.interpolate(a[None].float(), size=(n, n), mode="bilinear", antialias=True,
+                                  align_corners=False)[0])
+    x = torch.stack(imgs).clamp(0, 1).to(torch.get_default_dtype())
+    if rotate_seed is not None:
+        from ...transforms import Rotate
+        T = Rotate(interpolation="bilinear")
+        x = T.apply(x, T.sample(x.shape[0], torch.Generator().manual_seed(rotate_seed))).clamp(0, 1)
+    return x * disk_mask(n) if disk else x
+
+
+def mean_std(v) -> tuple:
+    v = np.asarray(v, dtype=float)
+    return float(v.mean()), float(v.std(ddof=1)) if v.size > 1 else 0.0
+
+
+def pm(mean: Optional[float], std: Optional[float] = None, digits: int = 2) -> str:
+    """``'m ± s'`` (or ``''`` for a missing value)."""
+    if mean is None or (isinstance(mean, float) and not math.isfinite(mean)):
+        return "" if mean is None else str(mean)
+    return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
+
+
+def figure_grid(path: str, panels: Sequence[Sequence[tuple]], title: str = "", cmap: str = "gray") -> None:
+    """Save a grid of images atomically: ``panels[row][col] = (image 2-D array, caption)``."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    rows, cols = len(panels), max(len(r) for r in panels)
+    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 2.3 * rows), squeeze=False)
+    for r, row in enumerate(panels):
+        for c in range(cols):
+            ax = axes[r][c]
+            ax.axis("off")
+            if c < len(row):
+                img, cap = row[c]
+                ax.imshow(np.asarray(img), cmap=cmap, vmin=0, vmax=1)
+                ax.set_title(cap, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    save_figure(fig, path, dpi=110)
+    plt.close(fig)
+
+
+# ------------------------------------------------------------------------------------------------ command line
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def cli(name: str, description: str, config_cls, run: Callable, argv: Optional[Sequence[str]] = None,
+        prog: Optional[str] = None, extra: Optional[Callable[[argparse.ArgumentParser], None]] = None):
+    """The command line every reproduction shares: ``[--quick | --full] [--out DIR] [--seed S] [--steps N]
+    [--workers W] [--threads T] [--device D] [--no-progress]``. ``config_cls`` has ``quick(**kw)`` and
+    ``full(**kw)`` class methods; ``run(cfg, out, progress)`` does the work. Bad values are one error line."""
+    ap = _Parser(prog=prog or f"python -m equinet reproduce {name}", description=description)
+    mode = ap.add_mutually_exclusive_group()
+    mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
+                      help="about 15 minutes on 2 CPU cores (default)")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="the paper-sized protocol (for a GPU: --device auto)")
+    ap.set_defaults(mode="quick")
+    ap.add_argument("--out", default=f"outputs/reproduce/{name}", help=f"output folder (default outputs/reproduce/{name})")
+    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--steps", type=int, default=None, help="training steps of every model")
+    ap.add_argument("--workers", type=int, default=None, help="training processes (quick default: 2)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads per process")
+    ap.add_argument("--device", default=None, help="cpu, cuda, auto, ...")
+    ap.add_argument("--no-progress", action="store_true")
+    if extra is not None:
+        extra(ap)
+    a = ap.parse_args(argv)
+    names = {f.name for f in dataclasses.fields(config_cls)}
+    overrides = {k: v for k, v in vars(a).items() if k in names and k != "mode" and v is not None}
+    try:
+        cfg = config_cls.quick(**overrides) if a.mode == "quick" else config_cls.full(**overrides)
+        prepare_output(a.out)
+    except (ValueError, TypeError, OSError) as err:
+        ap.error(str(err))
+    print(f"reproduce {name} ({cfg.mode} mode) -> {a.out}")
+    try:
+        return run(cfg, a.out, progress=not a.no_progress)
+    except KeyboardInterrupt:
+        raise SystemExit(f"interrupted: stopped {name} (per-run checkpoints are kept under {a.out}/runs)")
+
+
+def check_fields(cfg, positive_ints: Sequence[str] = (), positive_floats: Sequence[str] = (),
+                 nonnegative_floats: Sequence[str] = ()) -> None:
+    """Refuse non-positive / non-numeric configuration values with a message naming the field."""
+    for f in positive_ints:
+        v = getattr(cfg, f)
+        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
+            raise ValueError(f"{type(cfg).__name__}.{f} must be a positive int, got {v!r}")
+    for f in positive_floats:
+        v = getattr(cfg, f)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
+            raise ValueError(f"{type(cfg).__name__}.{f} must be a positive number, got {v!r}")
+    for f in nonnegative_floats:
+        v = getattr(cfg, f)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
+            raise ValueError(f"{type(cfg).__name__}.{f} must be a non-negative number, got {v!r}")
+
+
+def run_dir(out: str, *parts: str) -> str:
+    """``out/runs/part1_part2...``: the folder of one training run (log, curves, checkpoint)."""
+    return os.path.join(out, "runs", "_".join(str(p) for p in parts))
+
+
+def stats_row(p: np.ndarray) -> Dict[str, float]:
+    m, s = mean_std(p)
+    return {"mean": m, "std": s}

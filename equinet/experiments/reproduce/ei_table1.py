@@ -1,0 +1,300 @@
+"""Table 1 of the EI paper (Chen, Tachella & Davies, ICCV 2021): six methods, the same residual U-Net on A†y and the
+same training budget, on two problems:
+
+* ``ct``: sparse-view CT (50 views) of ellipse phantoms (a rotation-invariant set); EI with rotations by multiples
+  of 1 degree (|G| = 360). Also tested on scikit-image's photographs, upright and rotated (a model trained on
+  ellipses meeting real structure).
+* ``inpainting``: 30 % of the pixels dropped by one fixed mask, crops of scikit-image's photographs (training on 8
+  photographs, testing on crops of 2 others, upright and rotated by multiples of 90 degrees); EI with all circular
+  shifts. Proposition 1: MC stays at A†y (the max deviation is reported; the network starts at f = A†).
+
+``python -m equinet reproduce ei-table1 [--quick | --full]``; docs/reproduce_ei_table1.md.
+"""
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from typing import Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ...data import EllipsePhantoms, NaturalImageCrops
+from ...physics import Inpainting, Radon
+from ...training import resolve_device
+from ...transforms import Rotate, Shift
+from ...utils.progress import Progress
+from ...utils.seeding import derived_seed
+from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
+from .common import (LABELS, METHODS, check_fields, cli, figure_grid, make_loss, mean_std, pm, psnr_per_image,
+                     real_photographs, reconstruct, residual_unet, run_dir, train_model)
+
+__all__ = ["EITable1Config", "run_ei_table1", "main", "PAPER", "PROBLEMS"]
+
+PROBLEMS = ("ct", "inpainting")
+#: Table 1 of the EI paper (PSNR, dB): CT100 (128x128, 50 views) and Urban100 (256x256, 30 % dropped)
+PAPER = {"ct": {"pinv": 30.24, "mc": 31.01, "ei": 36.94, "ei_adv": 36.96, "sup": 38.17, "ei_sup": 38.79},
+         "inpainting": {"pinv": 5.84, "mc": 5.84, "ei": 25.14, "ei_adv": 23.26, "sup": 26.51, "ei_sup": 26.75}}
+GAPS = (("EI − A†y", "ei", "pinv"), ("Sup − EI", "sup", "ei"), ("EI-sup − Sup", "ei_sup", "sup"))
+TRAIN_PHOTOS = ("brick", "grass", "gravel", "moon", "coins", "astronaut", "chelsea", "rocket")
+TEST_PHOTOS = ("camera", "coffee")
+
+
+@dataclass(frozen=True)
+class EITable1Config:
+    """Settings of the reproduction (see :meth:`quick` and :meth:`full`)."""
+
+    mode: str = "full"
+    seed: int = 0
+    problems: Tuple[str, ...] = PROBLEMS
+    methods: Tuple[str, ...] = METHODS
+    image_size: int = 128
+    ct_views: int = 50
+    drop: float = 0.3
+    n_train: int = 90
+    n_test: int = 10
+    steps: int = 20000
+    batch_size: int = 4
+    lr: float = 5e-4
+    width: int = 32
+    scales: int = 3
+    alpha_ct: float = 100.0
+    alpha_inpainting: float = 1.0
+    adv_weight: float = 0.1
+    workers: int = 1
+    threads: Optional[int] = None
+    device: str = "auto"
+
+    def __post_init__(self):
+        check_fields(self, ("image_size", "ct_views", "n_train", "n_test", "steps", "batch_size", "width", "scales",
+                            "workers"), ("lr", "alpha_ct", "alpha_inpainting"), ("adv_weight",))
+        for p in self.problems:
+            if p not in PROBLEMS:
+                raise ValueError(f"unknown problem {p!r}; expected a subset of {PROBLEMS}")
+        for m in self.methods:
+            if m not in METHODS:
+                raise ValueError(f"unknown method {m!r}; expected a subset of {METHODS}")
+        if not 0 < self.drop < 1:
+            raise ValueError(f"drop must be a fraction in (0, 1), got {self.drop!r}")
+        if self.image_size % 2 ** self.scales:
+            raise ValueError(f"image_size={self.image_size} must be divisible by 2**scales={2 ** self.scales}")
+
+    @classmethod
+    def quick(cls, **kw) -> "EITable1Config":
+        """About 15 minutes on 2 CPU cores: 64x64 images, a width-16 two-scale U-Net, 800 steps of 4 images."""
+        base = dict(mode="quick", image_size=64, steps=800, batch_size=4, lr=1e-3, width=16, scales=2, workers=2,
+                    threads=1, device="cpu")
+        return cls(**{**base, **kw})
+
+    @classmethod
+    def full(cls, **kw) -> "EITable1Config":
+        """The paper's sizes (128x128 CT, 90 training and 10 test images), 20000 steps; for a GPU."""
+        return cls(**{"mode": "full", **kw})
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+# ------------------------------------------------------------------------------------------------------- data
+def problem_data(cfg: EITable1Config, problem: str):
+    """``(physics, transform, alpha, x_train, {test set: x})`` of one problem (deterministic in ``cfg.seed``)."""
+    n, s = cfg.image_size, cfg.seed
+    if problem == "ct":
+        physics = Radon(n, angles=cfg.ct_views)
+        transform = Rotate(multiples=1.0)
+        x_train = EllipsePhantoms(cfg.n_train, n, seed=derived_seed(s, 1) % 2 ** 31).render(range(cfg.n_train))
+        tests = {"test": EllipsePhantoms(cfg.n_test, n, seed=derived_seed(s, 2) % 2 ** 31).render(range(cfg.n_test)),
+                 "photos": real_photographs(n),
+                 "photos_rotated": real_photographs(n, rotate_seed=derived_seed(s, 3) % 2 ** 31)}
+        return physics, transform, cfg.alpha_ct, x_train, tests
+    if problem == "inpainting":
+        physics = Inpainting(n, drop=cfg.drop, seed=derived_seed(s, 4) % 2 ** 31)
+        transform = Shift(image_size=n)
+        crops = lambda k, seed, names: torch.stack(  # noqa: E731
+            [c for c in NaturalImageCrops(k, n, seed=seed, images=names)])
+        x_train = crops(cfg.n_train, derived_seed(s, 5) % 2 ** 31, TRAIN_PHOTOS)
+        test = crops(cfg.n_test, derived_seed(s, 6) % 2 ** 31, TEST_PHOTOS)
+        g = torch.Generator().manual_seed(derived_seed(s, 7) % 2 ** 31)
+        ks = torch.randint(1, 4, (cfg.n_test,), generator=g)
+        rotated = torch.stack([torch.rot90(test[i], int(ks[i]), dims=(-2, -1)) for i in range(cfg.n_test)])
+        return physics, transform, cfg.alpha_inpainting, x_train, {"test": test, "test_rot90": rotated}
+    raise ValueError(f"unknown problem {problem!r}; expected one of {PROBLEMS}")
+
+
+class _Data:
+    """Per-process data: every problem's operator, images and (noise-free) measurements."""
+
+    def __init__(self, cfg: EITable1Config):
+        self.problems = {}
+        for p in cfg.problems:
+            physics, transform, alpha, x_train, tests = problem_data(cfg, p)
+            with torch.no_grad():
+                self.problems[p] = dict(physics=physics, transform=transform, alpha=alpha, x_train=x_train,
+                                        y_train=physics(x_train), tests=tests,
+                                        y_tests={t: physics(x) for t, x in tests.items()})
+
+
+Job = Tuple[str, str]
+
+
+class Table1Task(Task):
+    """Train one (problem, method) and evaluate it on the training images and every test set."""
+
+    def __init__(self, cfg: EITable1Config, out: str):
+        self.cfg, self.out = cfg, out
+
+    def prepare(self) -> _Data:
+        return _Data(self.cfg)
+
+    def describe(self, job: Job) -> str:
+        return f"{job[0]} {job[1]}"
+
+    def run(self, job: Job, data: _Data, progress) -> dict:
+        cfg = self.cfg
+        problem, method = job
+        d = data.problems[problem]
+        dev = resolve_device(cfg.device)
+        with seeded(derived_seed(cfg.seed, 10, PROBLEMS.index(problem))):  # same initial network for every method
+            model = residual_unet(cfg.width, cfg.scales)
+        with seeded(derived_seed(cfg.seed, 11)):
+            loss = make_loss(method, d["transform"], d["alpha"], cfg.adv_weight)
+        physics = d["physics"]
+        hist = train_model(model, loss, physics.to(dev), d["x_train"], d["y_train"], steps=cfg.steps,
+                           batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 12) % 2 ** 31,
+                           device=dev, progress=progress, out=run_dir(self.out, problem, method))
+        physics = physics.cpu()
+        model = model.cpu()
+        return evaluate(model, physics, d, method, seconds=hist.seconds,
+                        final_loss=float(np.mean(hist.loss[-max(1, len(hist.loss) // 10):])))
+
+
+def evaluate(model, physics, d: dict, method: str, seconds: float = 0.0, final_loss: Optional[float] = None) -> dict:
+    """PSNR of ``model`` (None: A†y) on the training measurements and every test set, the test reconstructions,
+    and ``max |f(y) - A†y|`` on the test set (Proposition 1 for MC on inpainting)."""
+    f = (lambda y: physics.pinv(y)) if model is None else (lambda y: reconstruct(model, physics, y))  # noqa: E731
+    with torch.no_grad():
+        res = {"method": method, "seconds": seconds, "final_loss": final_loss,
+               "psnr": {"train": psnr_per_image(f(d["y_train"]), d["x_train"]).tolist()}, "recon": {}}
+        for t, x in d["tests"].items():
+            u = f(d["y_tests"][t])
+            res["psnr"][t] = psnr_per_image(u, x).tolist()
+            res["recon"][t] = u[0, 0].numpy().copy()
+            if t == "test":
+                res["max_dev_pinv"] = float((u - physics.pinv(d["y_tests"][t])).abs().max())
+    return res
+
+
+# ------------------------------------------------------------------------------------------------------ report
+FIELDS = ("problem", "method", "label", "psnr_test", "psnr_test_std", "paper_psnr", "psnr_train", "psnr_test_2",
+          "psnr_test_2_name", "psnr_photos_rotated", "max_dev_pinv", "train_seconds", "final_loss")
+
+
+def table_rows(cfg: EITable1Config, results: Dict[Tuple[str, str], dict], data: _Data) -> List[dict]:
+    rows = []
+    for p in cfg.problems:
+        second = "photos" if p == "ct" else "test_rot90"
+        for m in cfg.methods:
+            r = results[(p, m)]
+            mt, st = mean_std(r["psnr"]["test"])
+            rows.append(dict(problem=p, method=m, label=LABELS[m], psnr_test=mt, psnr_test_std=st,
+                             paper_psnr=PAPER[p][m], psnr_train=mean_std(r["psnr"]["train"])[0],
+                             psnr_test_2=mean_std(r["psnr"][second])[0], psnr_test_2_name=second,
+                             psnr_photos_rotated=(mean_std(r["psnr"]["photos_rotated"])[0] if p == "ct" else None),
+                             max_dev_pinv=r["max_dev_pinv"], train_seconds=r["seconds"], final_loss=r["final_loss"]))
+    return rows
+
+
+def gap_rows(cfg: EITable1Config, rows: List[dict]) -> List[dict]:
+    """The paper's targets: the gaps EI − A†y, Sup − EI, EI-sup − Sup, measured vs paper, within ±1 dB or not."""
+    out = []
+    for p in cfg.problems:
+        v = {r["method"]: r["psnr_test"] for r in rows if r["problem"] == p}
+        for name, a, b in GAPS:
+            if a in v and b in v:
+                meas, paper = v[a] - v[b], PAPER[p][a] - PAPER[p][b]
+                out.append(dict(problem=p, gap=name, measured=meas, paper=paper, within_1db=abs(meas - paper) <= 1.0))
+    return out
+
+
+def ordering(cfg: EITable1Config, rows: List[dict]) -> Dict[str, dict]:
+    """Per problem: the methods sorted by measured and by paper PSNR (ties in the paper kept in table order)."""
+    res = {}
+    for p in cfg.problems:
+        rs = [r for r in rows if r["problem"] == p]
+        meas = [r["method"] for r in sorted(rs, key=lambda r: r["psnr_test"])]
+        paper = [r["method"] for r in sorted(rs, key=lambda r: r["paper_psnr"])]
+        res[p] = dict(measured=meas, paper=paper, same=meas == paper)
+    return res
+
+
+def markdown(cfg: EITable1Config, rows: List[dict], gaps: List[dict], order: Dict[str, dict], wall: float) -> str:
+    lines = [f"# EI paper, Table 1 ({cfg.mode} mode)", "",
+             f"{cfg.image_size}x{cfg.image_size} images, {cfg.n_train} training / {cfg.n_test} test images, "
+             f"residual U-Net on A†y (width {cfg.width}, {cfg.scales} scales, starts at f = A†), {cfg.steps} Adam "
+             f"steps of {cfg.batch_size} (lr {cfg.lr:g}, cosine), α = {cfg.alpha_ct:g} (CT) / "
+             f"{cfg.alpha_inpainting:g} (inpainting), seed {cfg.seed}; wall time {wall / 60:.1f} min. "
+             "PSNR in dB (data range 1), mean ± std over test images.", "",
+             "| problem | method | PSNR test | paper | PSNR train | PSNR 2nd test set | PSNR photos rotated "
+             "| max abs(f(y) − A†y) |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+    for r in rows:
+        second = f"{pm(r['psnr_test_2'])} ({r['psnr_test_2_name']})"
+        lines.append(f"| {r['problem']} | {r['label']} | {pm(r['psnr_test'], r['psnr_test_std'])} | "
+                     f"{r['paper_psnr']:.2f} | {pm(r['psnr_train'])} | {second} | {pm(r['psnr_photos_rotated'])} | "
+                     f"{r['max_dev_pinv']:.3g} |")
+    lines += ["", "| problem | gap | measured | paper | within ±1 dB |", "| --- | --- | ---: | ---: | --- |"]
+    lines += [f"| {g['problem']} | {g['gap']} | {g['measured']:+.2f} | {g['paper']:+.2f} | "
+              f"{'yes' if g['within_1db'] else 'no'} |" for g in gaps]
+    lines += [""] + [f"Ordering ({p}), worst to best: measured {' < '.join(LABELS[m] for m in o['measured'])}; paper "
+                     f"{' < '.join(LABELS[m] for m in o['paper'])} ({'same' if o['same'] else 'different'})."
+                     for p, o in order.items()]
+    return "\n".join(lines) + "\n"
+
+
+def figures(cfg: EITable1Config, out: str, results: Dict[Tuple[str, str], dict], data: _Data) -> None:
+    for p in cfg.problems:
+        d = data.problems[p]
+        sets = ["test"] + (["photos", "photos_rotated"] if p == "ct" else ["test_rot90"])
+        panels = []
+        for t in sets:
+            row = [(d["tests"][t][0, 0].numpy(), f"ground truth ({t})")]
+            for m in cfg.methods:
+                r = results[(p, m)]
+                row.append((np.clip(r["recon"][t], 0, 1), f"{LABELS[m]} {r['psnr'][t][0]:.2f} dB"))
+            panels.append(row)
+        figure_grid(f"{out}/reconstructions_{p}.png", panels, title=f"EI Table 1 reproduction: {p} ({cfg.mode})")
+
+
+# ---------------------------------------------------------------------------------------------------------- run
+def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1", progress: bool = True) -> List[dict]:
+    """Run the reproduction; writes ``table.csv``, ``table.json``, ``table.md`` and ``reconstructions_*.png`` to
+    ``out`` (per-run logs and checkpoints in ``out/runs``). Returns the table rows."""
+    if not isinstance(cfg, EITable1Config):
+        raise TypeError(f"cfg must be an EITable1Config, got {type(cfg).__name__}")
+    out = prepare_output(out)
+    t0 = time.perf_counter()
+    task = Table1Task(cfg, out)
+    jobs = [(p, m) for p in cfg.problems for m in cfg.methods if m != "pinv"]
+    with thread_limit(cfg.threads):
+        data = task.prepare()
+        bar = Progress(total=max(1, len(jobs) * cfg.steps), desc="ei-table1", unit="step", quiet=not progress)
+        trained = run_jobs(task, jobs, workers=cfg.workers, threads=cfg.threads, progress=bar, state=data)
+        bar.close()
+        results = {job: r for job, r in zip(jobs, trained)}
+        for p in cfg.problems:
+            if "pinv" in cfg.methods:
+                results[(p, "pinv")] = evaluate(None, data.problems[p]["physics"], data.problems[p], "pinv")
+    rows = table_rows(cfg, results, data)
+    gaps, order = gap_rows(cfg, rows), ordering(cfg, rows)
+    wall = time.perf_counter() - t0
+    figures(cfg, out, results, data)
+    per_image = {f"{p}/{m}": results[(p, m)]["psnr"] for p in cfg.problems for m in cfg.methods}
+    write_table(out, rows, FIELDS, cfg.to_dict(), markdown=markdown(cfg, rows, gaps, order, wall),
+                wall_seconds=wall, gaps=gaps, ordering=order, paper=PAPER, per_image_psnr=per_image)
+    return rows
+
+
+def main(argv=None, prog=None):
+    """``python -m equinet reproduce ei-table1 [--quick | --full] [--out DIR] [--seed S] ...``"""
+    return cli("ei-table1", "EI paper Table 1: sparse-view CT and inpainting, six learning methods.",
+               EITable1Config, run_ei_table1, argv, prog)

@@ -1,0 +1,14 @@
+"""Reproduction `ei-table1` (docs/reproduce_ei_table1.md): a thin wrapper of `python -m equinet reproduce ei-table1`.
+
+    python experiments/reproduce_ei_table1.py --quick                 # about 15 minutes on 2 CPU cores
+    python experiments/reproduce_ei_table1.py --full --device auto    # the paper-sized protocol (GPU)
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from equinet.experiments.reproduce.ei_table1 import main  # noqa: E402
+
+if __name__ == "__main__":
+    main(sys.argv[1:], prog="experiments/reproduce_ei_table1.py")

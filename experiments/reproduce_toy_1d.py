@@ -1,0 +1,14 @@
+"""Reproduction `toy-1d` (docs/reproduce_toy_1d.md): a thin wrapper of `python -m equinet reproduce toy-1d`.
+
+    python experiments/reproduce_toy_1d.py --quick                 # about 15 minutes on 2 CPU cores
+    python experiments/reproduce_toy_1d.py --full --device auto    # the paper-sized protocol (GPU)
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from equinet.experiments.reproduce.toy_1d import main  # noqa: E402
+
+if __name__ == "__main__":
+    main(sys.argv[1:], prog="experiments/reproduce_toy_1d.py")
