@@ -16,6 +16,8 @@ import numpy as np
 import torch
 from torch.utils.data import Dataset
 
+from ..utils.seeding import check_seed
+
 __all__ = ["NaturalImageCrops", "natural_image_crops", "load_image", "GRAY_IMAGES", "RGB_IMAGES"]
 
 #: photographs stored as grayscale in scikit-image's wheel
@@ -87,8 +89,7 @@ class NaturalImageCrops(Dataset):
         _skimage()
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
             raise ValueError(f"n must be a non-negative int, got {n!r}")
-        if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-            raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+        check_seed(seed)
         if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
             size = (int(image_size), int(image_size))
         elif isinstance(image_size, (tuple, list)) and len(image_size) == 2 and all(

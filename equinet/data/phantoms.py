@@ -46,6 +46,9 @@ SHEPP_LOGAN_ORIGINAL = [(v,) + g for v, g in zip([1.0, -0.98, -0.02, -0.02, 0.01
                                                   _SL_GEOMETRY)]
 
 
+_MAX_ATTEMPTS = 100
+
+
 def _range(value, name: str, low: float = -math.inf, high: float = math.inf) -> Tuple[float, float]:
     try:
         a, b = (float(v) for v in value)
@@ -147,6 +150,9 @@ class EllipsePhantoms(Dataset):
         if self.axes[0] <= 0 or self.axes[1] >= self.support:
             raise ValueError(f"axes must satisfy 0 < min <= max < support = {self.support}, got {axes!r}")
         self.intensity = _range(intensity, "intensity")
+        if self.intensity[1] <= 0:
+            raise ValueError(f"intensity must reach above 0 (images are clipped to [0, 1], so phantoms of "
+                             f"intensities {self.intensity} would all be blank)")
         self.dtype = torch.get_default_dtype() if dtype is None else dtype
         h, w = self.image_size
         self._mask = _disk_mask(h, w, min(self.support * min(h, w) / 2.0, min(h, w) / 2.0 - 1.0))
@@ -156,9 +162,20 @@ class EllipsePhantoms(Dataset):
 
     def params(self, index: int) -> torch.Tensor:
         """Ellipse parameters ``[K_max, 6]`` (intensity, a, b, x0, y0, angle_rad) of item ``index``."""
-        index = self._index(index)
-        rng = np.random.default_rng([self.seed, index])
-        return torch.from_numpy(_ellipse_params(rng, self.n_ellipses, self.axes, self.intensity, self.support))
+        return self._draw(self._index(index))[0]
+
+    def _draw(self, index: int) -> Tuple[torch.Tensor, torch.Tensor]:
+        """Parameters and image of item ``index``. An image that would be all zero (every ellipse clipped away,
+        about 1 draw in 130 with the default intensities) is redrawn from ``(seed, index, 0, attempt)``, so no item
+        is blank and the others keep their ``(seed, index)`` draw."""
+        for attempt in range(_MAX_ATTEMPTS):
+            rng = np.random.default_rng([self.seed, index] if attempt == 0 else [self.seed, index, 0, attempt])
+            params = torch.from_numpy(_ellipse_params(rng, self.n_ellipses, self.axes, self.intensity, self.support))
+            image = self.render_params(params[None])[0]
+            if bool(image.any()):
+                return params, image
+        raise RuntimeError(f"EllipsePhantoms: item {index} is blank after {_MAX_ATTEMPTS} draws; the intensity range "
+                           f"{self.intensity} or the image size {self.image_size} leaves nothing visible")
 
     def all_params(self) -> torch.Tensor:
         """Ellipse parameters ``[n, K_max, 6]`` of every item (edit them, e.g. with :func:`rotate_ellipses`, and
@@ -180,7 +197,7 @@ class EllipsePhantoms(Dataset):
         idx = [self._index(i) for i in indices]
         if not idx:
             return torch.zeros((0, 1) + self.image_size, dtype=self.dtype)
-        return self.render_params(torch.stack([self.params(i) for i in idx]))
+        return torch.stack([self._draw(i)[1] for i in idx])
 
     def render_params(self, params) -> torch.Tensor:
         """Images ``[n, 1, H, W]`` of any ellipse parameters ``[n, K, 6]`` (e.g. exactly rotated copies of this

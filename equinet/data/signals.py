@@ -15,6 +15,8 @@ from typing import Optional, Sequence
 import numpy as np
 import torch
 
+from ..utils.seeding import check_seed
+
 __all__ = ["shifted_triangles", "triangle"]
 
 
@@ -38,8 +40,7 @@ def shifted_triangles(n: int, length: int, width: float, seed: int = 0, shift: b
     """
     if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 0:
         raise ValueError(f"n must be a non-negative int, got {n!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed must be a non-negative int, got {seed!r}")
+    check_seed(seed)
     try:
         a0, a1 = (float(v) for v in amplitude)
     except (TypeError, ValueError) as err:

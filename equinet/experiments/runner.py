@@ -229,13 +229,21 @@ class _QueueProgress:
             self.pending, self.last = 0, time.monotonic()
 
 
-def _terminate(signum, frame):
-    raise SystemExit(128 + signum)  # unwinds the job: pending atomic writes are removed
+class _Terminate:
+    """SIGTERM handler of a worker: unwind the job (pending atomic writes are removed; checkpoints already
+    written stay) and exit without waiting for queued messages nobody will read."""
+
+    def __init__(self, queue):
+        self.queue = queue
+
+    def __call__(self, signum, frame):
+        self.queue.cancel_join_thread()
+        raise SystemExit(128 + signum)
 
 
 def _worker_main(task: Task, threads: Optional[int], jobs_q, msg_q) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the main process handles Ctrl-C and terminates us
-    signal.signal(signal.SIGTERM, _terminate)
+    signal.signal(signal.SIGTERM, _Terminate(msg_q))
     if threads is not None:
         torch.set_num_threads(threads)  # this process is the runner's own
     state, prepared = None, False

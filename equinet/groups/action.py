@@ -105,14 +105,21 @@ def _fourier_spatial(x: torch.Tensor, g: GroupElement) -> torch.Tensor:
 def act(g: GroupElement, x: torch.Tensor, rep: Representation | None = None, method: str = "auto") -> torch.Tensor:
     """Apply ``T_g`` to ``x`` [batch, channels, H, W]: move the pixels by H_g and mix the channels by ``rep(g)``.
 
-    ``rep`` defaults to the trivial representation on every channel. ``method``: 'auto' (exact for grid-preserving
-    elements, else bilinear), 'exact' (error for other elements), 'bilinear' or 'fourier'.
+    ``rep`` (a :class:`Representation`) defaults to the trivial representation on every channel; for the fields of
+    a layer pass ``field_type.representation``. ``method``: 'auto' (exact for grid-preserving elements, else
+    bilinear), 'exact' (error for other elements), 'bilinear' or 'fourier'.
     """
-    rep = getattr(rep, "representation", rep)  # field types carry their representation
     if not isinstance(g, GroupElement):
         raise TypeError(f"expected a group element, got {type(g).__name__}")
     if rep is not None and not isinstance(rep, Representation):
-        raise TypeError(f"rep must be a Representation (or a field type), got {type(rep).__name__}")
+        if isinstance(getattr(rep, "representation", None), Representation):
+            import warnings
+            warnings.warn("groups.act takes a Representation: pass field_type.representation (accepting a field "
+                          "type will be removed)", DeprecationWarning, stacklevel=2)
+            rep = rep.representation
+        else:
+            raise TypeError(f"rep must be a Representation (e.g. field_type.representation), got "
+                            f"{type(rep).__name__}")
     if rep is not None and rep.group != g.group:
         raise ValueError(f"the element {g!r} is of {g.group.name} but the representation is of {rep.group.name}")
     _check_input(x, rep)

@@ -261,12 +261,10 @@ class PlanarGroup:
     @property
     def regular(self) -> "Representation":
         """The regular representation (finite groups): permutation of the group's elements. Built once per group
-        object (with its decomposition), so repeated uses — every layer of a network — share it."""
-        rep = self.__dict__.get("_regular_rep")
-        if rep is None:
-            from .representation import regular
-            rep = self.__dict__["_regular_rep"] = regular(self)
-        return rep
+        (:func:`equinet.groups.regular` keeps one per group key, with its decomposition), so repeated uses — every
+        layer of a network — share it."""
+        from .representation import regular
+        return regular(self)
 
     def quotient(self, subgroup: "PlanarGroup") -> "Representation":
         """The quotient representation on the cosets G/H of a subgroup H (e.g. C_N/C_M, D_N/flips)."""

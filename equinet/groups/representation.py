@@ -35,7 +35,8 @@ class Representation:
     """A real orthogonal representation ``g -> ρ(g)`` of a :class:`PlanarGroup`.
 
     Build them from the group (``G.irrep(k)``, ``G.regular``, ``G.quotient(H)``, ``G.representation(mats)``),
-    by direct sums (``groups.direct_sum`` or ``+``) and by :meth:`change_basis`.
+    by direct sums (``groups.direct_sum`` or ``+``) and by :meth:`change_basis`. Representations pickle (so do
+    the layers and networks built on them) when ``matrix`` does: the built-in ones use module-level classes.
     """
 
     def __init__(self, group: PlanarGroup, size: int, matrix: Callable[[GroupElement], np.ndarray], name: str,
@@ -96,6 +97,16 @@ class Representation:
     __rmul__ = __mul__
 
     # ------------------------------------------------------------ properties
+    def is_permutation(self) -> bool:
+        """Whether every element acts by a permutation matrix (trivial, regular, quotient representations): then
+        maps applied channel by channel (pointwise nonlinearities, max pooling) commute with the action."""
+        G = self.group
+        for g in (G.generators() if G.N is not None else G.testing_elements(3, seed=0)):
+            m = self(g)
+            if not (np.all(np.isclose(m, 0) | np.isclose(m, 1)) and np.allclose(m.sum(0), 1)):
+                return False
+        return True
+
     def is_trivial(self) -> bool:
         """Whether every element acts as the identity."""
         return all(isinstance(i, Irrep) and i.is_trivial() for i in self.irreps)
@@ -141,10 +152,9 @@ class Representation:
             raise ValueError(f"change of basis must be ({self.size}, {self.size}) for {self.name}, got {Q.shape}")
         if not np.allclose(Q @ Q.T, np.eye(self.size), atol=1e-8):
             raise ValueError("change of basis must be an orthogonal matrix (Q Qᵀ = I)")
-        parent = self
         cob = Q @ self.change_of_basis
-        return Representation(self.group, self.size, lambda g: Q @ parent._matrix(g) @ Q.T,
-                              name or f"Q·{self.name}·Qᵀ", irreps=list(self.irreps), change_of_basis=cob)
+        return Representation(self.group, self.size, _Conjugated(Q, self._matrix), name or f"Q·{self.name}·Qᵀ",
+                              irreps=list(self.irreps), change_of_basis=cob)
 
     def check(self, elements: Sequence[GroupElement] | None = None, atol: float = 1e-8) -> None:
         """Raise ValueError unless ρ is orthogonal and a homomorphism on the given (default: testing) elements."""
@@ -254,60 +264,92 @@ def direct_sum(*reps: Representation, name: str | None = None) -> Representation
         if r.group != G:
             raise ValueError(f"cannot add representations of different groups: {reps[0]!r} and {r!r}")
     summands = [s for r in reps for s in r.summands]
-    sizes = [r.size for r in summands]
-    total = sum(sizes)
+    return Representation(G, sum(r.size for r in summands), _BlockDiagonal(summands),
+                          name or "⊕".join(r.name for r in summands), summands=summands)
 
-    def mat(g):
+
+# The matrix functions below are small classes (not closures) so that representations pickle and deep-copy.
+class _BlockDiagonal:
+    """g -> blockdiag(ρ_1(g), ρ_2(g), ...)."""
+
+    def __init__(self, summands: list):
+        self.summands = summands
+
+    def __call__(self, g: GroupElement) -> np.ndarray:
+        total = sum(r.size for r in self.summands)
         out = np.zeros((total, total))
         o = 0
-        for r, d in zip(summands, sizes):
-            out[o:o + d, o:o + d] = r._matrix(g)
-            o += d
+        for r in self.summands:
+            out[o:o + r.size, o:o + r.size] = r._matrix(g)
+            o += r.size
         return out
 
-    rep = Representation(G, total, mat, name or "⊕".join(r.name for r in summands), summands=summands)
 
-    # irreps and change of basis are assembled from the summands' (lazily)
-    def _assemble():
-        irr, blocks = [], []
-        for r in summands:
-            irr += r.irreps
-            blocks.append(r.change_of_basis)
-        Q = np.zeros((total, total))
-        o = 0
-        for b in blocks:
-            Q[o:o + b.shape[0], o:o + b.shape[1]] = b
-            o += b.shape[0]
-        return irr, Q
+class _Conjugated:
+    """g -> Q ρ(g) Qᵀ."""
 
-    rep._assemble = _assemble
-    return rep
+    def __init__(self, Q: np.ndarray, matrix):
+        self.Q, self.matrix = Q, matrix
+
+    def __call__(self, g: GroupElement) -> np.ndarray:
+        return self.Q @ self.matrix(g) @ self.Q.T
+
+
+class _Table:
+    """g -> a stored matrix, for finite groups (keyed by (reflection, rotation steps))."""
+
+    def __init__(self, table: dict):
+        self.table = table
+
+    def __call__(self, g: GroupElement) -> np.ndarray:
+        return self.table[(g.reflection, g.steps)].copy()
+
+
+def _assemble(summands: list) -> tuple[list["Irrep"], np.ndarray]:
+    """Irreps and change of basis of a direct sum, from its summands' (block diagonal)."""
+    irr, blocks = [], []
+    for r in summands:
+        irr += r.irreps
+        blocks.append(r.change_of_basis)
+    total = sum(b.shape[0] for b in blocks)
+    Q = np.zeros((total, total))
+    o = 0
+    for b in blocks:
+        Q[o:o + b.shape[0], o:o + b.shape[1]] = b
+        o += b.shape[0]
+    return irr, Q
 
 
 def _permutation_rep(G: PlanarGroup, labels: list, act: Callable, name: str) -> Representation:
     """ρ(g) e_x = e_{g·x} on a finite G-set ``labels`` (act(g, x) -> label)."""
     index = {x: i for i, x in enumerate(labels)}
     n = len(labels)
-    cache: dict = {}
+    table = {}
+    for g in G.elements():
+        m = np.zeros((n, n))
+        for i, x in enumerate(labels):
+            m[index[act(g, x)], i] = 1.0
+        table[(g.reflection, g.steps)] = m
+    return Representation(G, n, _Table(table), name)
 
-    def mat(g):
-        key = (g.reflection, g.steps)
-        if key not in cache:
-            m = np.zeros((n, n))
-            for i, x in enumerate(labels):
-                m[index[act(g, x)], i] = 1.0
-            cache[key] = m
-        return cache[key].copy()
 
-    return Representation(G, n, mat, name)
+_REGULAR: dict = {}  # group key -> its regular representation (few groups per program; shared by every layer)
+
+
+def _compose(g, h):
+    return g * h
 
 
 def regular(G: PlanarGroup) -> Representation:
-    """The regular representation of a finite group: ρ(g) e_h = e_{gh}, basis ordered as ``G.elements()``."""
+    """The regular representation of a finite group: ρ(g) e_h = e_{gh}, basis ordered as ``G.elements()``.
+    One object per group (equal groups share it, and its decomposition)."""
     if G.N is None:
         raise ValueError(f"{G.name} is continuous and has no finite regular representation; "
                          "use a direct sum of irreps up to a band limit instead")
-    return _permutation_rep(G, G.elements(), lambda g, h: g * h, "regular")
+    rep = _REGULAR.get(G.key)
+    if rep is None:
+        rep = _REGULAR[G.key] = _permutation_rep(G, G.elements(), _compose, "regular")
+    return rep
 
 
 def quotient(G: PlanarGroup, H: PlanarGroup) -> Representation:
@@ -357,7 +399,7 @@ def from_matrices(G: PlanarGroup, matrices, name: str = "user") -> Representatio
     d = table[els[0]].shape
     if len(d) != 2 or d[0] != d[1] or d[0] < 1:
         raise ValueError(f"representation matrices must be square, got shape {d}")
-    rep = Representation(G, d[0], lambda g: table[g].copy(), name)
+    rep = Representation(G, d[0], _Table({(g.reflection, g.steps): m for g, m in table.items()}), name)
     for g in els:
         if table[g].shape != d:
             raise ValueError(f"matrix for {g!r} has shape {table[g].shape}, expected {d}")
@@ -367,9 +409,8 @@ def from_matrices(G: PlanarGroup, matrices, name: str = "user") -> Representatio
 
 def _decompose(rep: Representation) -> tuple[list[Irrep], np.ndarray]:
     """Irreps and orthogonal change of basis of ``rep``: numerically, by solving ρ(g) Q = Q ψ(g) on generators."""
-    asm = getattr(rep, "_assemble", None)
-    if asm is not None:
-        return asm()
+    if len(rep.summands) > 1 or rep.summands[0] is not rep:
+        return _assemble(rep.summands)
     G = rep.group
     gens = G.generators() or [G.identity]
     rho = [rep(g) for g in gens]

@@ -27,7 +27,9 @@ def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType) -> Equiva
 
 def nonlinearity(spec: NetSpec, ftype: FieldType) -> EquivariantModule:
     """``spec.activation`` on regular (or plain) fields; norm-ReLU on the band-limited fields of SO(2)/O(2)."""
-    from ..nn import NormNonlinearity, PointwiseNonlinearity, ReLU
+    from ..nn import AliasFreeNonlinearity, NormNonlinearity, PointwiseNonlinearity, ReLU
+    if spec.pointwise and spec.activation.endswith("_aa"):
+        return AliasFreeNonlinearity(ftype, spec.activation[:-len("_aa")])
     if spec.pointwise:
         return ReLU(ftype) if spec.activation == "relu" else PointwiseNonlinearity(ftype, spec.activation)
     return NormNonlinearity(ftype, "relu", bias=spec.bias)
@@ -123,17 +125,22 @@ class _UNetPlain(nn.Module):
         self.ups, self.out, self.out_channels, self.residual = nn.ModuleList(ups), out, out_channels, residual
 
     def forward(self, x):
-        skips = []
-        h = x
-        for enc, down in zip(self.enc, self.downs):
-            h = enc(h)
-            skips.append(h)
-            h = down(h)
-        h = self.bottom(h)
-        for up, skip in zip(self.ups, reversed(skips)):
-            h = up(torch.cat([resize_like(h, skip), skip], dim=1))
-        y = self.out(h)
-        return y + x[:, :self.out_channels] if self.residual else y
+        return _unet_forward(self, x, self.out_channels, self.residual)
+
+
+def _unet_forward(net, x: torch.Tensor, out_channels: int, residual: bool) -> torch.Tensor:
+    """The U-Net computation, shared by :class:`UNet` and its exported plain twin (same attribute names)."""
+    skips = []
+    h = x
+    for enc, down in zip(net.enc, net.downs):
+        h = enc(h)
+        skips.append(h)
+        h = down(h)
+    h = net.bottom(h)
+    for up, skip in zip(net.ups, reversed(skips)):
+        h = up(torch.cat([resize_like(h, skip), skip], dim=1))
+    y = net.out(h)
+    return y + x[:, :out_channels] if residual else y
 
 
 class UNet(_ProximalNet):
@@ -174,17 +181,7 @@ class UNet(_ProximalNet):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
-        skips = []
-        h = x
-        for enc, down in zip(self.enc, self.downs):
-            h = enc(h)
-            skips.append(h)
-            h = down(h)
-        h = self.bottom(h)
-        for up, skip in zip(self.ups, reversed(skips)):
-            h = up(torch.cat([resize_like(h, skip), skip], dim=1))
-        y = self.out(h)
-        return y + x[:, :self.spec.out_channels] if self.residual else y
+        return _unet_forward(self, x, self.spec.out_channels, self.residual)
 
     def export(self) -> nn.Module:
         from ..nn.export import plain
@@ -198,6 +195,8 @@ NETWORKS = {"dncnn": DnCNN, "unet": UNet}
 
 def build(name: str, spec: NetSpec, **kwargs) -> EquivariantModule:
     """Build a proximal network by name ('dncnn' or 'unet') from a spec."""
+    if not isinstance(spec, NetSpec):
+        raise TypeError(f"build needs a NetSpec, got {type(spec).__name__}")
     key = str(name).lower()
     if key not in NETWORKS:
         raise ValueError(f"unknown network {name!r}; expected one of {sorted(NETWORKS)}")

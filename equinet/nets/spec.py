@@ -6,11 +6,14 @@ from dataclasses import dataclass, replace
 from ..groups import PlanarGroup, direct_sum, get, trivial_group
 from ..groups.representation import Representation
 from ..nn.field_type import FieldType
+from ..utils.checks import check_bool, check_nonnegative_int, check_positive_int
 
 
 #: pointwise nonlinearities a network can be built with; the positively homogeneous ones allow ``bias=False``
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "softplus")
-HOMOGENEOUS = ("relu", "leaky_relu")
+#: 'relu_aa', ...: the same function evaluated alias-free (equinet.nn.AliasFreeNonlinearity, docs/alias_free.md)
+ACTIVATIONS = ACTIVATIONS + tuple(a + "_aa" for a in ACTIVATIONS)
+HOMOGENEOUS = ("relu", "leaky_relu", "relu_aa", "leaky_relu_aa")
 
 
 @dataclass(frozen=True)
@@ -24,14 +27,17 @@ class NetSpec:
         width: hidden fields per layer (regular fields for finite groups, band-limited fields for SO(2)/O(2),
             plain channels for the trivial group).
         depth: number of convolutions (DnCNN) or convolutions per scale (U-Net).
-        kernel_size: k.
+        kernel_size: k, odd (a centred kernel: even sizes would shift features by half a pixel and break
+            equivariance about the pixel centres, so they are refused).
         bias: False removes every additive term (positively homogeneous network, f(c·x) = c·f(x)).
         batch_norm: equivariant batch normalisation between convolution and nonlinearity.
         max_frequency: band limit of the hidden fields of SO(2)/O(2) networks.
         activation: pointwise nonlinearity of finite-group and plain networks: 'relu' (default), 'leaky_relu',
             'elu' or 'softplus'. Smooth ones ('elu', 'softplus') keep networks closer to equivariant at angles off
             the pixel grid (docs/benchmarks.md). SO(2)/O(2) networks use the norm-ReLU and accept only 'relu';
-            ``bias=False`` (positive homogeneity) needs 'relu' or 'leaky_relu'.
+            ``bias=False`` (positive homogeneity) needs 'relu' or 'leaky_relu'. The suffix '_aa' ('relu_aa', ...)
+            evaluates the function alias-free (2x finer grid, radial low-pass; docs/alias_free.md): far more
+            equivariant off the pixel grid, exact on it, no parameters.
     """
 
     group: object = "C4"
@@ -46,15 +52,25 @@ class NetSpec:
     activation: str = "relu"
 
     def __post_init__(self):
+        for name in ("bias", "batch_norm"):
+            check_bool(getattr(self, name), f"NetSpec.{name}")
+        if not isinstance(self.activation, str):
+            raise TypeError(f"NetSpec.activation must be a string, one of {ACTIVATIONS}, got {self.activation!r}")
+        check_nonnegative_int(self.max_frequency, "NetSpec.max_frequency")
         G = self.group
+        if not isinstance(G, (PlanarGroup, str)):
+            raise TypeError(f"NetSpec.group must be a PlanarGroup or a name such as 'C8', got {G!r}")
         if not isinstance(G, PlanarGroup):
             name = str(G).upper().replace("(", "").replace(")", "")
             G = get(name, max_frequency=self.max_frequency) if name in ("SO2", "O2") else get(name)
         object.__setattr__(self, "group", G)
         for name in ("in_channels", "out_channels", "width", "depth", "kernel_size"):
             v = getattr(self, name)
-            if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-                raise ValueError(f"NetSpec.{name} must be a positive integer, got {v!r}")
+            check_positive_int(v, f"NetSpec.{name}")
+        if self.kernel_size % 2 == 0:
+            raise ValueError(f"NetSpec.kernel_size must be odd (a centred kernel keeps the network equivariant about "
+                             f"pixel centres; 'same' padding of an even kernel shifts by half a pixel), got "
+                             f"{self.kernel_size}")
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"NetSpec.activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if G.N is None and self.activation != "relu":
@@ -98,22 +114,30 @@ class NetSpec:
     def with_group(self, group, width: int) -> "NetSpec":
         return replace(self, group=group, width=width)
 
-    def translation_twin(self, match: str = "params", net: str = "dncnn") -> "NetSpec":
+    def translation_twin(self, match: str = "params", net="dncnn", **build_kwargs) -> "NetSpec":
         """The same specification with the trivial group (an ordinary CNN) and a width chosen to match the
         equivariant network's number of parameters (``match='params'``) or its number of channels
-        (``match='width'``: width × |G| channels, i.e. the same activations memory)."""
+        (``match='width'``: width × |G| channels, i.e. the same activations memory).
+
+        Parameters are counted on the architecture actually built: ``net`` is ``'dncnn'``, ``'unet'`` or a built
+        :class:`~equinet.nets.DnCNN` / :class:`~equinet.nets.UNet` (whose ``scales`` and ``residual`` are used);
+        ``build_kwargs`` (e.g. ``scales=3``) are passed to :func:`~equinet.nets.build`."""
         if match not in ("params", "width"):
             raise ValueError(f"match must be 'params' or 'width', got {match!r}")
         C1 = trivial_group()
         if match == "width":
             return self.with_group(C1, self.width * self.hidden_rep.size)
-        return self.matched_width(C1, net=net)
+        return self.matched_width(C1, net=net, **build_kwargs)
 
-    def matched_width(self, group, net: str = "dncnn") -> "NetSpec":
-        """The same specification on ``group`` with the width whose parameter count (of ``build(net, ·)``) is
-        closest to this network's (the smallest such width on ties)."""
+    def matched_width(self, group, net="dncnn", **build_kwargs) -> "NetSpec":
+        """The same specification on ``group`` with the width whose parameter count (of ``build(net, ·,
+        **build_kwargs)``; ``net`` a name or a built network, as in :meth:`translation_twin`) is closest to this
+        network's (the smallest such width on ties). Warns if the closest count is more than 10 % away (tiny
+        networks: one channel more or less is already a large step)."""
+        import warnings
         from . import build
-        count = lambda spec: sum(p.numel() for p in build(net, spec).parameters())  # noqa: E731
+        name, kwargs = _architecture(net, build_kwargs)
+        count = lambda spec: sum(p.numel() for p in build(name, spec, **kwargs).parameters())  # noqa: E731
         target = count(self)
         best = None
         for w in range(1, 8 * self.width * self.hidden_rep.size + 2):
@@ -123,4 +147,20 @@ class NetSpec:
                 best = (spec, abs(n - target))
             if n > target:
                 break
+        if best[1] > 0.1 * target:
+            warnings.warn(f"the closest {best[0].G.name} {name} has {target + best[1]:.0f} or {target - best[1]:.0f} "
+                          f"parameters, {100 * best[1] / target:.0f} % away from the {self.G.name} network's "
+                          f"{target}: the networks are too small to match closely", stacklevel=2)
         return best[0]
+
+
+def _architecture(net, build_kwargs: dict) -> tuple:
+    """(network name, build keyword arguments) of ``net``: a name, or a built DnCNN/U-Net (its scales, residual)."""
+    from .proximal import DnCNN, UNet
+    if isinstance(net, str):
+        return net, dict(build_kwargs)
+    if isinstance(net, UNet):
+        return "unet", dict(dict(scales=net.scales, residual=net.residual), **build_kwargs)
+    if isinstance(net, DnCNN):
+        return "dncnn", dict(dict(residual=net.residual), **build_kwargs)
+    raise TypeError(f"net must be 'dncnn', 'unet' or a built DnCNN/UNet, got {type(net).__name__}")

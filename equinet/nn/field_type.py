@@ -1,7 +1,6 @@
 """Field types: a group and the list of representations carried by the channels of a feature map."""
 from __future__ import annotations
 
-from functools import cached_property
 from typing import Iterable, Sequence
 
 import numpy as np
@@ -12,14 +11,8 @@ from ..groups.representation import Representation, direct_sum
 
 
 def is_permutation(rep: Representation) -> bool:
-    """Whether every element acts by a permutation matrix (trivial, regular, quotient): pointwise maps commute."""
-    G = rep.group
-    els = G.generators() if G.N is not None else G.testing_elements(3, seed=0)
-    for g in els:
-        m = rep(g)
-        if not (np.all(np.isclose(m, 0) | np.isclose(m, 1)) and np.allclose(m.sum(0), 1)):
-            return False
-    return True
+    """Whether every element acts by a permutation matrix (:meth:`Representation.is_permutation`)."""
+    return rep.is_permutation()
 
 
 class FieldType:
@@ -42,6 +35,11 @@ class FieldType:
                 raise ValueError(f"representation {r!r} is of {r.group.name}, not of the field type's {group.name}")
         self.group = group
         self.reps = tuple(reps)
+        # a field type is immutable: its derived values are computed once, here
+        self.offsets = [int(o) for o in np.cumsum([0] + [r.size for r in self.reps[:-1]])]
+        self.key = (group.key, tuple(r.key for r in self.reps))
+        #: the direct sum of the fields' representations (acting on all channels)
+        self.representation = direct_sum(*self.reps) if len(self.reps) > 1 else self.reps[0]
 
     # -------------------------------------------------------------- constructors
     @classmethod
@@ -61,26 +59,8 @@ class FieldType:
     def __len__(self):
         return len(self.reps)
 
-    @cached_property
-    def representation(self) -> Representation:
-        """The direct sum of the fields' representations (acting on all channels)."""
-        return direct_sum(*self.reps) if len(self.reps) > 1 else self.reps[0]
-
-    @cached_property
-    def offsets(self) -> list[int]:
-        """First channel of every field."""
-        out, o = [], 0
-        for r in self.reps:
-            out.append(o)
-            o += r.size
-        return out
-
     def field_channels(self, i: int) -> slice:
         return slice(self.offsets[i], self.offsets[i] + self.reps[i].size)
-
-    @cached_property
-    def key(self) -> tuple:
-        return (self.group.key, tuple(r.key for r in self.reps))
 
     def __eq__(self, other):
         return isinstance(other, FieldType) and self.key == other.key
@@ -106,7 +86,16 @@ class FieldType:
 
     def pointwise_compatible(self) -> bool:
         """Whether pointwise nonlinearities are equivariant on this type (all fields are permutation reps)."""
-        return all(is_permutation(r) for r in dict.fromkeys(self.reps))
+        return all(r.is_permutation() for r in self.unique_reps())
+
+    def require_pointwise(self, layer: str) -> None:
+        """Raise a TypeError naming this type unless every field is a permutation representation (what a layer
+        acting channel by channel, ``layer``, needs to be equivariant)."""
+        bad = [r.name for r in self.unique_reps() if not r.is_permutation()]
+        if bad:
+            raise TypeError(f"{layer} acts channel by channel, which is equivariant only on permutation fields "
+                            f"(trivial, regular, quotient), but {self} contains {', '.join(bad)}; use "
+                            f"NormNonlinearity, GatedNonlinearity or NormPooling for such fields")
 
     def unique_reps(self) -> list[Representation]:
         return list(dict.fromkeys(self.reps))

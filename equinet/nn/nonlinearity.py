@@ -14,7 +14,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..groups.representation import Representation
 from .export import _detached, plain
 from .field_type import FieldType, as_field_type
 from .misc import channel_field, field_sum, field_sum_matrix, uniform_field_size
@@ -27,18 +26,10 @@ POINTWISE = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "tanh":
              "softplus": nn.Softplus}
 
 
-def _non_permutation_reps(ft: FieldType) -> list[Representation]:
-    from .field_type import is_permutation
-    return [r for r in ft.unique_reps() if not is_permutation(r)]
-
-
 def require_pointwise(ft: FieldType, layer: str) -> None:
-    """Raise a TypeError naming the type unless every field of ``ft`` is a permutation representation."""
-    if not ft.pointwise_compatible():
-        bad = ", ".join(r.name for r in _non_permutation_reps(ft))
-        raise TypeError(f"{layer} acts channel by channel, which is equivariant only on permutation fields "
-                        f"(trivial, regular, quotient), but {ft} contains {bad}; use NormNonlinearity, "
-                        f"GatedNonlinearity or NormPooling for such fields")
+    """Raise a TypeError naming the type unless every field of ``ft`` is a permutation representation
+    (:meth:`FieldType.require_pointwise`)."""
+    ft.require_pointwise(layer)
 
 
 class PointwiseNonlinearity(EquivariantModule):

@@ -20,24 +20,16 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
+from ..utils.checks import check_image_size
 from .noise import NoiseModel, NoNoise
 
 __all__ = ["LinearPhysics", "as_image_size"]
 
 
 def as_image_size(image_size, name: str = "image_size") -> Tuple[int, int]:
-    """Normalise ``image_size`` (an int ``n`` for ``n x n``, or a pair ``(H, W)``) to a tuple of two positive ints."""
-    if isinstance(image_size, numbers.Integral) and not isinstance(image_size, bool):
-        size = (int(image_size), int(image_size))
-    elif isinstance(image_size, (tuple, list, torch.Size)) and len(image_size) == 2 and all(
-        isinstance(s, numbers.Integral) and not isinstance(s, bool) for s in image_size
-    ):
-        size = (int(image_size[0]), int(image_size[1]))
-    else:
-        raise TypeError(f"{name} must be an int or a pair of ints (H, W), got {image_size!r}")
-    if size[0] < 1 or size[1] < 1:
-        raise ValueError(f"{name} must be positive, got {size}")
-    return size
+    """Normalise ``image_size`` (an int ``n`` for ``n x n``, or a pair ``(H, W)``) to a tuple of two positive ints
+    (:func:`equinet.utils.checks.check_image_size`)."""
+    return check_image_size(image_size, name)
 
 
 class LinearPhysics(nn.Module):
@@ -122,7 +114,8 @@ class LinearPhysics(nn.Module):
     @staticmethod
     def _check_finite(y: torch.Tensor, what: str = "measurements") -> None:
         if not bool(torch.isfinite(y).all()):
-            raise ValueError(f"{what} contain NaN or inf; clean or mask them before computing the data fidelity")
+            raise ValueError(f"{what} contain NaN or inf; clean or mask them before applying the operator's "
+                             f"adjoint, pseudo-inverse or data fidelity")
 
     # ------------------------------------------------------------------------------ subclass hooks
     def _forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -146,13 +139,15 @@ class LinearPhysics(nn.Module):
         return self._forward(x)
 
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
-        """Exact discrete adjoint ``A^T y``."""
+        """Exact discrete adjoint ``A^T y`` (``y`` must be finite)."""
         self._check_measurement(y)
+        self._check_finite(y)
         return self._adjoint(y)
 
     def pinv(self, y: torch.Tensor) -> torch.Tensor:
-        """Approximate inverse ``A^+ y`` (operator specific, see the class docstring)."""
+        """Approximate inverse ``A^+ y`` (operator specific, see the class docstring; ``y`` must be finite)."""
         self._check_measurement(y)
+        self._check_finite(y)
         return self._pinv(y)
 
     def measure(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:

@@ -14,6 +14,7 @@ from typing import Optional
 
 import torch
 
+from ..utils.checks import check_mask, check_seed
 from .base import LinearPhysics, as_image_size
 
 __all__ = ["MRI", "cartesian_line_mask", "real_to_channels", "magnitude"]
@@ -33,8 +34,7 @@ def cartesian_line_mask(image_size, acceleration: float = 4.0, center_fraction: 
     if isinstance(center_fraction, bool) or not isinstance(center_fraction, numbers.Real) \
             or not 0 <= center_fraction <= 1:
         raise ValueError(f"center_fraction must be in [0, 1], got {center_fraction!r}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
+    seed = check_seed(seed)
     n_lines = max(1, int(round(w / float(acceleration))))
     n_center = min(int(round(w * float(center_fraction))), n_lines)
     start = w // 2 - n_center // 2
@@ -95,13 +95,7 @@ class MRI(LinearPhysics):
             mask = cartesian_line_mask(size, acceleration, center_fraction, seed)
             self.acceleration = float(acceleration)
         else:
-            if not isinstance(mask, torch.Tensor):
-                mask = torch.as_tensor(mask)
-            if tuple(mask.shape) != size:
-                raise ValueError(f"MRI mask must have shape (H, W) = {size}, got {tuple(mask.shape)}")
-            if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
-                raise ValueError("MRI mask entries must be 0 or 1")
-            mask = mask.detach().to(torch.get_default_dtype()).clone()
+            mask = check_mask(mask, size, "MRI mask", "(H, W)")
             self.acceleration = float(mask.numel() / max(float(mask.sum()), 1.0))
         self.register_buffer("mask", mask)
 

@@ -14,25 +14,17 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
+from ..utils.checks import check_mask, check_seed
 from .base import LinearPhysics, as_image_size
 
 __all__ = ["Denoising", "Inpainting", "Blur", "gaussian_kernel", "CompressedSensing", "SinglePixel", "fwht"]
 
 
-def _check_seed(seed) -> int:
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int, got {type(seed).__name__}")
-    return int(seed)
+_check_seed = check_seed  # one seed rule for physics and data (equinet.utils.seeding)
 
 
 def _binary_mask(mask, size: Tuple[int, int], who: str) -> torch.Tensor:
-    if not isinstance(mask, torch.Tensor):
-        mask = torch.as_tensor(mask)
-    if tuple(mask.shape) != tuple(size):
-        raise ValueError(f"{who} mask must have shape (H, W) = {tuple(size)}, got {tuple(mask.shape)}")
-    if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
-        raise ValueError(f"{who} mask entries must be 0 or 1")
-    return mask.detach().to(torch.get_default_dtype()).clone()
+    return check_mask(mask, size, f"{who} mask", "(H, W)")
 
 
 # ------------------------------------------------------------------------------------------ Denoising
@@ -227,6 +219,7 @@ class Blur(LinearPhysics):
     def pinv(self, y: torch.Tensor, reg: Optional[float] = None) -> torch.Tensor:
         """Tikhonov-regularised inverse ``F^-1[conj(K) Y / (|K|^2 + reg)]`` (``reg`` defaults to ``self.reg``)."""
         self._check_measurement(y)
+        self._check_finite(y)
         reg = self.reg if reg is None else reg
         if isinstance(reg, bool) or not isinstance(reg, numbers.Real) or not (math.isfinite(reg) and reg >= 0):
             raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")

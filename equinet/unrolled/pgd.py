@@ -5,7 +5,9 @@
   separate channels together with ``memory`` channels s (Celledoni et al. 2021: 8 iterations, 5 memory channels,
   u_0 = 0).
 
-E(u) = ½‖Au − y‖² comes from the physics operator (``physics.grad_data_fidelity``). The proximal networks can be
+E(u) = ½‖Au − y‖² comes from the physics operator passed at call time, ``model(y, physics)``
+(``physics.grad_data_fidelity``): the operator is data, not part of the model, so it is not a submodule and none
+of its buffers (masks, matrices) end up in the model's state dict. The proximal networks can be
 tied (one network shared by all iterations) or untied (one per iteration). If the physics commutes with a group
 action (A T_g = S_g A with S_g orthogonal, e.g. denoising, or a Radon transform whose angles are closed under
 90° turns) and the proximal networks are equivariant, the whole reconstruction map is equivariant.
@@ -14,11 +16,13 @@ from __future__ import annotations
 
 import copy
 import math
-from typing import Callable, Sequence
+from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
+
+from ..utils.checks import check_positive_int, check_positive_float
 
 INITS = ("zero", "pinv", "adjoint")
 MODES = ("pgd", "general")
@@ -33,7 +37,9 @@ class UnrolledPGD(nn.Module):
     """Unrolled PGD reconstruction network ``y -> u_K``.
 
     Args:
-        physics: a :class:`equinet.physics.LinearPhysics` (the default operator; ``forward`` accepts another).
+        physics: a :class:`equinet.physics.LinearPhysics` used only to estimate the initial step size 1/‖A‖²
+            (may be ``None`` when ``step_size`` is given). It is not stored as a submodule: call the model as
+            ``model(y, physics)``.
         prox: a proximal network (tied, or copied ``n_iter`` times when ``tied=False``), a list of ``n_iter``
             networks, or a callable ``k -> network``.
         n_iter: number of unrolled iterations.
@@ -52,11 +58,11 @@ class UnrolledPGD(nn.Module):
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
-        if not isinstance(n_iter, int) or n_iter < 1:
-            raise ValueError(f"n_iter must be a positive integer, got {n_iter!r}")
-        if memory < 0 or (memory and mode != "general"):
+        n_iter = check_positive_int(n_iter, "n_iter")
+        image_channels = check_positive_int(image_channels, "image_channels")
+        if isinstance(memory, bool) or not isinstance(memory, int) or memory < 0 or (memory and mode != "general"):
             raise ValueError("memory channels need mode='general' and memory >= 0")
-        self.physics, self.n_iter, self.mode, self.memory = physics, n_iter, mode, int(memory)
+        self.n_iter, self.mode, self.memory = n_iter, mode, int(memory)
         self.image_channels, self.init = int(image_channels), init
         if isinstance(prox, nn.Module):
             nets = [prox] if tied else [prox] + [copy.deepcopy(prox) for _ in range(n_iter - 1)]
@@ -78,9 +84,12 @@ class UnrolledPGD(nn.Module):
                     f"proximal network {k} maps {ci} -> {co} channels, but {mode} iterations with "
                     f"{self.image_channels} image channels and {self.memory} memory channels need {c_in} -> {c_out}")
         if step_size is None:
+            if physics is None:
+                raise ValueError("UnrolledPGD needs a physics operator (for the step size 1/‖A‖²) or a step_size")
             with torch.no_grad():
                 L = float(physics.norm()) ** 2 if hasattr(physics, "norm") else 1.0
             step_size = 1.0 / max(L, 1e-12)
+        step_size = check_positive_float(step_size, "step_size")
         # τ_k = softplus(ρ_k) > 0
         rho = math.log(math.expm1(step_size)) if step_size < 20 else step_size
         self.step_param = nn.Parameter(torch.full((n_iter,), rho), requires_grad=learn_step)
@@ -101,9 +110,17 @@ class UnrolledPGD(nn.Module):
             return physics.adjoint(y)
         return torch.zeros_like(physics.adjoint(y))
 
-    def forward(self, y: torch.Tensor, physics=None, return_iterates: bool = False):
-        """Reconstruct from measurements ``y`` (with ``physics`` or the default operator)."""
-        A = self.physics if physics is None else physics
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs):
+        for key in [k for k in state_dict if k.startswith(prefix + "physics.")]:
+            del state_dict[key]  # checkpoints from before the physics left the module: its buffers are not weights
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
+
+    def forward(self, y: torch.Tensor, physics, return_iterates: bool = False):
+        """Reconstruct from measurements ``y`` of the operator ``physics``."""
+        A = physics
+        if not callable(getattr(A, "grad_data_fidelity", None)):
+            raise TypeError(f"UnrolledPGD needs the physics at call time, model(y, physics), with "
+                            f"grad_data_fidelity (an equinet.physics.LinearPhysics); got {type(A).__name__}")
         if not bool(torch.isfinite(y).all()):
             raise ValueError("measurements contain NaN or inf")
         u = self.initial(y, A)

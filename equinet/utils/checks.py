@@ -64,12 +64,15 @@ def check_image_size(image_size, name: str = "image_size") -> Tuple[int, int]:
     return size
 
 
-def check_mask(mask, shape: Tuple[int, ...], name: str = "mask", dtype: Optional[torch.dtype] = None) -> torch.Tensor:
-    """A 0/1 mask of exactly ``shape``, as a detached copy of dtype ``dtype`` (default: torch's default)."""
+def check_mask(mask, shape: Tuple[int, ...], name: str = "mask", dims: Optional[str] = None,
+               dtype: Optional[torch.dtype] = None) -> torch.Tensor:
+    """A 0/1 mask of exactly ``shape`` (``dims`` names the axes in the error, e.g. ``'(H, W)'``), as a detached
+    copy of dtype ``dtype`` (default: torch's default)."""
     if not isinstance(mask, torch.Tensor):
         mask = torch.as_tensor(mask)
     if tuple(mask.shape) != tuple(shape):
-        raise ValueError(f"{name} must have shape {tuple(shape)}, got {tuple(mask.shape)}")
+        what = f"{dims} = {tuple(shape)}" if dims else f"{tuple(shape)}"
+        raise ValueError(f"{name} must have shape {what}, got {tuple(mask.shape)}")
     if mask.is_complex() or not bool(((mask == 0) | (mask == 1)).all()):
         raise ValueError(f"{name} entries must be 0 or 1")
     return mask.detach().to(torch.get_default_dtype() if dtype is None else dtype).clone()

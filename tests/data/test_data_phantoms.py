@@ -184,3 +184,39 @@ def test_mean_image_is_invariant_under_flips():
     d = x - torch.flip(x, dims=[-2])
     se = d.std(dim=0) / math.sqrt(x.shape[0])
     assert float((d.mean(dim=0).abs() / se.clamp_min(1e-12)).max()) < 5
+
+
+def test_no_blank_phantoms_and_other_items_keep_their_draw():
+    """About 1 draw in 130 clips every ellipse away; such items are redrawn (and only those)."""
+    from equinet.data.phantoms import _ellipse_params
+    ds = EllipsePhantoms(400, 12, seed=0)
+    first = np.stack([_ellipse_params(np.random.default_rng([0, i]), ds.n_ellipses, ds.axes, ds.intensity,
+                                      ds.support) for i in range(ds.n)])
+    blank_first = (ds.render_params(first).flatten(1).amax(1) == 0).numpy()
+    assert blank_first.sum() >= 1  # the seed exercises the redraw
+    x = random_ellipses(400, 12, seed=0)
+    assert bool((x.flatten(1).amax(1) > 0).all())
+    keep = ~blank_first
+    assert torch.equal(x[torch.from_numpy(keep)], ds.render_params(first[keep]))
+    params = ds.all_params()
+    assert torch.equal(ds.render_params(params), x)  # params() describes the image actually returned
+    with pytest.raises(ValueError, match="blank"):
+        EllipsePhantoms(2, 12, intensity=(-1.0, 0.0))
+
+
+def test_rotating_and_aligning_ellipse_parameters():
+    from equinet.data.phantoms import align_ellipses, rotate_ellipses
+    ds = EllipsePhantoms(4, 23, seed=1)
+    p = align_ellipses(ds.all_params(), seed=1, jitter_deg=5.0)
+    live = p[..., 0] != 0
+    assert bool((p[..., 5][live].abs() <= math.radians(5.0)).all())
+    assert torch.equal(p[..., :5], ds.all_params()[..., :5])
+    img = ds.render_params(p)
+    quarter = ds.render_params(rotate_ellipses(p, torch.full((4,), math.pi / 2)))
+    torch.testing.assert_close(quarter, torch.rot90(img, 1, dims=(-2, -1)), rtol=0, atol=1e-6)
+    with pytest.raises(ValueError, match="one angle per phantom"):
+        rotate_ellipses(p, torch.zeros(3))
+    with pytest.raises(ValueError, match=r"\[n, K, 6\]"):
+        rotate_ellipses(p[0], torch.zeros(4))
+    with pytest.raises(ValueError, match="jitter_deg"):
+        align_ellipses(p, 0, jitter_deg=-1.0)

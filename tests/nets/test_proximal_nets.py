@@ -103,7 +103,7 @@ def test_bad_input():
         build("dncnn", NetSpec("C4", in_channels=1, out_channels=2))
     with pytest.raises(ValueError, match="unknown network"):
         build("resnet", NetSpec("C4"))
-    with pytest.raises(ValueError, match="positive integer"):
+    with pytest.raises(ValueError, match="width must be a positive int"):
         NetSpec("C4", width=0)
     with pytest.raises(ValueError, match="unknown group"):
         NetSpec("Z7")
@@ -148,3 +148,45 @@ def test_activation_errors():
     with pytest.raises(ValueError, match="norm nonlinearity"):
         NetSpec("SO2", activation="softplus")
     assert NetSpec("C4", activation="leaky_relu", bias=False).activation == "leaky_relu"
+
+
+@pytest.mark.parametrize("bad,error,match", [
+    (dict(bias="no"), TypeError, "bias must be True or False"),
+    (dict(batch_norm=1), TypeError, "batch_norm must be True or False"),
+    (dict(width=2.0), ValueError, "width must be a positive int"),
+    (dict(depth=True), ValueError, "depth must be a positive int"),
+    (dict(activation=None), TypeError, "activation must be a string"),
+    (dict(max_frequency=-1), ValueError, "max_frequency"),
+    (dict(group=8), TypeError, "group must be a PlanarGroup"),
+    (dict(kernel_size=4), ValueError, "kernel_size must be odd"),
+    (dict(kernel_size=2), ValueError, "kernel_size must be odd"),
+])
+def test_spec_refuses_wrong_types_and_even_kernels(bad, error, match):
+    with pytest.raises(error, match=match):
+        NetSpec(**bad)
+
+
+def test_build_refuses_what_is_not_a_spec():
+    with pytest.raises(TypeError, match="NetSpec"):
+        build("dncnn", {"group": "C4"})
+
+
+@pytest.mark.parametrize("G,width,net,kw", [("C8", 4, "dncnn", {}), ("C4", 8, "dncnn", {}),
+                                            ("C8", 4, "unet", dict(scales=2)), ("C4", 8, "unet", dict(scales=3))])
+def test_translation_twin_matches_the_parameters_of_the_network_built(G, width, net, kw):
+    ref = NetSpec(G, width=width, depth=5 if net == "dncnn" else 2, kernel_size=3)
+    target = count_parameters(build(net, ref, **kw))
+    for twin in (ref.translation_twin("params", net=net, **kw),
+                 ref.translation_twin("params", net=build(net, ref, **kw))):  # a built network: its scales
+        assert twin.is_translation_only
+        n = count_parameters(build(net, twin, **kw))
+        assert abs(n - target) <= 0.1 * target, (n, target)
+        # and it is the closest width: one channel more or less is farther away
+        for w in (twin.width - 1, twin.width + 1):
+            if w >= 1:
+                assert abs(count_parameters(build(net, twin.with_group("C1", w), **kw)) - target) >= abs(n - target)
+
+
+def test_twin_of_a_tiny_network_warns_that_it_cannot_match():
+    with pytest.warns(UserWarning, match="too small to match"):
+        NetSpec("C8", width=1, depth=2, kernel_size=3).translation_twin("params")

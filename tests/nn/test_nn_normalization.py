@@ -4,32 +4,13 @@ import pytest
 import torch
 
 from equinet import groups
+from equinet.testing import grid_equivariance_error
 from equinet.nn import EquivariantBatchNorm, EquivariantInstanceNorm, FieldType, is_standard, trivial_projector
 
 C4, D4, C8 = groups.cyclic(4), groups.dihedral(4), groups.cyclic(8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: one intra-op thread avoids thread hand-off costs on shared CPUs (restored after)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def equivariance_error(layer, x, elements=None):
-    """max over grid-preserving g of |f(T_g x) - T_g f(x)|_max / |f(x)|_max."""
-    G = layer.in_type.group
-    els = [g for g in (elements or G.elements()) if g.preserves_grid]
-    y = layer(x)
-    assert y.abs().max() > 0
-    worst = 0.0
-    for g in els:
-        a = layer(groups.act(g, x, layer.in_type))
-        b = groups.act(g, y, layer.out_type)
-        worst = max(worst, ((a - b).abs().max() / b.abs().max()).item())
-    return worst
+equivariance_error = grid_equivariance_error  # the one helper, from equinet.testing
 
 
 def mixed(G):

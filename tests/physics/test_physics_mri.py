@@ -85,8 +85,9 @@ def test_user_mask_and_errors():
         MRI(8, acceleration=0.5)
     with pytest.raises(ValueError, match="center_fraction"):
         MRI(8, center_fraction=1.5)
-    with pytest.raises(TypeError, match="seed"):
-        MRI(8, seed=1.5)
+    for seed in (1.5, -1, True):  # the one seed rule of equinet.utils.seeding (as for the data)
+        with pytest.raises(ValueError, match="seed"):
+            MRI(8, seed=seed)
 
 
 def test_measurement_noise_only_on_sampled_entries():

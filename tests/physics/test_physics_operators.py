@@ -143,6 +143,12 @@ def test_rejects_bad_measurements(make, n):
     bad.reshape(-1)[0] = float("inf")
     with pytest.raises(ValueError, match="NaN or inf"):
         op.grad_data_fidelity(x, bad)
+    for value in (float("nan"), float("inf"), -float("inf")):  # pinv and adjoint refuse them like the fidelity
+        bad.reshape(-1)[-1] = value
+        with pytest.raises(ValueError, match="NaN or inf"):
+            op.pinv(bad)
+        with pytest.raises(ValueError, match="NaN or inf"):
+            op.adjoint(bad)
     with pytest.raises(ValueError, match="measurement"):
         op.adjoint(y[..., :-1])
     with pytest.raises(ValueError, match="agree"):

@@ -20,8 +20,8 @@ def linear_prox(G, c_in, c_out, width=2, k=3):
 
 
 def system_error(pgd, A, x, g):
-    u = pgd(A(x))
-    u_g = pgd(A(groups.act(g, x)))
+    u = pgd(A(x), A)
+    u_g = pgd(A(groups.act(g, x)), A)
     return ((u_g - groups.act(g, u)).norm() / u.norm()).item()
 
 
@@ -68,7 +68,7 @@ def test_gradients_reach_every_parameter():
     A = physics.Radon(image_size=16, angles=6)
     pgd = UnrolledPGD(A, linear_prox(C4, 1, 1), n_iter=3)
     y = A(torch.rand(2, 1, 16, 16))
-    pgd(y).square().mean().backward()
+    pgd(y, A).square().mean().backward()
     for name, p in pgd.named_parameters():
         assert p.grad is not None and torch.isfinite(p.grad).all(), name
 
@@ -79,7 +79,7 @@ def test_bad_input():
     y = torch.rand(1, 1, 8, 8)
     y[0, 0, 0, 0] = float("nan")
     with pytest.raises(ValueError, match="NaN"):
-        pgd(y)
+        pgd(y, A)
     with pytest.raises(ValueError, match="mode"):
         UnrolledPGD(A, linear_prox(C4, 1, 1), mode="admm")
     with pytest.raises(ValueError, match="proximal networks for 3"):
@@ -87,4 +87,37 @@ def test_bad_input():
     mri = physics.MRI(image_size=8, acceleration=2)
     pgd_mri = UnrolledPGD(mri, linear_prox(C4, 1, 1), n_iter=1, step_size=1.0)
     with pytest.raises(ValueError, match="image_channels=1"):
-        pgd_mri(mri(torch.rand(1, 2, 8, 8)))
+        pgd_mri(mri(torch.rand(1, 2, 8, 8)), mri)
+
+
+@pytest.mark.parametrize("step", [0.0, -0.1, float("nan"), float("inf"), True, "0.1"])
+def test_step_size_must_be_finite_and_positive(step):
+    with pytest.raises(ValueError, match="step_size"):
+        UnrolledPGD(physics.Denoising(), linear_prox(C4, 1, 1), n_iter=2, step_size=step)
+
+
+def test_physics_is_passed_at_call_time_and_not_in_the_state_dict():
+    """The operator is not a submodule: its mask is not a model weight, and one model serves several operators."""
+    mri = physics.MRI(image_size=8, acceleration=2, seed=0)
+    pgd = UnrolledPGD(mri, linear_prox(C4, 2, 2), n_iter=2, image_channels=2)
+    assert not any(k.startswith("physics") for k in pgd.state_dict())
+    assert not any(m is mri for m in pgd.modules())
+    assert all(k.startswith("prox.") or k == "step_param" for k in pgd.state_dict())
+    other = physics.MRI(image_size=8, acceleration=2, seed=1)
+    y = other(torch.rand(1, 2, 8, 8))
+    with torch.no_grad():  # the same computation as the loop written out with the other operator
+        u = other.pinv(y) if pgd.init == "pinv" else torch.zeros(1, 2, 8, 8)
+        for k, tau in enumerate(pgd.step_sizes):
+            u = pgd.prox[k](u - tau * other.grad_data_fidelity(u, y))
+        torch.testing.assert_close(pgd(y, other), u, rtol=0, atol=0)
+    with pytest.raises(TypeError, match="physics"):
+        pgd(y)
+    with pytest.raises(TypeError, match="physics at call time"):
+        pgd(y, "mri")
+    # a state dict written when the physics was a submodule still loads (its physics.* entries are ignored)
+    old = dict(pgd.state_dict(), **{"physics.mask": mri.mask.clone()})
+    fresh = UnrolledPGD(None, linear_prox(C4, 2, 2), n_iter=2, image_channels=2, step_size=0.1)
+    fresh.load_state_dict(old)
+    torch.testing.assert_close(fresh(y, other), pgd(y, other))
+    with pytest.raises(ValueError, match="step_size"):
+        UnrolledPGD(None, linear_prox(C4, 2, 2), n_iter=2, image_channels=2)

@@ -25,8 +25,15 @@ def _strs(text: str) -> Tuple[str, ...]:
     return tuple(v for v in text.replace(",", " ").split())
 
 
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are one line (the usage is long; ``--help`` shows it)."""
+
+    def error(self, message: str):
+        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+
+
 def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argparse.ArgumentParser:
-    ap = argparse.ArgumentParser(prog=prog, description="Translation- vs roto-translation-equivariant unrolled PGD on "
+    ap = _Parser(prog=prog, description="Translation- vs roto-translation-equivariant unrolled PGD on "
                                              "sparse-view CT and MRI of ellipse phantoms (docs/experiments.md).")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
@@ -63,6 +70,8 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
                          "does not depend on it")
     ap.add_argument("--checkpoints", action="store_true", default=None,
                     help="checkpoint every training run under OUT/checkpoints and resume from there")
+    ap.add_argument("--checkpoint-every", type=int, default=None,
+                    help="steps between checkpoints (default: a tenth of --steps)")
     ap.add_argument("--no-progress", action="store_true")
     return ap
 

@@ -41,6 +41,9 @@ class ComparisonConfig:
     ``'mri'`` = single-coil Cartesian MRI (``mri_acceleration``, ``mri_center_fraction``), images as 2 channels,
     noise ``mri_noise`` x the RMS of the full k-space (= the image RMS); metrics on the magnitude image.
 
+    Runs: ``workers`` processes of ``threads`` threads; ``checkpoints`` saves every training run under
+    ``out/checkpoints`` every ``checkpoint_every`` steps (default: a tenth of the steps) and resumes from there.
+
     Models: see :data:`MODELS`. The reference is a C8 DnCNN with ``width`` regular fields; ``cnn``/``c4`` match
     its parameter count, ``cnn-wide``/``c4-wide`` its number of channels (``8 * width``).
     """
@@ -76,6 +79,7 @@ class ComparisonConfig:
     threads: Optional[int] = None
     workers: Optional[int] = None
     checkpoints: bool = False
+    checkpoint_every: Optional[int] = None
     mode: str = "full"
 
     @classmethod
@@ -123,7 +127,7 @@ class ComparisonConfig:
             raise ValueError(f"init must be 'zero', 'pinv' or 'adjoint', got {self.init!r}")
         if not 0 <= self.figure_index < self.n_test:
             raise ValueError(f"figure_index must be in [0, n_test), got {self.figure_index}")
-        for name in ("threads", "workers"):
+        for name in ("threads", "workers", "checkpoint_every"):
             if getattr(self, name) is not None:
                 try:
                     check_positive_int(getattr(self, name), name)

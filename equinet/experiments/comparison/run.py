@@ -78,7 +78,7 @@ class TrainTask(Task):
         hist = fit_supervised(model, physics, data.pool(op_name, r)[:size], steps=cfg.steps,
                               batch_size=cfg.batch_size, lr=cfg.lr, schedule=cfg.schedule,
                               seed=derived_seed(cfg.seed, 50, r, size) % 2**31, device=dev, progress=progress,
-                              checkpoint=ckpt, checkpoint_every=max(1, cfg.steps // 10))
+                              checkpoint=ckpt, checkpoint_every=cfg.checkpoint_every or max(1, cfg.steps // 10))
         tail = hist.loss[-max(1, len(hist.loss) // 10):]
         res["seconds"], res["loss"] = hist.seconds, float(np.mean(tail))
         for t in TEST_SETS:
