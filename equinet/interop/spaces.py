@@ -131,5 +131,8 @@ def gspace_for(group: PlanarGroup, library: str = "escnn", axis: float = 0.0) ->
         raise ValueError("the flips group D1 has no flipRot2dOnR2 gspace of its own kind (escnn makes it a C2); "
                          "equinet.interop converts C_N, D_N (N >= 2), SO(2) and O(2)")
     N = -1 if group.N is None else group.N
-    gs = lib.gspace(N, group.reflections, group.max_frequency, float(axis))
+    # the libraries pre-instantiate irreps up to this frequency; kernel bases of fields band-limited to L need the
+    # tensor products of their irreps, i.e. frequencies up to 2L (the bases themselves do not depend on it)
+    pre = max(6, 2 * group.max_frequency) if N == -1 else group.max_frequency
+    gs = lib.gspace(N, group.reflections, pre, float(axis))
     return GroupMap(group, gs, lib, float(axis) if group.reflections else 0.0)

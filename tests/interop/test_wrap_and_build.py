@@ -104,13 +104,18 @@ def test_built_dncnn_matches_the_spec(c8_spec, c8_escnn):
     assert net(x).sub(x).abs().max() > 1e-3  # the original is untouched
 
 
-@pytest.mark.parametrize("group,activation,bias", [("D4", "softplus", True), ("C4", "leaky_relu", False)])
-def test_built_dncnn_variants_are_equivariant(group, activation, bias):
-    spec = NetSpec(group, width=1, depth=3, kernel_size=3, activation=activation, bias=bias)
+VARIANTS = [("D4", "softplus", True, "e2cnn"), ("C4", "leaky_relu", False, "e2cnn"), ("O2", "relu", True, "escnn")]
+
+
+@pytest.mark.parametrize("group,activation,bias,library", VARIANTS, ids=["-".join(map(str, v)) for v in VARIANTS])
+def test_built_dncnn_variants_are_equivariant(group, activation, bias, library):
+    spec = NetSpec(group, width=1, depth=3, kernel_size=3, activation=activation, bias=bias, max_frequency=2)
     torch.manual_seed(1)
-    net = build_escnn("dncnn", spec, library="e2cnn")
+    net = build_escnn("dncnn", spec, library=library)
+    assert net.in_type == spec.image_type(1) and net.out_type == spec.image_type(1)
     assert count_parameters(net) == count_parameters(build("dncnn", spec))
-    testing.assert_equivariant(net, net.in_type, net.out_type, atol=GRID_ATOL["e2cnn"], image_size=15)
+    grid = [g for g in spec.G.testing_elements(4) if g.preserves_grid]
+    testing.assert_equivariant(net, net.in_type, net.out_type, grid, atol=GRID_ATOL[library], image_size=15)
     if not bias:  # positively homogeneous
         x = torch.randn(1, 1, 12, 12, generator=torch.Generator().manual_seed(3))
         torch.testing.assert_close(net(3.0 * x), 3.0 * net(x), atol=1e-5, rtol=1e-5)
