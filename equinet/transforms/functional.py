@@ -57,25 +57,22 @@ def _gather(x: torch.Tensor, perms: torch.Tensor) -> torch.Tensor:
     return flat.gather(2, perms.unsqueeze(1).expand(n, c, h * w)).reshape(n, c, h, w)
 
 
-def _pixel_coords(H: int, W: int, device, dtype):
-    xs = torch.arange(W, device=device, dtype=dtype) - (W - 1) / 2
-    ys = (H - 1) / 2 - torch.arange(H, device=device, dtype=dtype)
-    return torch.meshgrid(ys, xs, indexing="ij")  # Y[r, c], X[r, c]
-
-
 def _bilinear(x: torch.Tensor, angle: torch.Tensor, reflect: torch.Tensor) -> torch.Tensor:
-    n, _, H, W = x.shape
+    n, c, H, W = x.shape
     if H < 2 or W < 2:
         raise ValueError(f"bilinear rotation needs images of at least 2x2 pixels, got {H}x{W}")
-    c, s = torch.cos(angle), torch.sin(angle)
+    cs, sn = torch.cos(angle), torch.sin(angle)
     sig = torch.where(reflect, -1.0, 1.0).to(torch.float64)
-    # H_g = R(angle) diag(1, sig); its inverse is the transpose [[c, s], [-sig s, sig c]]
-    hinv = torch.stack([torch.stack([c, s], -1), torch.stack([-sig * s, sig * c], -1)], -2)
-    hinv = hinv.to(device=x.device, dtype=x.dtype).view(n, 2, 2, 1, 1)
-    Y, X = _pixel_coords(H, W, x.device, x.dtype)
-    xs = hinv[:, 0, 0] * X + hinv[:, 0, 1] * Y
-    ys = hinv[:, 1, 0] * X + hinv[:, 1, 1] * Y
-    grid = torch.stack([xs / ((W - 1) / 2), -ys / ((H - 1) / 2)], dim=-1)
+    # H_g = R(angle) diag(1, sig); the source of output point (X, Y) is H_g^{-1} (X, Y) with
+    # H_g^{-1} = [[c, s], [-sig s, sig c]]. In grid_sample's normalised coordinates u = X / cw, v = -Y / ch
+    # (cw = (W-1)/2, ch = (H-1)/2, align_corners=True) that is the affine map below: one affine_grid for all images.
+    cw, ch = (W - 1) / 2, (H - 1) / 2
+    theta = torch.zeros(n, 2, 3, dtype=torch.float64)
+    theta[:, 0, 0] = cs
+    theta[:, 0, 1] = -sn * ch / cw
+    theta[:, 1, 0] = sig * sn * cw / ch
+    theta[:, 1, 1] = sig * cs
+    grid = F.affine_grid(theta.to(device=x.device, dtype=x.dtype), [n, c, H, W], align_corners=True)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
@@ -133,6 +130,10 @@ def o2_act(x: torch.Tensor, angle: torch.Tensor, reflect: torch.Tensor,
     k = k.long() % 4
     if H != W:
         on_grid &= (k % 2) == 0
+    if not bool(on_grid.any()):
+        if interpolation == "bilinear":
+            return _bilinear(x, angle, reflect)
+        return _fourier(x, angle, reflect, grid_permutations(H, W, x.device))
     perms = grid_permutations(H, W, x.device)
     if bool(on_grid.all()):
         return _gather(x, perms[(4 * reflect.long() + k).to(x.device)])

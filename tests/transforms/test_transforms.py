@@ -78,7 +78,7 @@ def test_rotate_float32_matches_act_and_is_differentiable():
     p = T.sample(5, gen(1))
     y = T.apply(x, p)
     ref = torch.cat([act(element(p[i]), x[i:i + 1], method="bilinear") for i in range(5)])
-    assert y.dtype == torch.float32 and torch.allclose(y, ref, atol=1e-6, rtol=0)
+    assert y.dtype == torch.float32 and torch.allclose(y, ref, atol=1e-5, rtol=0)  # float32 grid rounding
     xd = torch.randn(3, 1, 6, 6, dtype=DT, generator=gen(2), requires_grad=True)
     pd = Rotate().sample(3, gen(3))
     assert torch.autograd.gradcheck(lambda z: Rotate().apply(z, pd), (xd,))
