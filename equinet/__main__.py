@@ -7,10 +7,12 @@
 * ``train CONFIG.toml [--resume] [--out DIR]``: train a reconstruction network from a TOML configuration
   (``docs/training.md``, examples in ``experiments/configs/``); under ``torchrun --nproc_per_node=N -m equinet
   train ...`` with DistributedDataParallel.
+* ``reproduce NAME [--quick | --full] [--out DIR] [--seed S]``: reproduce a result of the papers (``ei-table1``,
+  ``toy-1d``, ``bias-free``; ``docs/reproduce_*.md``); results in ``--out`` (default ``outputs/reproduce/NAME``).
 """
 import sys
 
-COMMANDS = ("compare", "basis", "train")
+COMMANDS = ("compare", "basis", "train", "reproduce")
 
 
 def main(argv=None):
@@ -25,11 +27,14 @@ def main(argv=None):
               "python -m equinet train --help")
         return None
     cmd = argv.pop(0) if argv and argv[0] in COMMANDS else "compare"
-    if cmd != "train" and argv and not argv[0].startswith("-"):
+    if cmd not in ("train", "reproduce") and argv and not argv[0].startswith("-"):
         raise SystemExit(f"unknown command {argv[0]!r}; expected one of {COMMANDS}")
     if cmd == "train":
         from .training.cli import main as train_main
         return train_main(argv)  # parses CONFIG.toml, --resume, --out
+    if cmd == "reproduce":
+        from .experiments.reproduce import main as reproduce_main
+        return reproduce_main(argv)  # NAME [--quick | --full] [--out DIR] [--seed S] (docs/reproduce_*.md)
     if cmd == "basis":
         from .demo_basis import main as basis_main
         return basis_main(argv)  # demo_basis parses --group, --kernel-size, --out, --seed
