@@ -118,3 +118,21 @@ def test_gspaces_of_another_group_or_axis_are_refused(library):
             group_map(lib.gspaces.flipRot2dOnR2(1))
     with pytest.raises(ValueError, match="flips group D1"):
         gspace_for(groups.flips(), library)
+
+
+def test_library_representations_with_a_non_orthogonal_change_of_basis():
+    """A scaled basis still gives an orthogonal representation (converted, here to the irrep itself); a skewed one
+    does not, and equinet refuses it with its orthogonality error."""
+    from escnn.group import change_basis
+    G = groups.cyclic(4)
+    gmap = gspace_for(G)
+    psi = gmap.gspace.irrep(1)
+    scaled = change_basis(psi, 2.0 * np.eye(2), name="equinet-test-scaled")
+    assert from_escnn(gmap.lib.nn.FieldType(gmap.gspace, [scaled])) == FieldType(G, [G.irrep(1)])
+    skewed = change_basis(psi, np.array([[1.0, 0.5], [0.0, 1.0]]), name="equinet-test-skewed")
+    with pytest.raises(ValueError, match="not orthogonal"):
+        from_escnn(gmap.lib.nn.FieldType(gmap.gspace, [skewed]))
+    so2 = gspace_for(groups.so2(2))
+    skewed_so2 = change_basis(so2.gspace.irrep(1), np.array([[1.0, 0.5], [0.0, 1.0]]), name="equinet-test-so2")
+    with pytest.raises(ValueError, match="non-orthogonal change of basis"):
+        from_escnn(so2.lib.nn.FieldType(so2.gspace, [skewed_so2]))
