@@ -14,7 +14,8 @@ A batch of 64 x 1 x 64 x 64 images, one random parameter per image:
 Timings are medians of interleaved rounds (a, b, c, a, b, c, ...), so load drifts of a shared machine hit every
 candidate alike; outputs of the per-sample and looped versions are checked to agree before timing.
 
-    python experiments/benchmarks/bench_transforms.py [--batch 64] [--size 64] [--repeats 15] [--threads 0]
+    python experiments/benchmarks/bench_transforms.py [--batch 64] [--size 64] [--repeats 15] [--threads 1]
+        [--device cpu|cuda] [--json out.json]
     .venv-dinv/bin/python experiments/benchmarks/bench_transforms.py      # with deepinv's columns
 """
 from __future__ import annotations
@@ -81,17 +82,22 @@ def main(argv=None):
     ap.add_argument("--batch", type=int, default=64)
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--repeats", type=int, default=15)
-    ap.add_argument("--threads", type=int, default=0, help="torch intra-op threads (0: leave torch's default)")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch intra-op threads (default 1: on a shared 2-core machine multi-threaded kernels stall "
+                         "on busy cores and swamp the ratios; 0 leaves torch's default)")
+    ap.add_argument("--device", default="cpu", help="cpu or cuda (the loops then pay one kernel launch per image)")
     ap.add_argument("--json", default=None, help="write the medians (seconds) to this JSON file")
     args = ap.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     B, N = args.batch, args.size
     g = torch.Generator().manual_seed(0)
-    x = torch.rand(B, 1, N, N, generator=g)
-    print(f"batch {B}x1x{N}x{N}, float32, torch {torch.__version__}, {torch.get_num_threads()} threads; "
+    x = torch.rand(B, 1, N, N, generator=g).to(args.device)
+    sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
+    print(f"batch {B}x1x{N}x{N}, float32, {x.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
           f"medians of {args.repeats} interleaved rounds")
-    res = {"batch": B, "size": N, "threads": torch.get_num_threads()}
+    res = {"batch": B, "size": N, "threads": torch.get_num_threads(), "device": str(x.device)}
+    timed = lambda fns, repeats: timeit_interleaved([lambda f=f: (f(), sync()) for f in fns], repeats)  # noqa: E731
 
     # 1. bilinear any-angle rotation
     T = Rotate()
@@ -110,7 +116,7 @@ def main(argv=None):
         names += ["deepinv Rotate looped per image", "deepinv Rotate one angle per batch (native)"]
         fns += [lambda: torch.cat([R.transform(x[i:i + 1], theta=[deg[i]]) for i in range(B)]),
                 lambda: R.transform(x, theta=[deg[0]])]
-    times = timeit_interleaved(fns, args.repeats)
+    times = timed(fns, args.repeats)
     report("1. any-angle rotation, bilinear", names, times, 0, res, "rotate_bilinear")
 
     # 2. fourier any-angle rotation
@@ -118,7 +124,7 @@ def main(argv=None):
     ours = lambda: Tf.apply(x, p)  # noqa: E731
     loop = lambda: torch.cat([act(e, x[i:i + 1], method="fourier") for i, e in enumerate(els)])  # noqa: E731
     assert torch.allclose(ours(), loop(), atol=1e-4)
-    times = timeit_interleaved([ours, loop], max(3, args.repeats // 3))
+    times = timed([ours, loop], max(3, args.repeats // 3))
     report("2. any-angle rotation, fourier (band-limited)", ["equinet per-sample three shears",
                                                              "per-image loop of groups.act"], times, 0, res,
            "rotate_fourier")
@@ -130,7 +136,7 @@ def main(argv=None):
     ours = lambda: Td.apply(x, pd)  # noqa: E731
     loop = lambda: torch.cat([act(e, x[i:i + 1]) for i, e in enumerate(eld)])  # noqa: E731
     assert torch.equal(ours(), loop())
-    times = timeit_interleaved([ours, loop], args.repeats)
+    times = timed([ours, loop], args.repeats)
     report("3. exact D4 elements (pixel permutations)", ["equinet gather of permutations",
                                                          "per-image loop of groups.act"], times, 0, res, "d4_exact")
 
@@ -141,7 +147,7 @@ def main(argv=None):
     ours = lambda: Ts.apply(x, ps)  # noqa: E731
     loop = lambda: torch.cat([torch.roll(x[i:i + 1], s, dims=(-2, -1)) for i, s in enumerate(sh)])  # noqa: E731
     assert torch.equal(ours(), loop())
-    times = timeit_interleaved([ours, loop], args.repeats)
+    times = timed([ours, loop], args.repeats)
     report("4. integer circular shifts", ["equinet gather", "per-image loop of torch.roll"], times, 0, res, "shift")
 
     if args.json:
