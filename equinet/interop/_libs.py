@@ -26,10 +26,13 @@ def check_library(library: str) -> str:
 
 
 def library_of(obj) -> str | None:
-    """'escnn' or 'e2cnn' when ``obj`` is an object of one of them (a module, field type, gspace, representation),
-    None otherwise."""
-    top = (type(obj).__module__ or "").split(".")[0]
-    return top if top in LIBRARIES else None
+    """'escnn' or 'e2cnn' when ``obj`` is an instance of one of their classes or of a subclass (a user's model
+    deriving from ``escnn.nn.EquivariantModule``, a field type, gspace, representation); None otherwise."""
+    for cls in type(obj).__mro__:
+        top = (cls.__module__ or "").split(".")[0]
+        if top in LIBRARIES:
+            return top
+    return None
 
 
 class Lib:

@@ -35,7 +35,7 @@ def _checked(gmap: GroupMap, rep: Representation, lib_rep, what: str):
 def _canonical_library(gmap: GroupMap, rep: Representation):
     G, gs = gmap.group, gmap.gspace
     if isinstance(rep, Irrep):
-        return rep.is_trivial() and gs.trivial_repr or gs.irrep(*rep.index)
+        return gs.trivial_repr if rep.is_trivial() else gs.irrep(*rep.index)
     if G.N is not None and rep == G.regular:
         return gs.regular_repr
     return None

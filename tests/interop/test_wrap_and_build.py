@@ -56,6 +56,27 @@ def test_wrapped_modules_are_equivariant_on_the_grid_in_equinet_terms(library, G
     assert report.max_error(grid=True) > 0.1
 
 
+def test_user_subclasses_of_library_modules_are_wrapped():
+    lib_nn = escnn.nn
+
+    class UserModel(lib_nn.EquivariantModule):  # a model class defined outside escnn
+        def __init__(self, conv):
+            super().__init__()
+            self.conv, self.in_type, self.out_type = conv, conv.in_type, conv.out_type
+
+        def forward(self, x):
+            return self.conv(x)
+
+        def evaluate_output_shape(self, shape):
+            return self.conv.evaluate_output_shape(shape)
+
+    G = groups.cyclic(4)
+    conv = lib_nn.R2Conv(to_escnn(FieldType.trivial(G)), to_escnn(FieldType.regular(G, 1)), 3, padding=1)
+    m = wrap(UserModel(conv))
+    assert m.library == "escnn" and m.out_type == FieldType.regular(G, 1)
+    testing.assert_equivariant(m, m.in_type, m.out_type, atol=GRID_ATOL["escnn"], image_size=9)
+
+
 def test_wrapper_forward_export_and_errors():
     net = small_library_net("escnn", groups.dihedral(4), math.pi / 2)
     m = wrap(net).eval()
