@@ -116,6 +116,9 @@ def test_gspaces_of_another_group_or_axis_are_refused(library):
     if library == "escnn":
         with pytest.raises(ValueError, match="flip-only gspace"):
             group_map(lib.gspaces.flipRot2dOnR2(1))
+    else:
+        with pytest.raises(ValueError, match="e2cnn has no gspace of the trivial group"):
+            to_escnn(FieldType.trivial(groups.trivial_group()), library="e2cnn")
     with pytest.raises(ValueError, match="flips group D1"):
         gspace_for(groups.flips(), library)
 
