@@ -144,13 +144,13 @@ class NetSpec:
             spec = self.with_group(group, w)
             n = count(spec)
             if best is None or abs(n - target) < best[1]:
-                best = (spec, abs(n - target))
+                best = (spec, abs(n - target), n)
             if n > target:
                 break
         if best[1] > 0.1 * target:
-            warnings.warn(f"the closest {best[0].G.name} {name} has {target + best[1]:.0f} or {target - best[1]:.0f} "
-                          f"parameters, {100 * best[1] / target:.0f} % away from the {self.G.name} network's "
-                          f"{target}: the networks are too small to match closely", stacklevel=2)
+            warnings.warn(f"the closest {best[0].G.name} {name} (width {best[0].width}) has {best[2]} parameters, "
+                          f"{100 * best[1] / target:.0f} % away from the {self.G.name} network's {target}: the "
+                          f"networks are too small to match closely", stacklevel=2)
         return best[0]
 
 

@@ -19,6 +19,11 @@ def grid_equivariance_error(layer, x: torch.Tensor, elements=None, in_type=None,
     in_type = layer.in_type if in_type is None else in_type
     out_type = layer.out_type if out_type is None else out_type
     els = [g for g in (elements or in_type.group.elements()) if g.preserves_grid]
+    with torch.no_grad():
+        return _worst(layer, x, els, in_type, out_type)
+
+
+def _worst(layer, x, els, in_type, out_type) -> float:
     y = layer(x)
     scale = float(y.abs().max())
     if not scale > 0:

@@ -88,9 +88,10 @@ def _check_device(device: str) -> None:
     from ...training import resolve_device
     try:
         resolve_device(device)
-    except (ValueError, RuntimeError) as err:
-        raise ValueError(f"--device {device!r}: {str(err).splitlines()[0]} (expected auto, cpu, cuda or cuda:N)") \
-            from None
+    except RuntimeError:  # torch's own message lists every device type it was built to know
+        raise ValueError(f"--device {device!r} is not a device (expected auto, cpu, cuda or cuda:N)") from None
+    except ValueError as err:  # e.g. CUDA requested but not available
+        raise ValueError(f"--device {device!r}: {err}") from None
 
 
 def main(argv: Optional[Sequence[str]] = None, default_mode: str = "full", prog: Optional[str] = None) -> List[dict]:
