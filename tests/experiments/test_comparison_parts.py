@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from equinet.data import random_ellipses
-from equinet.experiments.comparison import (ComparisonConfig, build_model as _build_model, build_operator, build_prox_specs,
+from equinet.experiments.comparison import (ComparisonConfig, build_model, build_operator, build_prox_specs,
                                             phantom_params, render_phantoms, rotate_params, run_comparison)
 from equinet.nets import count_parameters
 
@@ -61,7 +61,7 @@ def test_untrained_model_is_plain_pgd(op):
     x = ref if ch == 1 else torch.cat([ref, torch.zeros_like(ref)], 1)
     y = physics.measure(x, torch.Generator().manual_seed(0))
     for spec in build_prox_specs(cfg, ch).values():
-        model = _build_model(cfg, spec, physics, ch)
+        model = build_model(cfg, spec, physics, ch)
         with torch.no_grad():
             u = physics.pinv(y)
             for tau in model.step_sizes:
