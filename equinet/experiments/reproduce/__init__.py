@@ -5,6 +5,8 @@ one docs page each (``docs/reproduce_<name>.md``).
 * ``ei-table1``: Table 1 of the EI paper (sparse-view CT and inpainting; A†y, MC, EI, EI-adv, Sup, EI-sup).
 * ``toy-1d``: Fig. 3 of the EI paper (1-D inpainting of scaled triangles, with and without shift invariance).
 * ``bias-free``: Fig. 6 of the imaging paper (DnCNN denoisers with and without biases, plain and equivariant).
+* ``mri-ei``: Fig. 8 of the imaging paper (4x MRI; A†y, MC, EI with rotations, Sup).
+* ``lowdose-ct-rei``: Fig. 9 of the imaging paper (50-view CT, Poisson-Gaussian noise; A†y, EI, REI, Sup).
 """
 from __future__ import annotations
 
@@ -15,7 +17,8 @@ from typing import Optional, Sequence
 __all__ = ["REPRODUCTIONS", "main"]
 
 #: command name -> module of equinet.experiments.reproduce
-REPRODUCTIONS = {"ei-table1": "ei_table1", "toy-1d": "toy_1d", "bias-free": "bias_free"}
+REPRODUCTIONS = {"ei-table1": "ei_table1", "toy-1d": "toy_1d", "bias-free": "bias_free", "mri-ei": "mri_ei",
+                 "lowdose-ct-rei": "lowdose_ct_rei"}
 
 
 def main(argv: Optional[Sequence[str]] = None):

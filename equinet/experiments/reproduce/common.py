@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 
 from ...data.measurements import MeasurementDataset, PairedMeasurementDataset
-from ...losses import AdversarialEILoss, EILoss, EISupLoss, LossSum, MCLoss, SupervisedLoss
+from ...losses import AdversarialEILoss, EILoss, EISupLoss, LossSum, MCLoss, REILoss, SupervisedLoss
 from ...metrics import psnr
 from ...nets import NetSpec, PinvReconstructor, build
 from ...training import Trainer
@@ -42,7 +42,8 @@ def residual_unet(width: int, scales: int, channels: int = 1, group="C1", kernel
 
 def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
     """The training loss of ``method`` (EI paper Sec. 4): MC, EI = MC + α EI (eq. 6), EI-adv (eq. 7, LSGAN),
-    Sup, EI-sup = Sup + α EI. ``transform`` is the group EI uses; it is ignored by MC and Sup."""
+    Sup, EI-sup = Sup + α EI, REI = SURE (for the physics' noise model) + α robust EI (re-measured with noise).
+    ``transform`` is the group EI uses; it is ignored by MC and Sup."""
     if method == "mc":
         return MCLoss()
     if method == "ei":
@@ -53,7 +54,9 @@ def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
         return SupervisedLoss()
     if method == "ei_sup":
         return EISupLoss(transform, weight=alpha)
-    raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:]}")
+    if method == "rei":
+        return REILoss(transform, weight=alpha)
+    raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:] + ('rei',)}")
 
 
 def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int, lr: float,

@@ -1,0 +1,149 @@
+"""A method-comparison table on one or more inverse problems: every (problem, method) trains the same residual U-Net
+on A†y with the same budget (one runner job each), then every model is tested on every test set of its problem.
+Used by the MRI and low-dose CT reproductions; a reproduction supplies a config (fields below) and a module-level
+``build_problems(cfg) -> {name: Problem}`` (picklable, run once per worker process).
+
+Config fields read here: ``mode, seed, methods, width, scales, steps, batch_size, lr, adv_weight, workers, threads,
+device`` and ``to_dict()``.
+"""
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field
+from typing import Callable, Dict, List, Optional, Tuple
+
+import numpy as np
+import torch
+
+from ...training import resolve_device
+from ...utils.progress import Progress
+from ...utils.seeding import derived_seed
+from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
+from .common import (LABELS, figure_grid, make_loss, mean_std, pm, psnr_per_image, reconstruct, residual_unet,
+                     run_dir, train_model)
+
+__all__ = ["Problem", "MethodTableTask", "run_method_table", "FIELDS"]
+
+
+@dataclass
+class Problem:
+    """One inverse problem: operator (with its noise model), EI transform and weight, training images and their
+    fixed measurements, test sets ``{name: (x, y)}``, image channels, ``metric_image(u) -> [B, 1, H, W]`` for PSNR
+    (e.g. the MRI magnitude), and the paper's PSNR per method (may be empty)."""
+
+    physics: object
+    transform: object
+    alpha: float
+    x_train: torch.Tensor
+    y_train: torch.Tensor
+    tests: Dict[str, Tuple[torch.Tensor, torch.Tensor]]
+    channels: int = 1
+    metric_image: Optional[Callable] = None
+    paper: Dict[str, float] = field(default_factory=dict)
+
+    def metric(self, u: torch.Tensor) -> torch.Tensor:
+        return u if self.metric_image is None else self.metric_image(u)
+
+
+Job = Tuple[str, str]
+
+
+class MethodTableTask(Task):
+    """Train one (problem, method) and evaluate it on the training set and every test set."""
+
+    def __init__(self, cfg, out: str, build_problems: Callable):
+        self.cfg, self.out, self.build_problems = cfg, out, build_problems
+
+    def prepare(self):
+        return self.build_problems(self.cfg)
+
+    def describe(self, job: Job) -> str:
+        return f"{job[0]} {job[1]}"
+
+    def run(self, job: Job, problems, progress) -> dict:
+        cfg, (name, method) = self.cfg, job
+        p: Problem = problems[name]
+        dev = resolve_device(cfg.device)
+        with seeded(derived_seed(cfg.seed, 10, sorted(problems).index(name))):  # same initial net for every method
+            model = residual_unet(cfg.width, cfg.scales, channels=p.channels)
+        with seeded(derived_seed(cfg.seed, 11)):
+            loss = make_loss(method, p.transform, p.alpha, cfg.adv_weight)
+        hist = train_model(model, loss, p.physics.to(dev), p.x_train, p.y_train, steps=cfg.steps,
+                           batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 12) % 2 ** 31,
+                           device=dev, progress=progress, out=run_dir(self.out, name, method))
+        p.physics.cpu()
+        return evaluate(model.cpu(), p, method, hist.seconds, float(np.mean(hist.loss[-max(1, len(hist.loss) // 10):])))
+
+
+def evaluate(model, p: Problem, method: str, seconds: float = 0.0, final_loss: Optional[float] = None) -> dict:
+    """Per-image PSNR of ``model`` (None: A†y) on the training set and every test set, and one reconstruction each."""
+    f = (lambda y: p.physics.pinv(y)) if model is None else (lambda y: reconstruct(model, p.physics, y))  # noqa: E731
+    with torch.no_grad():
+        res = {"method": method, "seconds": seconds, "final_loss": final_loss, "recon": {},
+               "psnr": {"train": psnr_per_image(p.metric(f(p.y_train)), p.metric(p.x_train)).tolist()}}
+        for t, (x, y) in p.tests.items():
+            u = p.metric(f(y))
+            res["psnr"][t] = psnr_per_image(u, p.metric(x)).tolist()
+            res["recon"][t] = u[0, 0].numpy().copy()
+    return res
+
+
+FIELDS = ("problem", "method", "label", "test_set", "psnr_mean", "psnr_std", "paper_psnr", "psnr_train",
+          "train_seconds", "final_loss")
+
+
+def run_method_table(cfg, out: str, build_problems: Callable, title: str, progress: bool = True,
+                     notes: str = "", targets: Optional[Callable] = None) -> List[dict]:
+    """Run every (problem, method) and write ``table.csv/json/md`` and ``reconstructions_<problem>.png`` to ``out``.
+    ``targets(results_by_problem_method_testset) -> list of (description, measured, met)`` adds the paper's targets."""
+    out = prepare_output(out)
+    t0 = time.perf_counter()
+    task = MethodTableTask(cfg, out, build_problems)
+    with thread_limit(cfg.threads):
+        problems = task.prepare()
+        jobs = [(n, m) for n in problems for m in cfg.methods if m != "pinv"]
+        bar = Progress(total=max(1, len(jobs) * cfg.steps), desc=title.split(":")[0], unit="step", quiet=not progress)
+        trained = run_jobs(task, jobs, workers=cfg.workers, threads=cfg.threads, progress=bar, state=problems)
+        bar.close()
+        results = dict(zip(jobs, trained))
+        for n, p in problems.items():
+            if "pinv" in cfg.methods:
+                results[(n, "pinv")] = evaluate(None, p, "pinv")
+    rows = []
+    for n, p in problems.items():
+        for m in cfg.methods:
+            r = results[(n, m)]
+            for t in p.tests:
+                mu, sd = mean_std(r["psnr"][t])
+                rows.append(dict(problem=n, method=m, label=LABELS[m], test_set=t, psnr_mean=mu, psnr_std=sd,
+                                 paper_psnr=p.paper.get(m) if t == "test" else None,
+                                 psnr_train=mean_std(r["psnr"]["train"])[0], train_seconds=r["seconds"],
+                                 final_loss=r["final_loss"]))
+    wall = time.perf_counter() - t0
+    checks = targets(rows) if targets is not None else []
+    for n, p in problems.items():
+        panels = [[(p.metric(x)[0, 0].numpy(), f"ground truth ({t})")]
+                  + [(np.clip(results[(n, m)]["recon"][t], 0, 1), f"{LABELS[m]} {results[(n, m)]['psnr'][t][0]:.2f} dB")
+                     for m in cfg.methods] for t, (x, _) in p.tests.items()]
+        figure_grid(f"{out}/reconstructions_{n}.png", panels, title=f"{title} ({cfg.mode})")
+    sets = list(dict.fromkeys(r["test_set"] for r in rows))
+    md = [f"# {title} ({cfg.mode} mode)", "", notes + f" Residual U-Net on A†y (width {cfg.width}, {cfg.scales} "
+          f"scales, starts at f = A†), {cfg.steps} Adam steps of {cfg.batch_size} (lr {cfg.lr:g}, cosine), seed "
+          f"{cfg.seed}; wall time {wall / 60:.1f} min. PSNR in dB (data range 1), mean ± std over images.", "",
+          "| problem | method | " + " | ".join(f"PSNR {s}" for s in sets) + " | paper | PSNR train |",
+          "| --- | --- |" + " ---: |" * (len(sets) + 2)]
+    for n in problems:
+        for m in cfg.methods:
+            rs = {r["test_set"]: r for r in rows if r["problem"] == n and r["method"] == m}
+            first = next(iter(rs.values()))
+            paper = first["paper_psnr"] if "test" not in rs else rs["test"]["paper_psnr"]
+            md.append(f"| {n} | {LABELS[m]} | " + " | ".join(pm(rs[s]["psnr_mean"], rs[s]["psnr_std"]) if s in rs
+                                                            else "" for s in sets)
+                      + f" | {'' if paper is None else f'{paper:.2f}'} | {pm(first['psnr_train'])} |")
+    if checks:
+        md += ["", "| target | measured | met |", "| --- | --- | --- |"]
+        md += [f"| {d} | {v} | {'yes' if ok else 'no'} |" for d, v, ok in checks]
+    write_table(out, rows, FIELDS, cfg.to_dict(), markdown="\n".join(md) + "\n", wall_seconds=wall,
+                targets=[dict(target=d, measured=v, met=ok) for d, v, ok in checks],
+                per_image_psnr={f"{n}/{m}": r["psnr"] for (n, m), r in results.items()})
+    return rows

@@ -1,0 +1,14 @@
+"""Reproduction `lowdose-ct-rei` (docs/reproduce_lowdose_ct_rei.md): a thin wrapper of `python -m equinet reproduce lowdose-ct-rei`.
+
+    python experiments/reproduce_lowdose_ct_rei.py --quick                 # about 15 minutes on 2 CPU cores
+    python experiments/reproduce_lowdose_ct_rei.py --full --device auto    # the paper-sized protocol (GPU)
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from equinet.experiments.reproduce.lowdose_ct_rei import main  # noqa: E402
+
+if __name__ == "__main__":
+    main(sys.argv[1:], prog="experiments/reproduce_lowdose_ct_rei.py")

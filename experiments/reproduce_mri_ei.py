@@ -1,0 +1,14 @@
+"""Reproduction `mri-ei` (docs/reproduce_mri_ei.md): a thin wrapper of `python -m equinet reproduce mri-ei`.
+
+    python experiments/reproduce_mri_ei.py --quick                 # about 15 minutes on 2 CPU cores
+    python experiments/reproduce_mri_ei.py --full --device auto    # the paper-sized protocol (GPU)
+"""
+import os
+import sys
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from equinet.experiments.reproduce.mri_ei import main  # noqa: E402
+
+if __name__ == "__main__":
+    main(sys.argv[1:], prog="experiments/reproduce_mri_ei.py")
