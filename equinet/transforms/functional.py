@@ -7,7 +7,7 @@ convention of :func:`equinet.groups.act` (centre of the array, y up, counter-clo
 * elements that preserve the pixel grid (multiples of 90°, with or without the flip) are exact: one gather of
   precomputed pixel permutations (the 8 elements of D4, built by ``groups.act`` on an index image);
 * other elements are interpolated, all at once: ``'bilinear'`` is one ``grid_sample`` with a per-sample affine
-  grid (zeros outside), ``'fourier'`` is a per-sample exact quarter turn followed by three per-sample FFT shears
+  grid (one batched matmul of a cached identity grid; zeros outside), ``'fourier'`` is a per-sample exact quarter turn followed by three per-sample FFT shears
   on a zero-padded canvas (band-limited rotation, Unser et al. 1995).
 """
 from __future__ import annotations
@@ -26,6 +26,7 @@ INTERPOLATIONS = ("bilinear", "fourier")
 _HALF_PI = math.pi / 2
 _GRID_TOL = 1e-9
 _PERM_CACHE: Dict[Tuple[int, int, str], torch.Tensor] = {}
+_BASE_CACHE: Dict[tuple, torch.Tensor] = {}
 
 
 def grid_permutations(H: int, W: int, device=None) -> torch.Tensor:
@@ -57,6 +58,17 @@ def _gather(x: torch.Tensor, perms: torch.Tensor) -> torch.Tensor:
     return flat.gather(2, perms.unsqueeze(1).expand(n, c, h * w)).reshape(n, c, h, w)
 
 
+def _base_grid(H: int, W: int, device, dtype) -> torch.Tensor:
+    """grid_sample's identity grid ``[H*W, 2]`` (normalised (u, v), align_corners=True), cached per size."""
+    key = (int(H), int(W), str(device), dtype)
+    base = _BASE_CACHE.get(key)
+    if base is None:
+        eye = torch.eye(2, 3, dtype=dtype, device=device).unsqueeze(0)
+        base = F.affine_grid(eye, [1, 1, H, W], align_corners=True).reshape(H * W, 2)
+        _BASE_CACHE[key] = base
+    return base
+
+
 def _bilinear(x: torch.Tensor, angle: torch.Tensor, reflect: torch.Tensor) -> torch.Tensor:
     n, c, H, W = x.shape
     if H < 2 or W < 2:
@@ -65,14 +77,12 @@ def _bilinear(x: torch.Tensor, angle: torch.Tensor, reflect: torch.Tensor) -> to
     sig = torch.where(reflect, -1.0, 1.0).to(torch.float64)
     # H_g = R(angle) diag(1, sig); the source of output point (X, Y) is H_g^{-1} (X, Y) with
     # H_g^{-1} = [[c, s], [-sig s, sig c]]. In grid_sample's normalised coordinates u = X / cw, v = -Y / ch
-    # (cw = (W-1)/2, ch = (H-1)/2, align_corners=True) that is the affine map below: one affine_grid for all images.
+    # (cw = (W-1)/2, ch = (H-1)/2, align_corners=True) that is the linear map `lin` below, applied to the cached
+    # identity grid by one batched matmul (same values as F.affine_grid, about 20x cheaper on CPU).
     cw, ch = (W - 1) / 2, (H - 1) / 2
-    theta = torch.zeros(n, 2, 3, dtype=torch.float64)
-    theta[:, 0, 0] = cs
-    theta[:, 0, 1] = -sn * ch / cw
-    theta[:, 1, 0] = sig * sn * cw / ch
-    theta[:, 1, 1] = sig * cs
-    grid = F.affine_grid(theta.to(device=x.device, dtype=x.dtype), [n, c, H, W], align_corners=True)
+    lin = torch.stack([torch.stack([cs, -sn * ch / cw], -1), torch.stack([sig * sn * cw / ch, sig * cs], -1)], -2)
+    lin = lin.to(device=x.device, dtype=x.dtype)  # [n, 2, 2]
+    grid = torch.matmul(_base_grid(H, W, x.device, x.dtype), lin.transpose(1, 2)).view(n, H, W, 2)
     return F.grid_sample(x, grid, mode="bilinear", padding_mode="zeros", align_corners=True)
 
 
