@@ -109,18 +109,22 @@ def _pair_solutions(psi_in: Irrep, psi_out: Irrep, F: int) -> list[tuple[int, np
     return out
 
 
-def _finalise(d_out: int, d_in: int, per_f: dict[int, list[np.ndarray]], F: int) -> AngularBasis:
-    A, B = {}, {}
-    D = d_out * d_in
-    for f in range(F + 1):
-        rows = per_f.get(f, [])
-        if rows:
-            M = canonical_rows(row_space(np.stack(rows), rtol=1e-9))  # duplicates (±t) removed
-        else:
-            M = np.zeros((0, 2 * D))
-        A[f] = M[:, :D].reshape(-1, d_out, d_in)
-        B[f] = M[:, D:].reshape(-1, d_out, d_in)
-    return AngularBasis(d_out, d_in, A, B)
+def _pair_rows(pi: Irrep, po: Irrep, F: int) -> dict[int, np.ndarray]:
+    """Orthonormal coefficient rows [vec a, vec b] per frequency of one irreducible pair (duplicates ±t removed)."""
+    per_f: dict[int, list[np.ndarray]] = {}
+    for f, a, b in _pair_solutions(pi, po, F):
+        per_f.setdefault(f, []).append(np.concatenate([a.ravel(), b.ravel()]))
+    return {f: row_space(np.stack(rows), rtol=1e-9) for f, rows in per_f.items()}
+
+
+def _nullspace(M: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
+    """Orthonormal rows spanning the nullspace of M (singular values below rtol · max(1, σ_max)); for a tall M only
+    the small factor of its SVD is formed."""
+    if M.shape[0] < M.shape[1]:
+        return nullspace(M, rtol=rtol)
+    _, s, vt = np.linalg.svd(M, full_matrices=False)
+    rank = int(np.sum(s > rtol * max(1.0, s[0] if s.size else 0.0)))
+    return vt[rank:]
 
 
 def _check_pair(in_rep: Representation, out_rep: Representation):
@@ -136,20 +140,33 @@ def angular_basis_analytic(in_rep: Representation, out_rep: Representation, max_
     """Solutions from closed-form harmonics of every irreducible pair, through the changes of basis."""
     _check_pair(in_rep, out_rep)
     Qi, Qo = in_rep.change_of_basis, out_rep.change_of_basis
+    d_o, d_i = out_rep.size, in_rep.size
+    D = d_o * d_i
     per_f: dict[int, list[np.ndarray]] = {}
+    pair_cache: dict = {}
     oo = 0
     for po in out_rep.irreps:
         oi = 0
         for pi in in_rep.irreps:
-            Qo_b = Qo[:, oo:oo + po.size]
-            Qi_b = Qi[:, oi:oi + pi.size]
-            for f, a, b in _pair_solutions(pi, po, max_frequency):
-                Af = Qo_b @ a @ Qi_b.T
-                Bf = Qo_b @ b @ Qi_b.T
-                per_f.setdefault(f, []).append(np.concatenate([Af.ravel(), Bf.ravel()]))
+            key = (pi.index, po.index)
+            if key not in pair_cache:
+                pair_cache[key] = _pair_rows(pi, po, max_frequency)
+            rows = pair_cache[key]
+            if rows:
+                # a -> Q_out,b a Q_in,bᵀ maps the pair's coefficients isometrically into its own block, and blocks of
+                # different pairs are orthogonal, so the mapped rows of all pairs are orthonormal together
+                E = np.einsum("xu,yv->uvxy", Qo[:, oo:oo + po.size], Qi[:, oi:oi + pi.size]).reshape(-1, D)
+                n_ab = po.size * pi.size
+                for f, R in rows.items():
+                    per_f.setdefault(f, []).append(np.concatenate([R[:, :n_ab] @ E, R[:, n_ab:] @ E], axis=1))
             oi += pi.size
         oo += po.size
-    return _finalise(out_rep.size, in_rep.size, per_f, max_frequency)
+    A, B = {}, {}
+    for f in range(max_frequency + 1):
+        M = canonical_rows(np.concatenate(per_f[f])) if f in per_f else np.zeros((0, 2 * D))
+        A[f] = M[:, :D].reshape(-1, d_o, d_i)
+        B[f] = M[:, D:].reshape(-1, d_o, d_i)
+    return AngularBasis(d_o, d_i, A, B)
 
 
 def angular_basis_numerical(in_rep: Representation, out_rep: Representation, max_frequency: int) -> AngularBasis:
@@ -177,11 +194,11 @@ def angular_basis_numerical(in_rep: Representation, out_rep: Representation, max
                 rows.append(np.concatenate([s * ki, -c * ki - ko], axis=1))
         if f == 0:
             M = np.concatenate(rows, axis=0) if rows else np.zeros((0, D))
-            ns = nullspace(M, rtol=1e-9)
+            ns = _nullspace(M)
             ns = np.concatenate([ns, np.zeros_like(ns)], axis=1)  # (A, B = 0), as the analytic route
         else:
             M = np.concatenate(rows, axis=0) if rows else np.zeros((0, 2 * D))
-            ns = nullspace(M, rtol=1e-9)
+            ns = _nullspace(M)
         ns = canonical_rows(ns)
         A[f] = ns[:, :D].reshape(-1, d_o, d_i)
         B[f] = ns[:, D:].reshape(-1, d_o, d_i)

@@ -9,8 +9,8 @@ import torch
 
 from ..groups.representation import Representation
 from .angular import AngularBasis, angular_basis_analytic, angular_basis_numerical
-from .canonical import ordered_orthonormal
-from .sampling import SamplingRule, sample_basis
+from .canonical import ordered_coefficients, ordered_orthonormal
+from .sampling import SamplingRule, sample_factors
 
 DEFAULT_RULE = SamplingRule()
 #: version of the basis construction; bumped whenever the elements of a basis change (it is part of every layer's
@@ -54,8 +54,9 @@ def angular_basis(in_rep: Representation, out_rep: Representation, max_frequency
 
 def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kernel_size: int = 5,
                           method: str = "analytic", rule: SamplingRule | None = None,
-                          orthonormalize: bool = True) -> np.ndarray:
-    """:func:`steerable_basis` as a float64 numpy array (the cached object is never handed out)."""
+                          orthonormalize: bool = True, copy: bool = True) -> np.ndarray:
+    """:func:`steerable_basis` as a float64 numpy array: a fresh copy, or with ``copy=False`` the cached array
+    itself, read-only (no copy of a large basis)."""
     k = _check_kernel_size(kernel_size)
     rule = DEFAULT_RULE if rule is None else rule
     if not isinstance(rule, SamplingRule):
@@ -73,19 +74,25 @@ def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kerne
         hit = _CACHE.get(key)
         if hit is not None:
             _CACHE.move_to_end(key)
-            return hit.copy()
+            return hit.copy() if copy else hit
     Fmax = max((F for _, F in rule.rings(k)), default=0)
     ang = angular_basis(in_rep, out_rep, Fmax, method)
-    B = sample_basis(ang, k, rule)
-    if orthonormalize and B.shape[0]:
-        # canonical: Gram-Schmidt in the fixed order ring, frequency, angular solution (unique, machine-independent)
-        _, flat = ordered_orthonormal(B.reshape(B.shape[0], -1))
-        B = flat.reshape(-1, *B.shape[1:])
+    fac = sample_factors(ang, k, rule)
+    if not orthonormalize or fac.size == 0:
+        B = fac.dense()
+    else:
+        # canonical: Gram-Schmidt in the fixed order ring, frequency, angular solution (unique, machine-independent),
+        # from the factored Gram matrix; the dense route handles the rare rule with dependent elements
+        B = fac.orthonormal(ordered_coefficients)
+        if B is None:
+            D = fac.dense()
+            B = ordered_orthonormal(D.reshape(D.shape[0], -1))[1].reshape(-1, *D.shape[1:])
+    B.setflags(write=False)
     with _LOCK:
         _CACHE[key] = B
         if len(_CACHE) > _CACHE_SIZE:
             _CACHE.popitem(last=False)
-    return B.copy()
+    return B.copy() if copy else B
 
 
 _NUMPY_DTYPES = {torch.float32: np.float32, torch.float64: np.float64, torch.float16: np.float16}

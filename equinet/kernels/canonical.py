@@ -75,32 +75,42 @@ def canonical_rows(M: np.ndarray, rank: int | None = None) -> np.ndarray:
 def ordered_orthonormal(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gram-Schmidt of the rows of ``S`` (n, D) in their order: returns (rows kept, orthonormal basis).
 
-    Computed as T = L⁻¹ with L the Cholesky factor of the Gram matrix S Sᵀ (then one refinement pass on the small
-    Gram matrix of the result), so the basis is T S, the unique orthonormal rows with S = R Q, R lower triangular
-    with a positive diagonal. A row dependent on earlier ones is dropped (see the module docstring).
+    Computed as T S with T from :func:`ordered_coefficients` on the Gram matrix S Sᵀ: the unique orthonormal rows
+    with S = R Q, R lower triangular with a positive diagonal. A row dependent on earlier ones is dropped (see the
+    module docstring).
     """
     S = np.asarray(S, dtype=np.float64)
-    n = S.shape[0]
-    if n == 0:
+    if S.shape[0] == 0:
         return np.zeros(0, dtype=int), S
-    G = S @ S.T
-    keep = np.arange(n)
-    d = np.sqrt(np.diag(G))
-    try:
-        L = np.linalg.cholesky(G / np.outer(d, d))
-        ok = np.all(np.diag(L) >= INDEPENDENT)
-    except np.linalg.LinAlgError:
-        ok = False
-    if not ok:
+    T = ordered_coefficients(S @ S.T)
+    if T is None:
         keep = _independent_rows(S)
-        G = G[np.ix_(keep, keep)]
-        d = d[keep]
-        L = np.linalg.cholesky(G / np.outer(d, d))
-    T = np.linalg.solve(L, np.diag(1.0 / d))  # (L⁻¹ D⁻¹): rows of T S orthonormal up to rounding
-    G2 = T @ G @ T.T
-    L2 = np.linalg.cholesky(G2)  # ≈ I; lower triangular again, so the product stays the ordered GS
-    T = np.linalg.solve(L2, T)
-    return keep, T @ S[keep]
+        S = S[keep]
+        T = ordered_coefficients(S @ S.T)
+        return keep, T @ S
+    return np.arange(S.shape[0]), T @ S
+
+
+def ordered_coefficients(G: np.ndarray) -> np.ndarray | None:
+    """Lower-triangular T with T G Tᵀ = I (Gram-Schmidt in order, for rows with Gram matrix ``G``), or None when
+    some row is not clearly independent of the earlier ones (then drop rows with :func:`_independent_rows`).
+
+    T = L⁻¹ with L the Cholesky factor of G, refined once on the small matrix T G Tᵀ (itself lower triangular,
+    so T stays the ordered Gram-Schmidt). ``G`` may be a stack (..., n, n); T is then a stack too.
+    """
+    d = np.sqrt(np.diagonal(G, axis1=-2, axis2=-1))
+    if np.any(d == 0):
+        return None
+    dd = d[..., :, None] * d[..., None, :]
+    try:
+        L = np.linalg.cholesky(G / dd)
+    except np.linalg.LinAlgError:
+        return None
+    if np.any(np.diagonal(L, axis1=-2, axis2=-1) < INDEPENDENT):  # too close to dependent: decide exactly
+        return None
+    T = np.linalg.solve(L, np.eye(G.shape[-1]) / d[..., None, :])
+    L2 = np.linalg.cholesky(T @ G @ np.swapaxes(T, -1, -2))  # ≈ I
+    return np.linalg.solve(L2, T)
 
 
 def _independent_rows(S: np.ndarray) -> np.ndarray:

@@ -94,12 +94,12 @@ class SteerableConv2d(EquivariantModule):
         self._block_meta = []
         for og, (ro, out_idx, n_o) in enumerate(_field_groups(self.out_type)):
             for ri, in_idx, n_i in _field_groups(self.in_type):
-                B = steerable_basis_numpy(ri, ro, self.kernel_size, method=method, rule=self.rule)
+                B = steerable_basis_numpy(ri, ro, self.kernel_size, method=method, rule=self.rule, copy=False)
                 if B.shape[0] == 0:
                     continue
                 blocks.append(B)
                 name = f"basis_{len(self._block_meta)}"
-                self.register_buffer(name, torch.as_tensor(B, dtype=torch.float32), persistent=False)
+                self.register_buffer(name, torch.from_numpy(B.astype(np.float32)), persistent=False)
                 self.register_buffer(name + "_out", out_idx, persistent=False)
                 self.register_buffer(name + "_in", in_idx, persistent=False)
                 self._block_meta.append((name, n_o, n_i, B.shape[0], n_total, og))

@@ -148,8 +148,8 @@ def test_cache_serves_identical_requests(monkeypatch):
     G = groups.cyclic(8)
     kernels.clear_cache()
     calls = []
-    real = basis_mod.sample_basis
-    monkeypatch.setattr(basis_mod, "sample_basis", lambda *a, **kw: calls.append(1) or real(*a, **kw))
+    real = basis_mod.sample_factors
+    monkeypatch.setattr(basis_mod, "sample_factors", lambda *a, **kw: calls.append(1) or real(*a, **kw))
     b1 = kernels.steerable_basis(G.regular, G.regular, 5)
     b2 = kernels.steerable_basis(G.regular, G.regular, 5)
     assert len(calls) == 1 and torch.equal(b1, b2)
@@ -158,6 +158,10 @@ def test_cache_serves_identical_requests(monkeypatch):
     assert kernels.cache_info()["entries"] == 1
     kernels.steerable_basis(G.regular, G.regular, 3)
     assert len(calls) == 2
+    shared = kernels.steerable_basis_numpy(G.regular, G.regular, 3, copy=False)  # the cached array, read-only
+    assert len(calls) == 2 and not shared.flags.writeable
+    with pytest.raises(ValueError):
+        shared[0] = 0.0
 
 
 def test_offgrid_error_of_default_rule_is_small():
