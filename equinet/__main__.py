@@ -8,7 +8,8 @@
   (``docs/training.md``, examples in ``experiments/configs/``); under ``torchrun --nproc_per_node=N -m equinet
   train ...`` with DistributedDataParallel.
 * ``reproduce NAME [--quick | --full] [--out DIR] [--seed S]``: reproduce a result of the papers (``ei-table1``,
-  ``toy-1d``, ``bias-free``, ``mri-ei``, ``lowdose-ct-rei``; ``docs/reproduce_*.md``); results in ``--out`` (default ``outputs/reproduce/NAME``).
+  ``toy-1d``, ``bias-free``, ``mri-ei``, ``lowdose-ct-rei``, ``design-plus-learning``; ``docs/reproduce_*.md``);
+  results in ``--out`` (default ``outputs/reproduce/NAME``).
 """
 import sys
 

@@ -7,6 +7,7 @@ one docs page each (``docs/reproduce_<name>.md``).
 * ``bias-free``: Fig. 6 of the imaging paper (DnCNN denoisers with and without biases, plain and equivariant).
 * ``mri-ei``: Fig. 8 of the imaging paper (4x MRI; A†y, MC, EI with rotations, Sup).
 * ``lowdose-ct-rei``: Fig. 9 of the imaging paper (50-view CT, Poisson-Gaussian noise; A†y, EI, REI, Sup).
+* ``design-plus-learning``: Sec. VI of the imaging paper ({CNN, C8} proximal nets x {Sup, EI}, two training sizes).
 """
 from __future__ import annotations
 
@@ -18,7 +19,7 @@ __all__ = ["REPRODUCTIONS", "main"]
 
 #: command name -> module of equinet.experiments.reproduce
 REPRODUCTIONS = {"ei-table1": "ei_table1", "toy-1d": "toy_1d", "bias-free": "bias_free", "mri-ei": "mri_ei",
-                 "lowdose-ct-rei": "lowdose_ct_rei"}
+                 "lowdose-ct-rei": "lowdose_ct_rei", "design-plus-learning": "design_plus_learning"}
 
 
 def main(argv: Optional[Sequence[str]] = None):
