@@ -10,12 +10,13 @@ For each case (group, input field, output field, kernel size) it prints
     ratio equinet / escnn.
 
     python experiments/benchmarks/bench_kernel_basis.py [--trials 8] [--json out.json]
+    python experiments/benchmarks/bench_kernel_basis.py --build-grid [--repeats 3] [--escnn-repeats 3]
+        # cold layer build only, C8 / C16 / D8 regular->regular at k = 3, 5, 7, 9 (target: >= 10x faster)
     python experiments/benchmarks/bench_kernel_basis.py --scan-prefilter    # re-derive the AUTO_PREFILTER table
 """
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -26,29 +27,32 @@ import numpy as np
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
 from equinet import groups, kernels  # noqa: E402
 from equinet.kernels.diagnostics import basis_equivariance_error, conv_equivariance_error  # noqa: E402
+from equinet.utils.io import write_json  # noqa: E402
 
 warnings.filterwarnings("ignore")
 
 
 COLD = {
     "escnn": ("import time, warnings; warnings.filterwarnings('ignore'); from escnn import gspaces, nn as enn\n"
-              "t = time.perf_counter(); gs = gspaces.rot2dOnR2({N}); r = {{'trivial': gs.trivial_repr, "
+              "t = time.perf_counter(); gs = gspaces.{escnn_space}({N}); r = {{'trivial': gs.trivial_repr, "
               "'regular': gs.regular_repr}}\n"
               "enn.R2Conv(enn.FieldType(gs, [r['{a}']]), enn.FieldType(gs, [r['{b}']]), {k}, bias=False)\n"
               "print(time.perf_counter() - t)"),
     # the same work on both sides: the group, its representations, the basis and one layer built on it
     "equinet": ("import time, sys; sys.path.insert(0, {root!r}); from equinet import groups, nn as enn\n"
-                "t = time.perf_counter(); G = groups.cyclic({N}); r = {{'trivial': G.trivial, 'regular': G.regular}}\n"
+                "t = time.perf_counter(); G = groups.{family}({N}); r = {{'trivial': G.trivial, 'regular': G.regular}}\n"
                 "enn.SteerableConv2d(enn.FieldType(G, [r['{a}']]), enn.FieldType(G, [r['{b}']]), {k}, bias=False)\n"
                 "print(time.perf_counter() - t)"),
 }
 
 
-def cold_build_time(lib, N, pair, k, repeats=3):
+def cold_build_time(lib, N, pair, k, repeats=3, flips=False):
     """Median build time in fresh processes (the library is imported before the clock starts)."""
     import subprocess
     root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", ".."))
-    code = COLD[lib].format(N=N, a=pair[0], b=pair[1], k=k, root=root)
+    code = COLD[lib].format(N=N, a=pair[0], b=pair[1], k=k, root=root,
+                            escnn_space="flipRot2dOnR2" if flips else "rot2dOnR2",
+                            family="dihedral" if flips else "cyclic")
     ts = [float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
                 .stdout.strip().splitlines()[-1]) for _ in range(repeats)]
     return float(np.median(ts))
@@ -94,9 +98,14 @@ def main(argv=None):
     ap.add_argument("--trials", type=int, default=8)
     ap.add_argument("--json", default=None, help="write the results to this JSON file (atomically)")
     ap.add_argument("--scan-prefilter", action="store_true")
+    ap.add_argument("--build-grid", action="store_true", help="only the cold build times of the C8/C16/D8 grid")
+    ap.add_argument("--repeats", type=int, default=3, help="cold processes per case for equinet (median)")
+    ap.add_argument("--escnn-repeats", type=int, default=3, help="cold processes per case for escnn (median)")
     args = ap.parse_args(argv)
     if args.scan_prefilter:
         return scan_prefilter(args.trials)
+    if args.build_grid:
+        return build_grid(args.repeats, args.escnn_repeats, args.json)
     try:
         import escnn  # noqa: F401
     except ImportError:
@@ -119,10 +128,27 @@ def main(argv=None):
             rows.append(dict(case=name, angle_deg=deg, input=key[1], n_equinet=ne, n_escnn=nx,
                              build_equinet_s=te, build_escnn_s=tx, error_equinet=ee[key], error_escnn=ex[key]))
     if args.json:
-        tmp = args.json + ".tmp"
-        with open(tmp, "w") as f:
-            json.dump(rows, f, indent=1)
-        os.replace(tmp, args.json)
+        write_json(args.json, rows)
+
+
+def build_grid(repeats, escnn_repeats, json_path=None):
+    """Cold layer build, regular -> regular, C8 / C16 / D8 at k = 3, 5, 7, 9: equinet vs escnn in one run."""
+    try:
+        import escnn  # noqa: F401
+    except ImportError:
+        sys.exit("escnn is not installed: pip install -e '.[escnn]' (needs gfortran)")
+    rows = []
+    print(f"{'case':26s} {'build equinet':>14s} {'build escnn':>12s} {'speed-up':>9s}")
+    for name, N, flips in (("C8", 8, False), ("C16", 16, False), ("D8", 8, True)):
+        for k in (3, 5, 7, 9):
+            te = cold_build_time("equinet", N, ("regular", "regular"), k, repeats, flips)
+            tx = cold_build_time("escnn", N, ("regular", "regular"), k, escnn_repeats, flips)
+            case = f"{name} regular->regular k={k}"
+            print(f"{case:26s} {te * 1e3:12.1f}ms {tx * 1e3:10.1f}ms {tx / te:8.1f}x", flush=True)
+            rows.append(dict(case=case, build_equinet_s=te, build_escnn_s=tx, speedup=tx / te))
+    print(f"smallest speed-up: {min(r['speedup'] for r in rows):.1f}x (target >= 10x)")
+    if json_path:
+        write_json(json_path, rows)
 
 
 def scan_prefilter(trials):

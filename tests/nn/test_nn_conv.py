@@ -200,3 +200,40 @@ def test_deep_c8_regular_network_builds_and_is_exact():
     x = torch.randn(1, 1, 9, 9)
     with torch.no_grad():
         assert equivariance_error(net, x, [G.element(steps=2), G.element(steps=4)]) <= 1e-5
+
+
+def test_bad_padding_is_refused():
+    for bad in (1.5, -1, "1", True):
+        with pytest.raises(ValueError, match="padding must be None .* integer >= 0"):
+            SteerableConv2d(FieldType.trivial(C4), FieldType.regular(C4, 1), 3, padding=bad)
+    layer = SteerableConv2d(FieldType.trivial(C4), FieldType.regular(C4, 1), 3, padding=0)
+    assert layer(torch.randn(1, 1, 6, 6)).shape[-1] == 4
+
+
+def test_input_dtype_and_empty_images_are_refused_clearly():
+    layer = SteerableConv2d(FieldType.trivial(C4), FieldType.regular(C4, 1), 3)
+    for dtype in (torch.int64, torch.complex64, torch.bool):
+        with pytest.raises(TypeError, match="real floating-point input of the layer's dtype torch.float32"):
+            layer(torch.zeros(1, 1, 5, 5, dtype=dtype))
+    for dtype in (torch.float64, torch.float16):
+        with pytest.raises(TypeError, match=f"input is {dtype} but the layer is torch.float32"):
+            layer(torch.zeros(1, 1, 5, 5, dtype=dtype))
+    for shape in ((0, 1, 5, 5), (1, 1, 0, 5), (1, 1, 5, 0)):
+        with pytest.raises(ValueError, match="empty input"):
+            layer(torch.zeros(shape))
+    # float64 is supported once the layer is float64, with the same (exact) equivariance
+    x = torch.randn(1, 1, 7, 7, dtype=torch.float64)
+    layer64 = layer.double()
+    y = layer64(x)
+    assert y.dtype == torch.float64
+    g = C4.element(steps=1)
+    torch.testing.assert_close(layer64(groups.act(g, x, layer64.in_type.representation)),
+                               groups.act(g, y, layer64.out_type.representation), rtol=1e-12, atol=1e-12)
+
+
+def test_empty_kernel_basis_warns():
+    S = groups.so2(6)
+    with pytest.warns(UserWarning, match="kernel basis is empty .* always outputs zero"):
+        layer = SteerableConv2d(FieldType(S, [S.irrep(0)]), FieldType(S, [S.irrep(5)]), 3)
+    assert layer.weight.numel() == 0
+    assert torch.count_nonzero(layer(torch.randn(1, 1, 5, 5))) == 0
