@@ -49,7 +49,7 @@ class PointwiseNonlinearity(EquivariantModule):
         if function not in POINTWISE:
             raise ValueError(f"unknown pointwise function {function!r}; expected one of {sorted(POINTWISE)}")
         name = f"PointwiseNonlinearity({function!r})" if type(self) is PointwiseNonlinearity else type(self).__name__
-        require_pointwise(self.in_type, name)
+        self.in_type.require_pointwise(name)
         try:
             self.fn = POINTWISE[function](**kwargs)
         except TypeError as e:

@@ -9,7 +9,6 @@ from .export import _detached, plain
 from .field_type import FieldType, as_field_type
 from .misc import field_sum, field_sum_matrix, uniform_field_size
 from .module import EquivariantModule
-from .nonlinearity import require_pointwise
 
 POOL_MODES = ("max", "mean")
 
@@ -62,7 +61,7 @@ class GroupPooling(EquivariantModule):
         self.in_type = as_field_type(in_type)
         if mode not in POOL_MODES:
             raise ValueError(f"GroupPooling mode must be one of {POOL_MODES}, got {mode!r}")
-        require_pointwise(self.in_type, "GroupPooling")
+        self.in_type.require_pointwise("GroupPooling")
         self.mode = mode
         self.out_type = FieldType.trivial(self.in_type.group, len(self.in_type))
         groups = _size_groups(self.in_type)

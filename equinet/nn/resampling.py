@@ -24,7 +24,6 @@ from torch import nn
 from .export import plain
 from .field_type import as_field_type
 from .module import EquivariantModule
-from .nonlinearity import require_pointwise
 
 DOWN_MODES = ("avg", "max")
 UP_MODES = ("nearest", "bilinear")
@@ -77,7 +76,7 @@ class Downsample2x(EquivariantModule):
         if mode not in DOWN_MODES:
             raise ValueError(f"Downsample2x mode must be one of {DOWN_MODES}, got {mode!r}")
         if mode == "max":
-            require_pointwise(self.in_type, "Downsample2x(mode='max')")
+            self.in_type.require_pointwise("Downsample2x(mode='max')")
         self.mode = mode
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
