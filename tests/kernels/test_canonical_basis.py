@@ -112,3 +112,23 @@ def test_routes_give_the_same_elements_and_rank_decisions_have_a_margin(G, monke
             assert a.shape == b.shape
             np.testing.assert_allclose(a, b, rtol=0, atol=1e-12)
     assert min(seen[True]) > 1e-2 and max(seen[False], default=0.0) < 1e-12  # ~13 orders of magnitude apart
+
+
+@pytest.mark.parametrize("G, k", [(groups.cyclic(8), 5), (groups.dihedral(4), 9), (groups.so2(3), 7)],
+                         ids=["C8-k5", "D4-k9", "SO2-k7"])
+def test_fast_build_equals_plain_gram_schmidt_of_the_sampled_elements(G, k):
+    """The factored build (per group of coupled angular solutions; D4 at k = 9 has coupled pairs) is the ordered
+    Gram-Schmidt of the dense sampled elements."""
+    from equinet.kernels.basis import DEFAULT_RULE, angular_basis
+    from equinet.kernels.sampling import sample_basis
+    reps = [G.regular, G.trivial] if G.N is not None else list(G.irreps())[:3]
+    for ri in reps:
+        for ro in reps:
+            F = max(f for _, f in DEFAULT_RULE.rings(k))
+            S = sample_basis(angular_basis(ri, ro, F), k, DEFAULT_RULE)
+            fast = kernels.steerable_basis_numpy(ri, ro, k)
+            if not len(S):
+                assert fast.shape[0] == 0
+                continue
+            ref = _ref_ordered_gs(S.reshape(len(S), -1))
+            np.testing.assert_allclose(fast.reshape(len(fast), -1), ref, rtol=0, atol=1e-12)
