@@ -100,8 +100,16 @@ def run(a: argparse.Namespace) -> list[dict]:
         for t in TEST_SETS:
             p = psnr(recon[t].double(), tests[t].double(), data_range=1.0)
             r[f"psnr_{t}"], r[f"psnr_{t}_std"] = float(p.mean()), float(p.std())
+            per_image[(name, t)] = p
         return r
 
+    def paired(r, ref):
+        """Mean and standard error over test images of the PSNR difference to ``ref`` (same images, same noise)."""
+        for t in TEST_SETS:
+            d = per_image[(r["model"], t)] - per_image[(ref, t)]
+            r[f"delta_{t}"], r[f"delta_{t}_se"] = float(d.mean()), float(d.std() / math.sqrt(d.numel()))
+
+    per_image = {}
     rows = [row("FBP (Hann)", {t: physics.fbp(ys[t]) for t in TEST_SETS}, 0, None)]
     models = {}
     for backend in a.backends:
@@ -120,6 +128,9 @@ def run(a: argparse.Namespace) -> list[dict]:
                         f"{np.mean(hist.loss[-max(1, len(hist.loss) // 10):]):.3g}"))
         models[backend] = model
         print(rows[-1], flush=True)
+    if "equinet" in a.backends:
+        for r in rows[1:]:
+            paired(r, f"equinet {spec.G.name} DnCNN")
     if a.time_rounds:
         xb = train[:a.batch_size]
         ms = interleaved_step_ms(models, physics, xb, physics.measure(xb, generator(seed, 60)), a.time_rounds, 3)
@@ -131,14 +142,20 @@ def run(a: argparse.Namespace) -> list[dict]:
 
 
 def markdown(rows: list[dict], a: argparse.Namespace) -> str:
-    head = ("| model | prox params | PSNR held-out (dB) | PSNR rotated (dB) | train time (s) | step ms (interleaved) "
-            "| step time / equinet | notes |\n|---|---|---|---|---|---|---|---|\n")
+    def delta(r, t):
+        return f"{r[f'delta_{t}']:+.2f} ± {r[f'delta_{t}_se']:.2f}" if f"delta_{t}" in r else "—"
+
+    head = ("| model | prox params | PSNR held-out (dB) | PSNR rotated (dB) | Δ held-out vs equinet | Δ rotated vs "
+            "equinet | train time (s) | step ms (interleaved) | step time / equinet | notes |\n"
+            "|---|---|---|---|---|---|---|---|---|---|\n")
     body = "".join(f"| {r['model']} | {r['params']} | {r['psnr_held-out']:.2f} ± {r['psnr_held-out_std']:.2f} | "
-                   f"{r['psnr_rotated']:.2f} ± {r['psnr_rotated_std']:.2f} | "
+                   f"{r['psnr_rotated']:.2f} ± {r['psnr_rotated_std']:.2f} | {delta(r, 'held-out')} | "
+                   f"{delta(r, 'rotated')} | "
                    f"{'—' if r['train_s'] is None else r['train_s']} | {r.get('step_ms', '—')} | "
                    f"{r.get('step_vs_equinet') or '—'} | {r['notes']} |\n" for r in rows)
     cmd = "python experiments/interop_escnn_vs_equinet.py " + " ".join(a.argv)
-    return (f"{head}{body}\n`{cmd.strip()}` (torch threads: {a.threads}; ± is the std over test images; train time is "
+    return (f"{head}{body}\n`{cmd.strip()}` (torch threads: {a.threads}; PSNR: mean ± std over test images; Δ: paired mean "
+            f"difference ± its standard error over the same images; train time is "
             f"wall time of each backend's training in turn on a shared CPU; step ms: median over {a.time_rounds} "
             f"rounds in which the backends alternate, 3 steps of batch {a.batch_size} each)\n")
 
