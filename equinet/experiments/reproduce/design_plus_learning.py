@@ -75,9 +75,9 @@ class DesignLearningConfig:
     @classmethod
     def quick(cls, **kw) -> "DesignLearningConfig":
         """About 15 minutes on 2 CPU cores: 32x32, 3 iterations of 3-layer proximal nets (C8: 2 regular fields),
-        300 steps, training sizes 10 and 40."""
+        1000 steps, training sizes 10 and 40."""
         return cls(**{**dict(mode="quick", image_size=32, train_sizes=(10, 40), n_iter=3, width=2, depth=3,
-                             kernel_size=3, steps=300, workers=2, threads=1, device="cpu"), **kw})
+                             kernel_size=3, steps=1000, workers=2, threads=1, device="cpu"), **kw})
 
     @classmethod
     def full(cls, **kw) -> "DesignLearningConfig":
