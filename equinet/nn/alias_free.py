@@ -1,0 +1,131 @@
+"""Alias-free pointwise nonlinearities: σ evaluated at twice the sampling rate, followed by a radial low-pass filter
+and a read-back at the input pixels (the idea of Karras et al., "Alias-Free Generative Adversarial Networks",
+NeurIPS 2021, on the centred grids of ``equinet.nn.resampling``).
+
+A pointwise ReLU puts kinks into a smooth feature map, i.e. energy above the grid's band limit; the next sampled
+convolution sees aliases that depend on how the grid is oriented, which is how ReLU networks lose the off-grid
+(e.g. 45°) equivariance of their kernels. Here each channel is
+
+1. upsampled 2x, bilinearly, onto the fine grid x_i + (±1/4, ±1/4) (``Upsample2x(mode='bilinear')``: weights 3/4,
+   1/4 per axis, borders replicated);
+2. passed through σ on the fine grid, where the kinks' harmonics alias far less;
+3. low-pass filtered on the fine grid by a radially symmetric windowed jinc with cutoff ``cutoff`` (< 1/2 cycle
+   per input pixel, so the harmonics between the cutoff and the input's Nyquist frequency go too) and read back
+   at the input pixels: one depthwise ``taps`` x ``taps`` convolution of stride 2 on the fine grid (zero padding).
+
+Both steps use filters with the square grid's symmetry on grids centred on the input grid, so the layer is exactly
+equivariant to 90° rotations and flips (about the image centre) at every size, odd or even; it keeps the shape.
+It has no parameters (the filter is a fixed, non-persistent buffer) and exports to ``nn.Upsample``, the ``nn``
+activation and a depthwise ``nn.Conv2d``. Trade-off (docs/alias_free.md): the output is band-limited to
+``cutoff``, i.e. slightly blurred, and the fine grid costs memory traffic (4x the activations).
+"""
+from __future__ import annotations
+
+import functools
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from .field_type import as_field_type
+from .module import EquivariantModule
+from .nonlinearity import POINTWISE, require_pointwise
+
+#: defaults chosen by measurement (docs/alias_free.md): low-pass cutoff in cycles per input pixel, fine-grid taps
+#: per axis of the low-pass (window radius taps/4 input pixels) and the Kaiser window's shape
+DEFAULT_CUTOFF = 0.35
+DEFAULT_TAPS = 10
+KAISER_BETA = 4.0
+
+
+def windowed_jinc(r: np.ndarray, cutoff: float, radius: float, beta: float = KAISER_BETA) -> np.ndarray:
+    """The ideal radial low-pass of ``cutoff`` cycles/px, h(r) = f·J1(2πfr)/r, times a radial Kaiser window that
+    vanishes at ``radius`` px (unnormalised)."""
+    from scipy.special import j1
+    r = np.asarray(r, dtype=np.float64)
+    safe = np.maximum(r, 1e-12)
+    h = np.where(r < 1e-12, math.pi * cutoff ** 2, cutoff * j1(2 * math.pi * cutoff * safe) / safe)
+    inside = np.clip(1.0 - (r / radius) ** 2, 0.0, 1.0)
+    w = np.where(r < radius, np.i0(beta * np.sqrt(inside)) / np.i0(beta), 0.0)
+    return h * w
+
+
+@functools.lru_cache(maxsize=32)
+def lowpass_filter(cutoff: float = DEFAULT_CUTOFF, taps: int = DEFAULT_TAPS) -> np.ndarray:
+    """The low-pass read-back filter: a ``taps`` x ``taps`` array (float64, sums to 1, F.conv2d layout) on the fine
+    grid around an input pixel, i.e. at the offsets (±1/4, ±3/4, ...) input pixels, values of the windowed jinc
+    (cutoff ``cutoff`` cycles per input pixel, window radius taps/4 input pixels). Tap (row, col) is the offset
+    ((col - c)/2, (c - row)/2) in (x, y), c = (taps - 1)/2."""
+    t = np.arange(taps)
+    c = (taps - 1) / 2
+    rows, cols = np.meshgrid(t, t, indexing="ij")
+    h = windowed_jinc(np.hypot((cols - c) / 2, (c - rows) / 2), cutoff, taps / 4)
+    h = h / h.sum()
+    h.setflags(write=False)
+    return h
+
+
+def _check_options(cutoff, taps):
+    if isinstance(taps, bool) or not isinstance(taps, int) or taps < 2 or taps % 2:
+        raise ValueError(f"AliasFreeNonlinearity taps must be an even integer >= 2 (the fine grid has two samples "
+                         f"per input pixel, symmetric about it), got {taps!r}")
+    if isinstance(cutoff, bool) or not isinstance(cutoff, (int, float)) or not 0.0 < cutoff <= 0.5:
+        raise ValueError(f"AliasFreeNonlinearity cutoff must be in (0, 0.5] cycles per pixel (0.5 is the input's "
+                         f"Nyquist frequency), got {cutoff!r}")
+
+
+class AliasFreeNonlinearity(EquivariantModule):
+    """A pointwise nonlinearity evaluated on a 2x finer grid (bilinear upsampling), then low-pass filtered by a
+    radial windowed jinc and read back at the input pixels (module docstring): the ReLU's kinks no longer alias,
+    so networks keep the off-grid equivariance of their kernels (docs/alias_free.md).
+
+    Args:
+        in_type: the field type; every field must permute channels (trivial, regular, quotient), as for
+            :class:`~equinet.nn.PointwiseNonlinearity`.
+        function: 'relu' (default), 'leaky_relu', 'elu', 'tanh', 'sigmoid' or 'softplus'.
+        cutoff: the low-pass cutoff in cycles per input pixel, in (0, 0.5]; lower is more equivariant off the grid
+            and blurrier.
+        taps: fine-grid taps per axis of the low-pass (even; default 10, i.e. a window radius of 2.5 input px).
+        **kwargs: options of the torch activation (e.g. ``negative_slope``).
+
+    Exactly equivariant to 90° rotations and flips for every image size; shape-preserving; no parameters;
+    positively homogeneous with 'relu' / 'leaky_relu'. Exports to ``nn.Sequential(nn.Upsample, <activation>,
+    nn.Conv2d)``.
+    """
+
+    def __init__(self, in_type, function: str = "relu", cutoff: float = DEFAULT_CUTOFF, taps: int = DEFAULT_TAPS,
+                 **kwargs):
+        super().__init__()
+        self.in_type = self.out_type = as_field_type(in_type)
+        if function not in POINTWISE:
+            raise ValueError(f"unknown pointwise function {function!r}; expected one of {sorted(POINTWISE)}")
+        require_pointwise(self.in_type, f"AliasFreeNonlinearity({function!r})")
+        _check_options(cutoff, taps)
+        try:
+            self.fn = POINTWISE[function](**kwargs)
+        except TypeError as e:
+            raise TypeError(f"bad options for the pointwise {function!r}: {e}") from None
+        self.function, self.kwargs = function, dict(kwargs)
+        self.cutoff, self.taps = float(cutoff), taps
+        h = torch.tensor(np.array(lowpass_filter(self.cutoff, taps)), dtype=torch.get_default_dtype())
+        self.register_buffer("lowpass", h.expand(self.in_type.size, 1, taps, taps).clone(), persistent=False)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        self.in_type.check(x)
+        fine = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+        return F.conv2d(self.fn(fine), self.lowpass, stride=2, padding=self.taps // 2 - 1, groups=x.shape[1])
+
+    def export(self) -> nn.Module:
+        C, t = self.in_type.size, self.taps
+        conv = nn.Conv2d(C, C, t, stride=2, padding=t // 2 - 1, groups=C, bias=False)
+        conv.to(device=self.lowpass.device, dtype=self.lowpass.dtype)
+        with torch.no_grad():
+            conv.weight.copy_(self.lowpass)
+        conv.weight.requires_grad_(False)
+        return nn.Sequential(nn.Upsample(scale_factor=2, mode="bilinear", align_corners=False),
+                             POINTWISE[self.function](**self.kwargs), conv).eval()
+
+    def extra_repr(self) -> str:
+        return f"{self.function}, cutoff={self.cutoff}, taps={self.taps}, in={self.in_type}"
