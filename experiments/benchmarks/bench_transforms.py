@@ -12,10 +12,12 @@ A batch of 64 x 1 x 64 x 64 images, one random parameter per image:
 4. integer circular shifts: one gather vs a per-image loop of ``torch.roll``.
 
 Timings are medians of interleaved rounds (a, b, c, a, b, c, ...), so load drifts of a shared machine hit every
-candidate alike; outputs of the per-sample and looped versions are checked to agree before timing.
+candidate alike; by default on the process CPU clock with one thread (on a 2-core machine shared by several
+processes, wall time of a short call mostly measures how long the process waited for a core); ``--clock wall``
+for a GPU or a quiet machine. Outputs of the per-sample and looped versions are checked to agree before timing.
 
     python experiments/benchmarks/bench_transforms.py [--batch 64] [--size 64] [--repeats 15] [--threads 1]
-        [--device cpu|cuda] [--json out.json]
+        [--clock cpu|wall] [--device cpu|cuda] [--json out.json]
     .venv-dinv/bin/python experiments/benchmarks/bench_transforms.py      # with deepinv's columns
 """
 from __future__ import annotations
@@ -39,17 +41,17 @@ from equinet.utils import write_json  # noqa: E402
 warnings.filterwarnings("ignore")
 
 
-def timeit_interleaved(fns, repeats, warmup=2):
-    """Median seconds of each callable, measured round-robin."""
+def timeit_interleaved(fns, repeats, warmup=2, clock=time.perf_counter):
+    """Median seconds of each callable on ``clock``, measured round-robin."""
     for _ in range(warmup):
         for fn in fns:
             fn()
     ts = [[] for _ in fns]
     for _ in range(repeats):
         for i, fn in enumerate(fns):
-            t = time.perf_counter()
+            t = clock()
             fn()
-            ts[i].append(time.perf_counter() - t)
+            ts[i].append(clock() - t)
     return [statistics.median(t) for t in ts]
 
 
@@ -85,6 +87,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=1,
                     help="torch intra-op threads (default 1: on a shared 2-core machine multi-threaded kernels stall "
                          "on busy cores and swamp the ratios; 0 leaves torch's default)")
+    ap.add_argument("--clock", choices=("cpu", "wall"), default="cpu",
+                    help="cpu: process CPU time (robust to time slicing on a shared machine; meaningful with one "
+                         "thread on the CPU); wall: elapsed time (use on a GPU or a quiet machine)")
     ap.add_argument("--device", default="cpu", help="cpu or cuda (the loops then pay one kernel launch per image)")
     ap.add_argument("--json", default=None, help="write the medians (seconds) to this JSON file")
     args = ap.parse_args(argv)
@@ -95,9 +100,11 @@ def main(argv=None):
     x = torch.rand(B, 1, N, N, generator=g).to(args.device)
     sync = torch.cuda.synchronize if x.is_cuda else (lambda: None)
     print(f"batch {B}x1x{N}x{N}, float32, {x.device}, torch {torch.__version__}, {torch.get_num_threads()} threads; "
-          f"medians of {args.repeats} interleaved rounds")
-    res = {"batch": B, "size": N, "threads": torch.get_num_threads(), "device": str(x.device)}
-    timed = lambda fns, repeats: timeit_interleaved([lambda f=f: (f(), sync()) for f in fns], repeats)  # noqa: E731
+          f"medians of {args.repeats} interleaved rounds, {args.clock} clock")
+    res = {"batch": B, "size": N, "threads": torch.get_num_threads(), "device": str(x.device), "clock": args.clock}
+    clock = time.process_time if args.clock == "cpu" else time.perf_counter
+    timed = lambda fns, repeats: timeit_interleaved([lambda f=f: (f(), sync()) for f in fns], repeats,  # noqa: E731
+                                                    clock=clock)
 
     # 1. bilinear any-angle rotation
     T = Rotate()
