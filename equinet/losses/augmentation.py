@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from .base import Loss, LossInputs
-from ._common import check_image_like, check_transform, check_weight, mse
+from ._common import check_image_like, check_transform, check_weight, mse, remeasure
 
 __all__ = ["DALoss"]
 
@@ -11,7 +11,9 @@ class DALoss(Loss):
     """Supervised loss on transformed ground truth: ``x' = T_g x``, ``y' = noise(A x')`` (fresh noise from the
     physics' model), ``weight * mean((f(y', A) - x')^2)``; term ``'da'``.
 
-    Needs ground truth (the trainer must provide ``x``); ``g`` is drawn per image from ``inputs.generator``.
+    Needs ground truth (the trainer must provide ``x``); ``g`` is drawn per image from ``inputs.generator``; the
+    measurement is drawn as in the robust EI term (Poisson rates clamped at 0, e.g. after a 'fourier' rotation's
+    ringing).
     """
 
     name = "da"
@@ -26,7 +28,7 @@ class DALoss(Loss):
         check_image_like(inputs.x, "DALoss")
         params = self.transform.sample(inputs.x.shape[0], inputs.generator)
         xg = self.transform.apply(inputs.x, params)
-        yg = inputs.physics.measure(xg, generator=inputs.generator)
+        yg = remeasure(inputs.physics, xg, inputs.generator, noisy=True)
         return {self.name: self.weight * mse(inputs.model(yg, inputs.physics), xg)}
 
     def extra_repr(self):

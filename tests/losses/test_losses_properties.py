@@ -206,3 +206,18 @@ def test_bad_arguments_get_clear_errors():
         EILoss(Rot90())(LossInputs(y, A, lambda y, p: y, torch.zeros(2, 16), gen(0)))
     with pytest.raises(TypeError, match="discriminator"):
         AdversarialEILoss(Rot90(), discriminator="D")
+
+
+def test_da_measures_the_transformed_truth_with_fresh_noise():
+    """With f(y) = y on a denoising problem, DA = mean((noise(T x) - T x)^2), about sigma^2; Poisson rates are
+    clamped for the draw, so a 'fourier' rotation's ringing (negative pixels) is measurable."""
+    x = random_ellipses(16, 16, seed=0).to(DT)
+    A = P.Denoising(noise=P.GaussianNoise(0.1))
+    ident = lambda y, physics: y
+    da = DALoss(Rotate())(LossInputs(A.measure(x, gen(0)), A, ident, x, gen(1), x))["da"]
+    assert abs(float(da) / 0.01 - 1) < 0.1  # 4096 entries: the standard error is 2.2 %
+    T = Rotate(interpolation="fourier")
+    assert bool((T.apply(x, T.sample(16, gen(2))) < 0).any())
+    B = P.Denoising(noise=P.PoissonNoise(0.05))
+    out = DALoss(T)(LossInputs(B.measure(x, gen(0)), B, ident, x, gen(2), x))["da"]
+    assert torch.isfinite(out) and out > 0
