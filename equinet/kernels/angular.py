@@ -73,7 +73,7 @@ def _pair_solutions(psi_in: Irrep, psi_out: Irrep, F: int) -> list[tuple[int, np
         # cos(tφ) A + sin(tφ) JA for signed t
         if t == 0:
             return (0, A, np.zeros_like(A))
-        return (abs(t), A, np.sign(t) * JA)
+        return (abs(t), A, JA if t > 0 else -JA)
 
     if d_i == 1 and d_o == 1:
         for t in range(0, F + 1):

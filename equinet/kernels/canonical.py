@@ -17,6 +17,8 @@ sampling rule) raises, instead of silently making a machine-dependent choice.
 """
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 #: residual norms (relative to the candidate's norm) that decide dependence; the gap between them is the margin
@@ -57,10 +59,10 @@ def canonical_rows(M: np.ndarray, rank: int | None = None) -> np.ndarray:
     found = 0
     for j in cols:
         v = M[:, j]
-        scale = np.linalg.norm(v)
+        scale = math.sqrt(v @ v)
         r = v - Q[:, :found] @ (Q[:, :found].T @ v)
         r = r - Q[:, :found] @ (Q[:, :found].T @ r)  # reorthogonalise
-        nr = np.linalg.norm(r)
+        nr = math.sqrt(r @ r)
         if not _decide(nr, scale, f"canonical_rows (coordinate {j})"):
             continue
         Q[:, found] = r / nr

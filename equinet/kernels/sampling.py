@@ -169,9 +169,11 @@ class SampledFactors:
         d = np.sqrt(np.diag(G))
         if np.any(d == 0):
             return None
-        n_ang = A.shape[0]
-        K = np.zeros((n_ang, n_ang))
-        np.maximum.at(K, (alpha[:, None], alpha[None, :]), np.abs(G) / np.outer(d, d))
+        # coupling of two angular solutions: the largest normalised Gram entry between their elements
+        order = np.argsort(alpha, kind="stable")
+        starts = np.searchsorted(alpha[order], np.arange(A.shape[0]))
+        Gn = (np.abs(G) / np.outer(d, d))[np.ix_(order, order)]
+        K = np.maximum.reduceat(np.maximum.reduceat(Gn, starts, axis=0), starts, axis=1)
         ang, k = self.angular, self.cos.shape[-1]
         C, S = self.cos.reshape(len(self.terms), -1), self.sin.reshape(len(self.terms), -1)
         out = np.empty((len(alpha), ang.d_out * ang.d_in, k * k))
@@ -188,11 +190,11 @@ class SampledFactors:
             T = coefficients(G[R[:, :, None], R[:, None, :]])
             if T is None:
                 return None
-            if has_b:  # one pass over the output: sum over the (A, B) pair inside the contraction
-                blk = np.einsum("cjd,cjmx->cmdx", np.stack([A[al], B[al]], axis=1),
-                                np.stack([T @ C[q[R]], T @ S[q[R]]], axis=1))
+            if has_b:  # A ⊗ u + B ⊗ v as one batched product with inner dimension 2
+                blk = np.matmul(np.stack([A[al], B[al]], axis=-1)[:, None],
+                                np.stack([T @ C[q[R]], T @ S[q[R]]], axis=2))
             else:
-                blk = np.einsum("cd,cmx->cmdx", A[al], T @ C[q[R]])
+                blk = A[al][:, None, :, None] * (T @ C[q[R]])[:, :, None, :]
             out[R.ravel()] = blk.reshape(-1, *out.shape[1:])
         for comp in comps:
             if len(comp) == 1:

@@ -151,7 +151,11 @@ def main(argv=None) -> int:
         print(f"error: {args.file} does not exist; write it first with: python -m equinet.testing.portability "
               "save FILE", file=sys.stderr)
         return 2
-    rows = compare(args.file)
+    try:
+        rows = compare(args.file)
+    except ValueError as e:  # not a snapshot, or a state dict this install refuses (another basis)
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     print(_format(rows, torch.load(args.file, weights_only=True)["environment"]))
     bad = [r["case"] for r in rows if r["basis_max_diff"] > BASIS_TOL or r["output_rel_diff"] > OUTPUT_RTOL]
     if bad:
