@@ -135,7 +135,7 @@ class BiasFreeTask(Task):
                           scheduler=lambda o, n: CosineSchedule(o, n), seed=derived_seed(cfg.seed, 5) % 2 ** 31,
                           device=cfg.device, measure=_BandNoise(*cfg.train_sigma), callback=cb,
                           out=run_dir(self.out, group, "bias" if bias else "biasfree"),
-                          checkpoint_every=max(1, cfg.steps // 5), log_every=max(1, cfg.steps // 20))
+                          checkpoint_every=max(1, cfg.steps // 5), log_every=max(1, cfg.steps // 20), plots=False)
         hist = trainer.fit()
         model = model.cpu()
         curve, example = {}, None

@@ -63,14 +63,15 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
                 seed: int, device="cpu", progress=None, out: Optional[str] = None, grad_clip: Optional[float] = None):
     """Train ``model`` in place with ``loss`` for ``steps`` Adam steps (cosine learning-rate decay) on the fixed
     measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it. Returns the
-    trainer's history. ``out``: the run's folder (log, curves, checkpoint; an interrupted run resumes there)."""
+    trainer's history. ``out``: the run's folder (log.csv, checkpoint.pt; an interrupted run resumes there; no
+    per-run plots, which would dominate short runs)."""
     data = PairedMeasurementDataset(x, y) if loss.needs_ground_truth else MeasurementDataset(y)
     from ...training.schedules import CosineSchedule
     cb = None if progress is None else (lambda step, value: progress.update(1, postfix=f"loss={value:.3g}"))
     trainer = Trainer(model, loss, physics, data, steps=steps, batch_size=batch_size,
                       optimizer=lambda p: torch.optim.Adam(p, lr=lr), scheduler=lambda o, n: CosineSchedule(o, n),
                       seed=seed, device=device, out=out, checkpoint_every=max(1, steps // 5),
-                      log_every=max(1, steps // 20), callback=cb, grad_clip=grad_clip, plots=out is not None)
+                      log_every=max(1, steps // 20), callback=cb, grad_clip=grad_clip, plots=False)
     return trainer.fit()
 
 
@@ -213,7 +214,7 @@ def check_fields(cfg, positive_ints: Sequence[str] = (), positive_floats: Sequen
 
 
 def run_dir(out: str, *parts: str) -> str:
-    """``out/runs/part1_part2...``: the folder of one training run (log, curves, checkpoint)."""
+    """``out/runs/part1_part2...``: the folder of one training run (log.csv, checkpoint.pt)."""
     return os.path.join(out, "runs", "_".join(str(p) for p in parts))
 
 
