@@ -61,7 +61,8 @@ class Claim:
         rows = [r for r in self.rows if r[0] == kind]
         if not rows:
             return None
-        key = (lambda r: r[2] / r[3]) if kind == "claim" else (lambda r: -r[2] / r[3])
+        ratio = (lambda r: r[2] / r[3] if r[3] > 0 else r[2] - r[3])  # noqa: E731
+        key = ratio if kind == "claim" else (lambda r: -ratio(r))
         r = max(rows, key=key)
         return r[2], r[3]
 

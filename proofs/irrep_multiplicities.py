@@ -71,7 +71,7 @@ def main(argv=None):
         m_min = min_measurements(G, N, a.seed, need)
         c.check(f"{G.name} on {N}x{N}: |smallest m with rank M = n (found {m_min}) − max ⌈c_j/s_j⌉ ({need})|",
                 abs(m_min - need), 0.5)
-        c.check(f"{G.name} on {N}x{N}: n/|G| − max ⌈c_j/s_j⌉ (≤ 0)", N * N / G.order - need, 0.0)
+        c.check(f"{G.name} on {N}x{N}: n/|G| − max ⌈c_j/s_j⌉ (≤ 0)", N * N / G.order - need, 1e-9)
         r = diagnostics.rank_condition(physics.CompressedSensing(N, m=need - 1, seed=a.seed), G, method="exact")
         c.control(f"{G.name} on {N}x{N}: m = {need - 1} measurements: n − rank M", r.nullity_M, 0.5)
         c.note(f"{G.name} on {N}x{N}: max c_j = {mu.max}; sufficient m > 2k + max c_j + 1: "
