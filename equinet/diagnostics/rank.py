@@ -223,7 +223,8 @@ def _probe(physics, actions, shape, rtol, probes, steps, seed):
 
 
 def rank_condition(physics, transforms, image_size=None, method: str = "auto", rtol: Optional[float] = None,
-                   probes: int = 8, steps: int = 80, seed: int = 0, offgrid: str = "bilinear") -> RankResult:
+                   probes: int = 8, steps: int = 80, seed: int = 0, offgrid: str = "bilinear",
+                   max_transforms: int = 64) -> RankResult:
     """Ranks of A and of M = [A T_1; …; A T_|G|] (the necessary condition for learning from measurements alone).
 
     Args:
@@ -237,20 +238,32 @@ def rank_condition(physics, transforms, image_size=None, method: str = "auto", r
         rtol: relative singular-value threshold (default 1e-5 exact, 1e-2 probe; see the module docstring).
         probes, steps, seed: the probing route's Rademacher probes, Lanczos steps and seed.
         offgrid: how group elements that do not preserve the pixel grid act ('bilinear' or 'fourier').
+        max_transforms: at most this many transformations are used (evenly spaced in the given order, the first
+            always kept; e.g. ``Shift(image_size=64)`` enumerates 4096 shifts). A subset can only lower rank M, so a
+            full rank found on it holds for the whole set; ``details['transforms_used']`` says how many were used.
     """
     if method not in ("auto", "exact", "probe"):
         raise ValueError(f"method must be 'auto', 'exact' or 'probe', got {method!r}")
     shape = _shape(physics, image_size)
     actions, _, _ = as_actions(transforms, method=offgrid)
+    if isinstance(max_transforms, bool) or not isinstance(max_transforms, numbers.Integral) or max_transforms < 1:
+        raise ValueError(f"max_transforms must be a positive int, got {max_transforms!r}")
+    total = len(actions)
+    if total > max_transforms:
+        actions = [actions[(i * total) // max_transforms] for i in range(max_transforms)]
     n = math.prod(shape)
     if method == "auto":
         method = "exact" if n <= 1024 else "probe"
     if method == "exact":
         if n > EXACT_MAX_N:
             raise ValueError(f"method='exact' builds an n x n Gram matrix; n = {n} > {EXACT_MAX_N}: use 'probe'")
-        return _exact(physics, actions, shape, _check_rtol(DEFAULT_RTOL if rtol is None else rtol))
+        result = _exact(physics, actions, shape, _check_rtol(DEFAULT_RTOL if rtol is None else rtol))
+        result.details.update(transforms_total=total, transforms_used=len(actions))
+        return result
     for name, v in (("probes", probes), ("steps", steps)):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
             raise ValueError(f"{name} must be a positive int, got {v!r}")
-    return _probe(physics, actions, shape, _check_rtol(DEFAULT_PROBE_RTOL if rtol is None else rtol), int(probes),
-                  int(steps), seed)
+    result = _probe(physics, actions, shape, _check_rtol(DEFAULT_PROBE_RTOL if rtol is None else rtol),
+                    int(probes), int(steps), seed)
+    result.details.update(transforms_total=total, transforms_used=len(actions))
+    return result

@@ -100,3 +100,12 @@ def test_bad_inputs_are_refused_with_clear_errors():
         diagnostics.rank_condition(physics.Denoising(), groups.cyclic(4))
     with pytest.raises(ValueError, match="rtol"):
         diagnostics.rank_condition(A, groups.cyclic(4), rtol=2.0)
+
+
+def test_large_transform_sets_are_subsampled_and_said_so():
+    from equinet.transforms import Shift
+    A = physics.Inpainting(N, drop=0.3)
+    r = diagnostics.rank_condition(A, Shift(image_size=N), method="exact", max_transforms=8)
+    assert r.details["transforms_total"] == N * N and r.details["transforms_used"] == r.n_transforms == 8
+    assert r.full_rank
+    assert "subset of 256" in str(diagnostics.identifiability_report(A, Shift(image_size=N), max_transforms=8))
