@@ -12,7 +12,7 @@ from equinet.experiments.reproduce.design_plus_learning import DesignLearningCon
 
 
 def test_design_plus_learning_tiny(tmp_path):
-    cfg = DesignLearningConfig.quick(image_size=16, train_sizes=(2, 4), n_test=2, n_iter=1, width=1, depth=2,
+    cfg = DesignLearningConfig.quick(image_size=16, train_sizes=(2, 4), n_test=2, n_iter=1, width=3, depth=2,
                                      steps=2, batch_size=2, workers=1, problems=("inpainting",))
     rows = run_design_plus_learning(cfg, str(tmp_path), progress=False)
     for f in ("table.csv", "table.json", "table.md"):
@@ -20,5 +20,5 @@ def test_design_plus_learning_tiny(tmp_path):
     doc = json.loads((tmp_path / "table.json").read_text())
     assert len(doc["gains"]) == 2 * 2 and len(rows) == 2 * 2 * 2 * 3
     params = {r["prox"]: r["params"] for r in rows}
-    assert abs(params["cnn"] - params["c8"]) <= 0.5 * params["c8"]
+    assert abs(params["cnn"] - params["c8"]) <= 0.25 * params["c8"]
     assert {r["train_size"] for r in rows} == {2, 4}
