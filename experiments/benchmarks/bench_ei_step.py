@@ -181,11 +181,10 @@ def main(argv=None):
     images = random_ellipses(args.n_train + args.n_val, SIZE, seed=1)
     data = simulate_measurements(physics, images[:args.n_train], seed=2)
     val = simulate_measurements(physics, images[args.n_train:], seed=3, ground_truth=True)
-    print(f"CT {SIZE}x{SIZE}, {ANGLES} views, sigma={SIGMA}, batch {args.batch}, torch {torch.__version__}, "
-          f"{args.threads} thread(s)")
+    print(f"CT {SIZE}x{SIZE}, sigma={SIGMA}, batch {args.batch}, torch {torch.__version__}, {args.threads} thread(s)")
     result = {"args": vars(args), "torch": torch.__version__}
     if args.skip != "timing":
-        print("1. EI training step (MC + EI, rotations), median time per step:")
+        print(f"1. EI training step ({ANGLES} views, MC + EI, rotations), median time per step:")
         result["timing"] = timing(args, physics, data, images[:args.n_train])
     if args.skip != "psnr":
         if args.psnr_angles != ANGLES:
