@@ -114,8 +114,11 @@ class AliasFreeNonlinearity(EquivariantModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
-        fine = F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
-        return F.conv2d(self.fn(fine), self.lowpass, stride=2, padding=self.taps // 2 - 1, groups=x.shape[1])
+        # channels-last: the CPU kernels of the fine-grid steps are ~1.4x faster so (docs/alias_free.md, C)
+        fine = F.interpolate(x.contiguous(memory_format=torch.channels_last), scale_factor=2, mode="bilinear",
+                             align_corners=False)
+        y = F.conv2d(self.fn(fine), self.lowpass, stride=2, padding=self.taps // 2 - 1, groups=x.shape[1])
+        return y.contiguous()
 
     def export(self) -> nn.Module:
         C, t = self.in_type.size, self.taps
