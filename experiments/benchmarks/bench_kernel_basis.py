@@ -40,7 +40,8 @@ COLD = {
               "print(time.perf_counter() - t)"),
     # the same work on both sides: the group, its representations, the basis and one layer built on it
     "equinet": ("import time, sys; sys.path.insert(0, {root!r}); from equinet import groups, nn as enn\n"
-                "t = time.perf_counter(); G = groups.{family}({N}); r = {{'trivial': G.trivial, 'regular': G.regular}}\n"
+                "t = time.perf_counter(); G = groups.{family}({N})\n"
+                "r = {{'trivial': G.trivial, 'regular': G.regular}}\n"
                 "enn.SteerableConv2d(enn.FieldType(G, [r['{a}']]), enn.FieldType(G, [r['{b}']]), {k}, bias=False)\n"
                 "print(time.perf_counter() - t)"),
 }
