@@ -62,6 +62,7 @@ class EITable1Config:
     alpha_ct: float = 100.0
     alpha_inpainting: float = 1.0
     adv_weight: float = 0.1
+    rotation_interpolation: str = "bilinear"
     workers: int = 1
     threads: Optional[int] = None
     device: str = "auto"
@@ -77,6 +78,8 @@ class EITable1Config:
                 raise ValueError(f"unknown method {m!r}; expected a subset of {METHODS}")
         if not 0 < self.drop < 1:
             raise ValueError(f"drop must be a fraction in (0, 1), got {self.drop!r}")
+        if self.rotation_interpolation not in ("bilinear", "fourier"):
+            raise ValueError(f"rotation_interpolation must be 'bilinear' or 'fourier', got {self.rotation_interpolation!r}")
         if self.image_size % 2 ** self.scales:
             raise ValueError(f"image_size={self.image_size} must be divisible by 2**scales={2 ** self.scales}")
 
@@ -102,7 +105,7 @@ def problem_data(cfg: EITable1Config, problem: str):
     n, s = cfg.image_size, cfg.seed
     if problem == "ct":
         physics = Radon(n, angles=cfg.ct_views)
-        transform = Rotate(multiples=1.0)
+        transform = Rotate(multiples=1.0, interpolation=cfg.rotation_interpolation)
         x_train = EllipsePhantoms(cfg.n_train, n, seed=derived_seed(s, 1) % 2 ** 31).render(range(cfg.n_train))
         tests = {"test": EllipsePhantoms(cfg.n_test, n, seed=derived_seed(s, 2) % 2 ** 31).render(range(cfg.n_test)),
                  "photos": real_photographs(n),
@@ -297,4 +300,12 @@ def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1",
 def main(argv=None, prog=None):
     """``python -m equinet reproduce ei-table1 [--quick | --full] [--out DIR] [--seed S] ...``"""
     return cli("ei-table1", "EI paper Table 1: sparse-view CT and inpainting, six learning methods.",
-               EITable1Config, run_ei_table1, argv, prog)
+               EITable1Config, run_ei_table1, argv, prog, extra=_flags)
+
+
+def _flags(ap) -> None:
+    words = lambda text: tuple(text.replace(",", " ").split())  # noqa: E731
+    ap.add_argument("--problems", type=words, default=None, help=f"subset of {PROBLEMS}, e.g. 'ct'")
+    ap.add_argument("--methods", type=words, default=None, help=f"subset of {METHODS}, e.g. 'pinv,ei,sup'")
+    ap.add_argument("--rotation-interpolation", choices=("bilinear", "fourier"), default=None,
+                    help="interpolation of the CT rotations of EI (default bilinear)")

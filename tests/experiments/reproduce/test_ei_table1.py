@@ -38,3 +38,5 @@ def test_ei_table1_config_errors():
         EITable1Config.quick(image_size=30, scales=2)
     with pytest.raises(ValueError, match="steps"):
         EITable1Config.quick(steps=0)
+    with pytest.raises(ValueError, match="rotation_interpolation"):
+        EITable1Config.quick(rotation_interpolation="nearest")
