@@ -52,6 +52,10 @@ def fmt(pair):
     return "—" if pair is None else f"{pair[0]:.2e} (tol {pair[1]:.0e})"
 
 
+def _cell(text: str) -> str:
+    return text.replace("|", "\\|")
+
+
 def table(rows) -> str:
     lines = ["| # | script | claim | source | checks / controls | worst check (tolerance) | closest control "
              "(must exceed) | status | s |", "|---|---|---|---|---|---|---|---|---|"]
@@ -62,7 +66,7 @@ def table(rows) -> str:
             continue
         n_c = sum(r[0] == "claim" for r in claim.rows)
         n_k = sum(r[0] == "control" for r in claim.rows)
-        lines.append(f"| {num} | `{script}` | {claim.title} | {claim.source} | {n_c} / {n_k} | "
+        lines.append(f"| {num} | `{script}` | {_cell(claim.title)} | {_cell(claim.source)} | {n_c} / {n_k} | "
                      f"{fmt(claim.worst('claim'))} | {fmt(claim.worst('control'))} | "
                      f"{'PASS' if status == 0 else 'FAIL'} | {secs:.1f} |")
     return "\n".join(lines)

@@ -53,7 +53,7 @@ def main(argv=None):
 
     def emit(label, N, method, rtol, n, rA, rM, eA, eM, eG, expected, secs):
         print(f"| {label} | {N}² | {method} ({rtol:g}) | {n} | {rA:.0f}{pm(eA)} | {rM:.0f}{pm(eM)} | "
-              f"{rM - rA:.0f}{pm(eG)} | {expected} | {secs:.1f} |", flush=True)
+              f"{int(round(rM - rA))}{pm(eG)} | {expected} | {secs:.1f} |", flush=True)
         rows.append({"case": label, "size": N, "method": method, "rtol": rtol, "n": n, "rank_A": rA, "rank_M": rM,
                      "rank_A_stderr": eA, "rank_M_stderr": eM, "gain_stderr": eG, "expected": expected,
                      "seconds": secs})
