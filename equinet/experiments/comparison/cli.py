@@ -8,7 +8,7 @@ from typing import List, Optional, Sequence, Tuple
 
 from ...nets.spec import ACTIVATIONS
 from ..runner import prepare_output
-from .config import MODELS, OPERATORS, ComparisonConfig
+from .config import BACKENDS, MODELS, OPERATORS, ComparisonConfig
 from .run import run_comparison
 
 __all__ = ["build_parser", "config_from_args", "main"]
@@ -59,6 +59,9 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
     ap.add_argument("--net", choices=("dncnn", "unet"), default=None)
     ap.add_argument("--activation", choices=ACTIVATIONS, default=None,
                     help="pointwise nonlinearity of every proximal network (default relu)")
+    ap.add_argument("--backend", choices=BACKENDS, default=None,
+                    help="library that builds the equivariant proximal networks (escnn/e2cnn need the escnn "
+                         "extra; DnCNN only); default equinet")
     ap.add_argument("--orientation", choices=("aligned", "uniform"), default=None)
     ap.add_argument("--ct-angles", type=int, default=None)
     ap.add_argument("--ct-noise", type=float, default=None)
@@ -103,7 +106,7 @@ def main(argv: Optional[Sequence[str]] = None, default_mode: str = "full", prog:
         cfg = config_from_args(a)
         _check_device(cfg.device)
         prepare_output(a.out)
-    except (ValueError, TypeError, OSError) as err:
+    except (ValueError, TypeError, OSError, ImportError) as err:  # ImportError: --backend without its library
         ap.error(str(err))
     print(f"comparison ({cfg.mode} mode) -> {a.out}: " + ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items()))
     try:

@@ -15,6 +15,7 @@ __all__ = ["ComparisonConfig", "MODELS", "OPERATORS", "TEST_SETS", "LABELS", "la
 #: model keys: the pseudo-inverse baseline, translation twins of the reference (C8) network, and steerable nets
 MODELS = ("pinv", "cnn", "cnn-wide", "c4", "c4-wide", "c8")
 OPERATORS = ("ct", "mri")
+BACKENDS = ("equinet", "escnn", "e2cnn")  # who builds the equivariant proximal networks
 TEST_SETS = ("held-out", "rotated")
 LABELS = {"pinv": "pseudo-inverse", "cnn": "CNN (params)", "cnn-wide": "CNN (width)", "c4": "C4 (params)",
           "c4-wide": "C4 (width)", "c8": "C8"}
@@ -64,6 +65,7 @@ class ComparisonConfig:
     width: int = 4
     net: str = "dncnn"
     activation: str = "relu"
+    backend: str = "equinet"
     init: str = "pinv"
     ct_angles: int = 50
     ct_noise: float = 0.05
@@ -121,6 +123,13 @@ class ComparisonConfig:
             raise ValueError(f"orientation must be 'aligned' or 'uniform', got {self.orientation!r}")
         if self.net not in ("dncnn", "unet"):
             raise ValueError(f"net must be 'dncnn' or 'unet', got {self.net!r}")
+        if self.backend not in BACKENDS:
+            raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
+        if self.backend != "equinet":
+            if self.net != "dncnn":
+                raise ValueError(f"backend {self.backend!r} builds DnCNN proximal networks only (got net={self.net!r})")
+            from ...interop import require
+            require(self.backend)  # a missing library fails here, before any training
         if self.activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
         if self.init not in ("zero", "pinv", "adjoint"):

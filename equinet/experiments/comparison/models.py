@@ -7,7 +7,7 @@ from ...nets import NetSpec, build
 from ...unrolled import UnrolledPGD
 from .config import ComparisonConfig
 
-__all__ = ["build_prox_specs", "build_model"]
+__all__ = ["build_prox_specs", "build_model", "ZeroedProx"]
 
 
 def build_prox_specs(cfg: ComparisonConfig, channels: int) -> Dict[str, NetSpec]:
@@ -28,19 +28,27 @@ def build_prox_specs(cfg: ComparisonConfig, channels: int) -> Dict[str, NetSpec]
     return specs
 
 
-class _ZeroedProx:
+class ZeroedProx:
     """A picklable factory ``k -> proximal network`` whose last convolution is zero: each network starts as the
-    identity, so the untrained unrolled network is plain PGD from its initialisation (the same start for all)."""
+    identity, so the untrained unrolled network is plain PGD from its initialisation (the same start for all).
 
-    def __init__(self, net: str, spec: NetSpec):
-        self.net, self.spec = net, spec
+    ``backend='escnn'`` or ``'e2cnn'`` builds the equivariant networks with that library
+    (:func:`equinet.interop.build_escnn`, same architecture and parameter count); translation (C1) networks stay
+    on equinet, whose trivial-group basis is not band-limited like the libraries' (a fair CNN baseline).
+    """
+
+    def __init__(self, net: str, spec: NetSpec, backend: str = "equinet"):
+        self.net, self.spec, self.backend = net, spec, backend
 
     def __call__(self, k: int):
+        if self.backend != "equinet" and self.spec.group.order != 1:
+            from ...interop import build_escnn
+            return build_escnn(self.net, self.spec, library=self.backend).zero_output_layer()
         return build(self.net, self.spec).zero_output_layer()
 
 
 def build_model(cfg: ComparisonConfig, spec: NetSpec, physics, channels: int) -> UnrolledPGD:
     """Untied unrolled PGD with ``cfg.n_iter`` proximal networks of ``spec`` (starting as the identity); the step
     sizes start at 1/‖A‖² of ``physics``."""
-    return UnrolledPGD(physics, _ZeroedProx(cfg.net, spec), n_iter=cfg.n_iter, mode="pgd", tied=False,
+    return UnrolledPGD(physics, ZeroedProx(cfg.net, spec, cfg.backend), n_iter=cfg.n_iter, mode="pgd", tied=False,
                        image_channels=channels, init=cfg.init)
