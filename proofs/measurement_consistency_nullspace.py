@@ -31,7 +31,8 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=0)
     a = ap.parse_args(argv)
     c = Claim(7, "Proposition 1: f = A†y + v(y), v into N(A), is measurement consistent; MC cannot determine the "
-                 "nullspace component", "002_8bd7f64e97414dac.txt, Proposition 1 (eq. 8); 001_85888c81389e56ff.txt eq. 15")
+                 "nullspace component",
+              "002_8bd7f64e97414dac.txt, Proposition 1 (eq. 8); 001_85888c81389e56ff.txt eq. 15")
     torch.manual_seed(a.seed)
     g = torch.Generator().manual_seed(a.seed)
     n = 12

@@ -65,7 +65,8 @@ def paired_bias(A, x, model, loss, draws, seed, per_call=25):
 
 def ei_value(A, f, T, x, seed, reps=4):
     """(max EI loss relative to mean(x1²), max |EI loss − gap| / gap with gap = mean((f(A x1) − x1)²)) over ``reps``
-    draws of the transformations. If f∘A is equivariant, f(A T x1) = T f(A x1), so the EI loss equals the g-independent gap
+    draws of the transformations. If f∘A is equivariant, f(A T x1) = T f(A x1), so the EI loss equals the
+    g-independent gap
     mean((f(A x1) − x1)²), which vanishes when x1 is a fixed point of f∘A (f = an exact pseudo-inverse)."""
     loss = EILoss(T)
     worst, dev = 0.0, 0.0

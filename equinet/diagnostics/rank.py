@@ -34,7 +34,8 @@ __all__ = ["RankResult", "rank_condition", "DEFAULT_RTOL", "DEFAULT_PROBE_RTOL"]
 #: relative singular-value tolerance of the exact route (see the module docstring)
 DEFAULT_RTOL = 1e-5
 #: relative singular-value tolerance of the probing route: Lanczos resolves the low end of the spectrum to about
-#: this level within the default number of steps for the operators of equinet.physics (measured: docs/identifiability.md)
+#: this level within the default number of steps for the operators of equinet.physics
+#: (measured: docs/identifiability.md)
 DEFAULT_PROBE_RTOL = 1e-2
 EXACT_MAX_N = 4096
 
@@ -77,7 +78,8 @@ class RankResult:
 
     def __str__(self):
         pm = (lambda s: f" ± {s:.1f}" if s else "")
-        return (f"rank A = {self.rank_A:.0f}{pm(self.rank_A_stderr)}, rank M = {self.rank_M:.0f}{pm(self.rank_M_stderr)}"
+        return (f"rank A = {self.rank_A:.0f}{pm(self.rank_A_stderr)}, "
+                f"rank M = {self.rank_M:.0f}{pm(self.rank_M_stderr)}"
                 f" of n = {self.n} ({self.method}, |G| = {self.n_transforms}, rtol {self.rtol:g})")
 
 

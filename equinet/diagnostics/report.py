@@ -38,8 +38,10 @@ class IdentifiabilityReport:
         r = self.rank
         pm = (lambda s: f" ± {s:.0f}" if s else "")
         out = [f"identifiability of {self.operator} with {self.transforms}: "
-               + ("OK — the rank condition holds" if self.ok else "FAILS — equivariant imaging cannot learn N(A) fully")]
-        used, total = r.details.get("transforms_used", r.n_transforms), r.details.get("transforms_total", r.n_transforms)
+               + ("OK — the rank condition holds" if self.ok
+                  else "FAILS — equivariant imaging cannot learn N(A) fully")]
+        used = r.details.get("transforms_used", r.n_transforms)
+        total = r.details.get("transforms_total", r.n_transforms)
         sub = f" (an evenly spaced subset of {total}: rank M can only be larger with all)" if total > used else ""
         out.append(f"  n = {r.n} unknowns, {r.m} measurement entries per image, |G| = {used} transformations{sub}")
         out.append(f"  rank A = {r.rank_A:.0f}{pm(r.rank_A_stderr)} (nullspace dimension {r.nullity_A:.0f}); "
