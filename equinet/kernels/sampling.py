@@ -190,12 +190,15 @@ class SampledFactors:
             T = coefficients(G[R[:, :, None], R[:, None, :]])
             if T is None:
                 return None
-            if has_b:  # A ⊗ u + B ⊗ v as one batched product with inner dimension 2
-                blk = np.matmul(np.stack([A[al], B[al]], axis=-1)[:, None],
-                                np.stack([T @ C[q[R]], T @ S[q[R]]], axis=2))
-            else:
-                blk = A[al][:, None, :, None] * (T @ C[q[R]])[:, :, None, :]
-            out[R.ravel()] = blk.reshape(-1, *out.shape[1:])
+            # element (c, j) = A_c ⊗ u_cj + B_c ⊗ v_cj: a batched product with inner dimension 2 (1 without B)
+            L = np.stack([A[al], B[al]], axis=-1) if has_b else A[al][:, :, None]  # (n_c, D, 1 or 2)
+            U = np.stack([T @ C[q[R]], T @ S[q[R]]], axis=2) if has_b else (T @ C[q[R]])[:, :, None]
+            for j in range(R.shape[1]):  # ring by ring: written in place where the rows are contiguous
+                r0 = R[0, j]
+                if np.array_equal(R[:, j], np.arange(r0, r0 + len(R))):
+                    np.matmul(L, U[:, j], out=out[r0:r0 + len(R)])
+                else:
+                    out[R[:, j]] = L @ U[:, j]
         for comp in comps:
             if len(comp) == 1:
                 continue

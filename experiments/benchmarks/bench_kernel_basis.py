@@ -103,11 +103,12 @@ def main(argv=None):
     ap.add_argument("--build-grid", action="store_true", help="only the cold build times of the C8/C16/D8 grid")
     ap.add_argument("--repeats", type=int, default=5, help="cold processes per case for equinet (minimum)")
     ap.add_argument("--escnn-repeats", type=int, default=3, help="cold processes per case for escnn (minimum)")
+    ap.add_argument("--grid-cases", default=None, help="only these grid cases, e.g. 'C16:7,D8:9'")
     args = ap.parse_args(argv)
     if args.scan_prefilter:
         return scan_prefilter(args.trials)
     if args.build_grid:
-        return build_grid(args.repeats, args.escnn_repeats, args.json)
+        return build_grid(args.repeats, args.escnn_repeats, args.json, args.grid_cases)
     try:
         import escnn  # noqa: F401
     except ImportError:
@@ -133,7 +134,7 @@ def main(argv=None):
         write_json(args.json, rows)
 
 
-def build_grid(repeats, escnn_repeats, json_path=None):
+def build_grid(repeats, escnn_repeats, json_path=None, only=None):
     """Cold layer build, regular -> regular, C8 / C16 / D8 at k = 3, 5, 7, 9: equinet vs escnn in one run."""
     try:
         import escnn  # noqa: F401
@@ -143,6 +144,8 @@ def build_grid(repeats, escnn_repeats, json_path=None):
     print(f"{'case':26s} {'build equinet':>14s} {'build escnn':>12s} {'speed-up':>9s}")
     for name, N, flips in (("C8", 8, False), ("C16", 16, False), ("D8", 8, True)):
         for k in (3, 5, 7, 9):
+            if only and f"{name}:{k}" not in only.split(","):
+                continue
             te = cold_build_time("equinet", N, ("regular", "regular"), k, repeats, flips)
             tx = cold_build_time("escnn", N, ("regular", "regular"), k, escnn_repeats, flips)
             case = f"{name} regular->regular k={k}"
