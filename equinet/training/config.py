@@ -41,7 +41,8 @@ SECTIONS = {
               "betas": (list, None), "schedule": (str, "constant"), "min_lr": (_NUM, 0.0),
               "grad_clip": (_NUM, None), "adversary_lr": (_NUM, 1e-4), "checkpoint_every": (int, 100),
               "log_every": (int, 10), "val_every": (int, None), "val_batch_size": (int, 32),
-              "data_range": (_NUM, None), "progress": (bool, True), "plots": (bool, True)},
+              "data_range": (_NUM, None), "progress": (bool, True), "plots": (bool, True),
+              "identifiability": (bool, True)},
 }
 NET_KEYS = {"group": (str, "C1"), "width": (int, 8), "depth": (int, 5), "kernel_size": (int, 3), "bias": (bool, True),
             "batch_norm": (bool, False), "max_frequency": (int, 3), "activation": (str, "relu")}
@@ -336,7 +337,8 @@ def load_config(path: str) -> dict:
 
 
 #: settings that may change between a run and its resume (they do not change the computation)
-RESUMABLE_CHANGES = {"": ("out", "device"), "train": ("progress", "plots", "log_every", "checkpoint_every")}
+RESUMABLE_CHANGES = {"": ("out", "device"), "train": ("progress", "plots", "log_every", "checkpoint_every",
+                                                        "identifiability")}
 
 
 def fingerprint(cfg: dict) -> dict:
@@ -408,5 +410,5 @@ def build_run(cfg: dict) -> Run:
                   seed=seed, device=cfg["device"], validation=validation, val_every=t["val_every"],
                   val_batch_size=t["val_batch_size"], data_range=t["data_range"], grad_clip=t["grad_clip"],
                   checkpoint_every=t["checkpoint_every"], log_every=t["log_every"], progress=t["progress"],
-                  plots=t["plots"], fingerprint=fingerprint(cfg))
+                  plots=t["plots"], identifiability=t["identifiability"], fingerprint=fingerprint(cfg))
     return Run(model, loss, physics, data, validation, kwargs)

@@ -20,6 +20,7 @@ import contextlib
 import math
 import os
 import random
+import sys
 import time
 from typing import Callable, Dict, List, Optional, Union
 
@@ -34,6 +35,7 @@ from ..utils.seeding import check_seed, derived_seed
 from . import distributed as D
 from .checkpoint import capture_rng, config_mismatch, load_checkpoint, restore_rng, save_checkpoint
 from .log import History, plot_history, write_csv
+from .preflight import identifiability_preflight, preflight
 from .sampling import TrainingData, batch_indices, step_generator
 
 __all__ = ["Trainer", "preflight", "resolve_device"]
@@ -56,27 +58,6 @@ def _positive_int(v, name: str) -> int:
     if isinstance(v, bool) or not isinstance(v, int) or v < 1:
         raise ValueError(f"{name} must be a positive int, got {v!r}")
     return int(v)
-
-
-@torch.no_grad()
-def preflight(loss: Loss, physics, y: torch.Tensor, model: nn.Module) -> None:
-    """Checks run once before training on an example batch of measurements ``y``: ``y`` is finite and is a
-    measurement of ``physics`` (its adjoint applies), and ``model(y, physics)`` returns images of the operator's
-    input shape. This is the one place for pre-flight checks of a (loss, physics, data) combination."""
-    if not bool(torch.isfinite(y).all()):
-        raise ValueError("the training measurements contain NaN or inf")
-    back = physics.adjoint(y) if callable(getattr(physics, "adjoint", None)) else None
-    was = model.training
-    model.eval()  # no batch-norm statistics are updated by this check
-    try:
-        x1 = model(y, physics)
-    finally:
-        model.train(was)
-    if not isinstance(x1, torch.Tensor):
-        raise TypeError(f"model(y, physics) must return a tensor, got {type(x1).__name__}")
-    if back is not None and x1.shape != back.shape:
-        raise ValueError(f"model(y, physics) returns shape {tuple(x1.shape)}, but the operator's images have shape "
-                         f"{tuple(back.shape)}")
 
 
 @contextlib.contextmanager
@@ -147,6 +128,10 @@ class Trainer:
         progress: True for a progress bar, or a shared :class:`equinet.utils.progress.Progress`.
         callback: ``callback(step, loss)`` after every step (step counted from 1).
         fingerprint: extra settings (e.g. the parsed config) that must match for a resume.
+        plots: write ``curves.png`` with the log.
+        identifiability: before an unsupervised run with transformations (EI, REI, adversarial EI), print the
+            :func:`equinet.diagnostics.identifiability_report` of (physics, transformation) and warn when the rank
+            condition fails (:mod:`equinet.training.preflight`).
     """
 
     def __init__(self, model: nn.Module, loss: Loss, physics, data, *, steps: Optional[int] = None,
@@ -157,7 +142,7 @@ class Trainer:
                  grad_clip: Optional[float] = None, out: Optional[str] = None, checkpoint: Optional[str] = None,
                  checkpoint_every: int = 100, log_every: int = 10, resume: bool = True,
                  progress: Union[bool, Progress] = False, callback: Optional[Callable[[int, float], None]] = None,
-                 fingerprint: Optional[dict] = None, plots: bool = True):
+                 fingerprint: Optional[dict] = None, plots: bool = True, identifiability: bool = True):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module called as model(y, physics), got {type(model).__name__}")
         if not isinstance(loss, Loss):
@@ -225,6 +210,7 @@ class Trainer:
         self.validation, self.data_range = validation, data_range
         self.grad_clip = None if grad_clip is None else float(grad_clip)
         self.resume, self.callback, self.plots = bool(resume), callback, bool(plots)
+        self.identifiability = bool(identifiability)
         self.progress = progress
         self.fingerprint = dict(
             seed=self.seed, batch_size=self.batch_size, micro_batches=self.micro_batches, steps=self.total,
@@ -348,6 +334,11 @@ class Trainer:
             if y is None:
                 y = self.measure(x.to(dev), torch.Generator().manual_seed(0))
             preflight(self.loss, self.physics, y.to(dev), self.model)
+            if self.identifiability and ctx.is_main:
+                quiet = self.progress is False
+                identifiability_preflight(self.loss, self.physics, tuple(self.physics.adjoint(y.to(dev)).shape[-2:]),
+                                          echo=(lambda line: None) if quiet else
+                                          (lambda line: print(line, file=sys.stderr)))
             if self.validation is not None and ctx.is_main:
                 self.history.validation.append({"step": 0, **self.evaluate()})
 

@@ -1,0 +1,68 @@
+"""Checks run once before training: the (loss, physics, data, model) combination works, and, for losses that learn
+from measurements alone through a group of transformations (EI, REI, adversarial EI), whether that group can
+reveal the nullspace of the operator at all (Theorem 1 / Corollary 1 of the EI paper, :mod:`equinet.diagnostics`).
+"""
+from __future__ import annotations
+
+import warnings
+
+import torch
+from torch import nn
+
+from ..losses.base import Loss
+
+__all__ = ["preflight", "identifiability_preflight", "loss_transforms"]
+
+
+@torch.no_grad()
+def preflight(loss: Loss, physics, y: torch.Tensor, model: nn.Module) -> None:
+    """Checks run once before training on an example batch of measurements ``y``: ``y`` is finite and is a
+    measurement of ``physics`` (its adjoint applies), and ``model(y, physics)`` returns images of the operator's
+    input shape. This is the one place for pre-flight checks of a (loss, physics, data) combination."""
+    if not bool(torch.isfinite(y).all()):
+        raise ValueError("the training measurements contain NaN or inf")
+    back = physics.adjoint(y) if callable(getattr(physics, "adjoint", None)) else None
+    was = model.training
+    model.eval()  # no batch-norm statistics are updated by this check
+    try:
+        x1 = model(y, physics)
+    finally:
+        model.train(was)
+    if not isinstance(x1, torch.Tensor):
+        raise TypeError(f"model(y, physics) must return a tensor, got {type(x1).__name__}")
+    if back is not None and x1.shape != back.shape:
+        raise ValueError(f"model(y, physics) returns shape {tuple(x1.shape)}, but the operator's images have shape "
+                         f"{tuple(back.shape)}")
+
+
+def loss_transforms(loss: Loss) -> list:
+    """The transformations (``.transform``) of the unsupervised parts of ``loss``: what EI learns the nullspace with.
+    Empty for supervised losses (they see the ground truth, identifiability is not in question)."""
+    if loss.needs_ground_truth:
+        return []
+    found = []
+    for m in loss.modules():
+        t = getattr(m, "transform", None)
+        if t is not None and all(t is not f for f in found):
+            found.append(t)
+    return found
+
+
+def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
+    """For an unsupervised loss with transformations, compute :func:`equinet.diagnostics.identifiability_report`
+    of (physics, transformation), ``echo`` its lines, and warn (``UserWarning``) when the rank condition fails:
+    then no unsupervised loss with this group can learn the whole nullspace of A. Returns the reports (empty list
+    when there is nothing to check)."""
+    from ..diagnostics import identifiability_report
+    reports = []
+    for t in loss_transforms(loss):
+        report = identifiability_report(physics, t, image_size)
+        for line in report.lines():
+            echo(line)
+        if not report.ok:
+            warnings.warn(f"{type(loss).__name__}: the rank condition fails for {type(physics).__name__} with "
+                          f"{report.transforms} (rank M = {report.rank.rank_M:.0f} < n = {report.rank.n}): "
+                          "equivariant imaging cannot learn the whole nullspace of this operator with this group",
+                          UserWarning, stacklevel=3)
+        reports.append(report)
+    return reports
