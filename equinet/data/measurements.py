@@ -1,9 +1,9 @@
 """Measurement datasets: what an acquisition gives a learning method.
 
-:func:`simulate_measurements` measures a set of images once, ``y_i = noise(A x_i)`` with the noise of item ``i``
+`simulate_measurements` measures a set of images once, ``y_i = noise(A x_i)`` with the noise of item ``i``
 drawn from a generator seeded by ``(seed, i)``: a fixed noise draw, as a real acquisition has, independent of the
-batching and of the order of the items. The result is a :class:`MeasurementDataset` (measurements only, for
-unsupervised losses: MC, EI, SURE, REI) or, with ``ground_truth=True``, a :class:`PairedMeasurementDataset` that
+batching and of the order of the items. The result is a `MeasurementDataset` (measurements only, for
+unsupervised losses: MC, EI, SURE, REI) or, with ``ground_truth=True``, a `PairedMeasurementDataset` that
 also holds the images (supervised training, DA, validation sets).
 
 Both index like tensors: ``ds[i]`` is ``y_i`` (or ``(x_i, y_i)``), ``ds.batch(idx)`` gathers ``(x or None, y)`` for a
@@ -98,10 +98,10 @@ def simulate_measurements(physics, images, seed: int = 0, ground_truth: bool = F
     """Measure ``images`` once with ``physics.measure``; the noise of item ``i`` comes from ``generator(seed, i)``.
 
     Args:
-        physics: an :class:`equinet.physics.LinearPhysics` with its noise model.
+        physics: an `equinet.physics.LinearPhysics` with its noise model.
         images: tensor ``[N, C, H, W]`` or a dataset of ``[C, H, W]`` tensors.
         seed: the acquisition's seed (item ``i``'s noise depends on ``(seed, i)`` only).
-        ground_truth: keep the images (a :class:`PairedMeasurementDataset`) or not (a :class:`MeasurementDataset`).
+        ground_truth: keep the images (a `PairedMeasurementDataset`) or not (a `MeasurementDataset`).
     """
     if not callable(getattr(physics, "measure", None)):
         raise TypeError(f"physics must provide measure(x, generator) (an equinet.physics.LinearPhysics), "

@@ -149,7 +149,7 @@ class NaturalImageCrops(Dataset):
 
 def natural_image_crops(n: int, image_size, seed: int = 0, grayscale: bool = True,
                         images: Optional[Sequence[str]] = None, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
-    """``n`` crops stacked as ``[n, C, h, w]`` (the items of :class:`NaturalImageCrops`)."""
+    """``n`` crops stacked as ``[n, C, h, w]`` (the items of `NaturalImageCrops`)."""
     ds = NaturalImageCrops(n, image_size, seed, grayscale, images, dtype)
     if len(ds) == 0:
         c = 1 if ds.grayscale else 3

@@ -178,8 +178,8 @@ class EllipsePhantoms(Dataset):
                            f"{self.intensity} or the image size {self.image_size} leaves nothing visible")
 
     def all_params(self) -> torch.Tensor:
-        """Ellipse parameters ``[n, K_max, 6]`` of every item (edit them, e.g. with :func:`rotate_ellipses`, and
-        render the result with :meth:`render_params`)."""
+        """Ellipse parameters ``[n, K_max, 6]`` of every item (edit them, e.g. with `rotate_ellipses`, and
+        render the result with `render_params`)."""
         if self.n == 0:
             return torch.zeros(0, self.n_ellipses[1], 6, dtype=torch.float64)
         return torch.stack([self.params(i) for i in range(self.n)])
@@ -210,7 +210,7 @@ class EllipsePhantoms(Dataset):
 
 
 def random_ellipses(n: int, image_size, seed: int = 0, **kwargs) -> torch.Tensor:
-    """``n`` random ellipse phantoms as a tensor ``[n, 1, H, W]`` in [0, 1] (see :class:`EllipsePhantoms`).
+    """``n`` random ellipse phantoms as a tensor ``[n, 1, H, W]`` in [0, 1] (see `EllipsePhantoms`).
 
     ``random_ellipses(n, s, seed)[i]`` equals ``EllipsePhantoms(m, s, seed)[i]`` for every ``m > i``.
     """

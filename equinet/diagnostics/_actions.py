@@ -1,6 +1,6 @@
 """Turn the ways a user can name a set of transformations into one list of linear maps on image batches.
 
-Accepted: a finite equinet group (acts by :func:`equinet.groups.act`: exact pixel permutations for grid-preserving
+Accepted: a finite equinet group (acts by `equinet.groups.act`: exact pixel permutations for grid-preserving
 elements, ``method`` — default bilinear, as in the EI paper — for the others), a list/tuple of callables on image
 batches ``[B, C, H, W]``, or a transform object with ``enumerate()`` (the parameters of all its elements) and
 ``apply(x, params)`` (per-sample parameters), as in ``equinet.transforms``.

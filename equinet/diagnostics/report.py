@@ -13,7 +13,7 @@ __all__ = ["IdentifiabilityReport", "identifiability_report"]
 
 @dataclass
 class IdentifiabilityReport:
-    """Result of :func:`identifiability_report`; ``print`` it, test ``.ok``."""
+    """Result of `identifiability_report`; ``print`` it, test ``.ok``."""
 
     operator: str
     transforms: str
@@ -84,7 +84,7 @@ def identifiability_report(physics, transforms, image_size=None, *, model_dim: O
     of N(A)?), and for grid-permuting groups the irrep multiplicities and the sufficient count m > 2k + max c_j + 1.
 
     ``method``: 'auto' (exact for n <= 1024, else matrix-free probing), 'exact' or 'probe'; further keyword arguments
-    go to :func:`rank_condition`. ``model_dim``: the dimension k of the signal model, if known.
+    go to `rank_condition`. ``model_dim``: the dimension k of the signal model, if known.
     """
     rank = rank_condition(physics, transforms, image_size, method=method, **kwargs)
     mult = None

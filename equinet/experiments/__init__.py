@@ -1,7 +1,7 @@
 """Reproducible experiments (importable logic; thin command-line wrappers live in ``experiments/``).
 
-:mod:`equinet.experiments.runner` is the shared runner (jobs -> worker pool -> table); each experiment is a small
-package on top of it (:mod:`equinet.experiments.comparison`).
+`equinet.experiments.runner` is the shared runner (jobs -> worker pool -> table); each experiment is a small
+package on top of it (`equinet.experiments.comparison`).
 """
 from .comparison import ComparisonConfig, run_comparison  # noqa: F401
 

@@ -1,11 +1,11 @@
 """The shared experiment runner: configuration -> jobs -> worker pool -> table and figures.
 
-An experiment describes its work as a :class:`Task` (picklable: it is sent to spawned worker processes) and a list
-of jobs (small picklable values, e.g. tuples). :func:`run_jobs` runs every job, serially or in ``workers`` spawned
+An experiment describes its work as a `Task` (picklable: it is sent to spawned worker processes) and a list
+of jobs (small picklable values, e.g. tuples). `run_jobs` runs every job, serially or in ``workers`` spawned
 processes, reports progress through one bar and returns the results **in job order**. A job's result must depend on
-the task and the job only (seed everything from them with :mod:`equinet.utils.seeding` and :func:`seeded`), so the
-results are identical whatever the worker count. :func:`prepare_output` creates and checks the output folder before
-anything is computed; :func:`write_table` writes ``table.csv``, ``table.json`` (rows, configuration, versions, wall
+the task and the job only (seed everything from them with `equinet.utils.seeding` and `seeded`), so the
+results are identical whatever the worker count. `prepare_output` creates and checks the output folder before
+anything is computed; `write_table` writes ``table.csv``, ``table.json`` (rows, configuration, versions, wall
 time) and ``table.md`` atomically.
 
 Ctrl-C (SIGINT) in the main process stops a parallel run at once: queued jobs are dropped, the workers are
@@ -53,14 +53,14 @@ __all__ = ["Task", "run_jobs", "prepare_output", "write_table", "versions", "see
 
 
 class Task:
-    """One kind of job. Subclasses implement :meth:`run`, and optionally :meth:`prepare` (work shared by all the
-    jobs of a process, e.g. building test sets), and :meth:`describe` (a short job name for the progress bar).
+    """One kind of job. Subclasses implement `run`, and optionally `prepare` (work shared by all the
+    jobs of a process, e.g. building test sets), and `describe` (a short job name for the progress bar).
 
     A task is pickled to every worker process, so keep its attributes plain data (configs, paths).
     """
 
     def prepare(self) -> Any:
-        """Build the per-process state passed to :meth:`run` (called once per process, before its first job)."""
+        """Build the per-process state passed to `run` (called once per process, before its first job)."""
         return None
 
     def run(self, job, state, progress) -> Any:
@@ -140,7 +140,7 @@ def json_safe(obj):
 def write_table(out: str, rows: List[dict], fields: Sequence[str], config: dict, title: str = "Results",
                 markdown: Optional[str] = None, wall_seconds: Optional[float] = None, **meta) -> None:
     """Write ``table.csv`` (``fields`` columns, floats with 6 significant digits), ``table.json`` (``rows``,
-    ``config``, :func:`versions`, ``wall_seconds`` and any ``meta``) and ``table.md`` (``markdown``, default a
+    ``config``, `versions`, ``wall_seconds`` and any ``meta``) and ``table.md`` (``markdown``, default a
     plain table of ``fields`` under ``# title``) to ``out``, each atomically."""
     buf = io.StringIO()
     w = csv.DictWriter(buf, fieldnames=list(fields), extrasaction="ignore", lineterminator="\n")
@@ -176,11 +176,11 @@ def run_jobs(task: Task, jobs: Sequence, *, workers: int = 1, threads: Optional[
     """Run ``task`` on every job and return the results in job order.
 
     Args:
-        task: a :class:`Task` (pickled to the workers when ``workers > 1``).
+        task: a `Task` (pickled to the workers when ``workers > 1``).
         jobs: picklable job descriptions.
         workers: processes; ``1`` runs in this process, more spawn that many workers (at most one per job).
         threads: torch threads per process (``None``: unchanged); restored in this process afterwards.
-        progress: an :class:`equinet.utils.progress.Progress` (or any object with ``update(n, postfix=None)``
+        progress: an `equinet.utils.progress.Progress` (or any object with ``update(n, postfix=None)``
             and a ``desc`` attribute) that receives every job's progress; ``None`` for none.
         state: this process's ``task.prepare()`` if the caller already built it (used when running serially).
     """

@@ -105,7 +105,7 @@ def _fourier_spatial(x: torch.Tensor, g: GroupElement) -> torch.Tensor:
 def act(g: GroupElement, x: torch.Tensor, rep: Representation | None = None, method: str = "auto") -> torch.Tensor:
     """Apply ``T_g`` to ``x`` [batch, channels, H, W]: move the pixels by H_g and mix the channels by ``rep(g)``.
 
-    ``rep`` (a :class:`Representation`) defaults to the trivial representation on every channel; for the fields of
+    ``rep`` (a `Representation`) defaults to the trivial representation on every channel; for the fields of
     a layer pass ``field_type.representation``. ``method``: 'auto' (exact for grid-preserving elements, else
     bilinear), 'exact' (error for other elements), 'bilinear' or 'fourier'.
     """

@@ -85,7 +85,7 @@ class GroupElement:
 class PlanarGroup:
     """A subgroup of O(2): rotations by multiples of 2π/N (N = None: all angles), optionally with reflections.
 
-    Use the factories :func:`cyclic`, :func:`dihedral`, :func:`so2` and :func:`o2` rather than this class.
+    Use the factories `cyclic`, `dihedral`, `so2` and `o2` rather than this class.
     """
 
     def __init__(self, N: int | None, reflections: bool, max_frequency: int | None = None):
@@ -261,7 +261,7 @@ class PlanarGroup:
     @property
     def regular(self) -> "Representation":
         """The regular representation (finite groups): permutation of the group's elements. Built once per group
-        (:func:`equinet.groups.regular` keeps one per group key, with its decomposition), so repeated uses — every
+        (`equinet.groups.regular` keeps one per group key, with its decomposition), so repeated uses — every
         layer of a network — share it."""
         from .representation import regular
         return regular(self)
@@ -273,7 +273,7 @@ class PlanarGroup:
 
     def representation(self, matrices, name: str = "user") -> "Representation":
         """A user-defined representation of a finite group from a callable ``g -> matrix`` or a dict/list of matrices
-        (one per element of :meth:`elements`); checked for orthogonality and the homomorphism property."""
+        (one per element of `elements`); checked for orthogonality and the homomorphism property."""
         from .representation import from_matrices
         return from_matrices(self, matrices, name=name)
 

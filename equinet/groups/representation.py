@@ -1,6 +1,6 @@
 """Real orthogonal representations of planar groups, as first-class values.
 
-A :class:`Representation` is callable on group elements (returning its real orthogonal matrix), can be printed,
+A `Representation` is callable on group elements (returning its real orthogonal matrix), can be printed,
 added (direct sum, ``r1 + r2``), changed to another basis, and decomposed into irreducibles with multiplicities
 (computed from characters) and an explicit change of basis ``ρ(g) = Q (⊕_i ψ_i(g)) Qᵀ``.
 
@@ -32,10 +32,10 @@ def _rot(a: float) -> np.ndarray:
 
 
 class Representation:
-    """A real orthogonal representation ``g -> ρ(g)`` of a :class:`PlanarGroup`.
+    """A real orthogonal representation ``g -> ρ(g)`` of a `PlanarGroup`.
 
     Build them from the group (``G.irrep(k)``, ``G.regular``, ``G.quotient(H)``, ``G.representation(mats)``),
-    by direct sums (``groups.direct_sum`` or ``+``) and by :meth:`change_basis`. Representations pickle (so do
+    by direct sums (``groups.direct_sum`` or ``+``) and by `change_basis`. Representations pickle (so do
     the layers and networks built on them) when ``matrix`` does: the built-in ones use module-level classes.
     """
 
@@ -113,7 +113,7 @@ class Representation:
 
     @property
     def irreps(self) -> list["Irrep"]:
-        """Irreducible components, in the order of :attr:`change_of_basis`."""
+        """Irreducible components, in the order of `change_of_basis`."""
         if self._irreps is None:
             self._irreps, self._Q = _decompose(self)
         return self._irreps

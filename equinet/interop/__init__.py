@@ -1,13 +1,13 @@
 """Interoperability with escnn and e2cnn (optional: ``pip install -e ".[escnn]"``).
 
-* field types both ways: :func:`to_escnn` / :func:`to_e2cnn` and :func:`from_escnn` (representations through the
-  group correspondence of :func:`gspace_for` / :func:`group_map`, checked numerically on every element);
-* :func:`wrap`: an escnn or e2cnn module as a plain-tensor :class:`LibraryModule` with equinet field types, accepted
+* field types both ways: `to_escnn` / `to_e2cnn` and `from_escnn` (representations through the
+  group correspondence of `gspace_for` / `group_map`, checked numerically on every element);
+* `wrap`: an escnn or e2cnn module as a plain-tensor `LibraryModule` with equinet field types, accepted
   by ``UnrolledPGD``, ``equinet.testing`` and the trainer; ``.export()`` uses the library's own export;
-* :func:`build_escnn`: the library twin of ``equinet.nets.build('dncnn', spec)``.
+* `build_escnn`: the library twin of ``equinet.nets.build('dncnn', spec)``.
 
 This package imports without escnn/e2cnn; the functions import them on first use and raise
-:class:`MissingLibraryError` (one line naming the install command) when they are missing. See ``docs/interop.md``.
+`MissingLibraryError` (one line naming the install command) when they are missing. See ``docs/interop.md``.
 """
 from ._libs import INSTALL, LIBRARIES, MissingLibraryError, require  # noqa: F401
 from .build import build_escnn  # noqa: F401

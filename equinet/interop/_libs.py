@@ -1,7 +1,7 @@
 """Lazy access to the optional reference libraries escnn and e2cnn, and the few places where their APIs differ.
 
-Nothing here imports escnn or e2cnn at module import time: :func:`require` does, and a missing library raises
-:class:`MissingLibraryError` with one line saying what to install.
+Nothing here imports escnn or e2cnn at module import time: `require` does, and a missing library raises
+`MissingLibraryError` with one line saying what to install.
 """
 from __future__ import annotations
 
@@ -114,7 +114,7 @@ class Lib:
 
 
 def require(library: str = "escnn") -> Lib:
-    """The library's gspaces/nn/group modules, or :class:`MissingLibraryError` naming the install command."""
+    """The library's gspaces/nn/group modules, or `MissingLibraryError` naming the install command."""
     check_library(library)
     try:
         mods = [importlib.import_module(f"{library}.{sub}") for sub in ("gspaces", "nn", "group")]

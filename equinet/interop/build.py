@@ -1,4 +1,4 @@
-"""escnn / e2cnn proximal networks with the architecture of an equinet :class:`~equinet.nets.NetSpec`.
+"""escnn / e2cnn proximal networks with the architecture of an equinet `NetSpec`.
 
 ``build_escnn('dncnn', spec)`` is the library twin of ``equinet.nets.build('dncnn', spec)``: the same group
 (gspace with flip axis 0, so elements act on images as in equinet), scalar image fields in and out, ``spec.width``
@@ -6,7 +6,7 @@ hidden fields (regular for C_N/D_N; band-limited direct sums of irreps up to ``s
 SO(2)/O(2)), ``spec.depth`` convolutions of size ``spec.kernel_size`` with "same" padding, the bias switch, the
 activation, optional batch normalisation, and the residual connection. The steerable kernel bases are the
 library's own (``R2Conv`` defaults), so parameter counts differ from equinet's: compare them with
-:func:`equinet.nets.count_parameters`.
+`equinet.nets.count_parameters`.
 """
 from __future__ import annotations
 
@@ -86,7 +86,7 @@ def _batch_norm(lib, spec: NetSpec, ftype):
 
 def build_escnn(name: str, spec: NetSpec, library: str = "escnn", residual: bool = True) -> LibraryModule:
     """The ``name`` network ('dncnn') of ``spec`` built from escnn (or e2cnn) layers, wrapped as a
-    :class:`~equinet.interop.LibraryModule` (plain tensors in and out, equinet field types)."""
+    `LibraryModule` (plain tensors in and out, equinet field types)."""
     if str(name).lower() not in NETWORKS:
         raise ValueError(f"build_escnn builds {NETWORKS}, got {name!r} (the U-Net has no library twin here)")
     if not isinstance(spec, NetSpec):

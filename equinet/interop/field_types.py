@@ -1,7 +1,7 @@
 """Field types and representations, equinet <-> escnn / e2cnn.
 
 Every conversion is checked numerically: the converted representation's matrix at the corresponding element
-(:class:`~equinet.interop.spaces.GroupMap`) equals the original's on every element of a finite group (on 12
+(`GroupMap`) equals the original's on every element of a finite group (on 12
 rotations and their reflections for SO(2)/O(2)), to 1e-8. Named representations map to named representations
 (trivial, irreps with the same index, regular: both libraries order the regular basis like ``G.elements()``), so
 escnn's pointwise nonlinearities accept converted regular fields; any other representation is sent through its
@@ -95,10 +95,10 @@ def rep_from_library(lib_rep, gmap: GroupMap) -> Representation:
 
 
 def to_escnn(ftype: FieldType, gspace=None, library: str = "escnn"):
-    """The escnn (or e2cnn, ``library='e2cnn'``) ``nn.FieldType`` of an equinet :class:`FieldType`.
+    """The escnn (or e2cnn, ``library='e2cnn'``) ``nn.FieldType`` of an equinet `FieldType`.
 
-    ``gspace``: a gspace (or :class:`GroupMap`) to build on, e.g. a model's ``in_type.gspace``; default
-    :func:`gspace_for(ftype.group, library) <equinet.interop.gspace_for>` (flip axis 0, as equinet).
+    ``gspace``: a gspace (or `GroupMap`) to build on, e.g. a model's ``in_type.gspace``; default
+    `gspace_for(ftype.group, library) <equinet.interop.gspace_for>` (flip axis 0, as equinet).
     """
     if not isinstance(ftype, FieldType):
         raise TypeError(f"to_escnn converts an equinet FieldType, got {type(ftype).__name__}")
@@ -120,12 +120,12 @@ def to_escnn(ftype: FieldType, gspace=None, library: str = "escnn"):
 
 
 def to_e2cnn(ftype: FieldType, gspace=None):
-    """:func:`to_escnn` with ``library='e2cnn'``."""
+    """`to_escnn` with ``library='e2cnn'``."""
     return to_escnn(ftype, gspace, library="e2cnn")
 
 
 def from_escnn(ftype, group=None) -> FieldType:
-    """The equinet :class:`FieldType` of an escnn or e2cnn ``nn.FieldType`` on a planar gspace.
+    """The equinet `FieldType` of an escnn or e2cnn ``nn.FieldType`` on a planar gspace.
 
     ``group``: the equinet group to use (it must match the gspace; give it to fix the band limit of SO(2)/O(2),
     otherwise the largest irrep frequency of the type, at least 1, is used).

@@ -6,7 +6,7 @@ equinet reflects across the x-axis (an up-down flip of the array, ``torch.flip(u
 ``axis=a`` reflects across the line at angle ``a`` (escnn's and e2cnn's default ``a = π/2`` is a left-right
 flip). A library element ``(f, θ)`` therefore acts on the plane as equinet's ``(f, θ + 2af)``: the map
 ``(f, θ) -> (f, θ - 2af)`` from equinet to library elements is conjugation by the rotation R(-a), and
-representations are converted through it (:meth:`GroupMap.to_library_coordinates`).
+representations are converted through it (`GroupMap.to_library_coordinates`).
 """
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ ATOL = 1e-8
 class GroupMap:
     """An equinet group and a library gspace of the same planar group, with the element correspondence.
 
-    Build it with :func:`group_map` (from a gspace) or :func:`gspace_for` (from an equinet group).
+    Build it with `group_map` (from a gspace) or `gspace_for` (from an equinet group).
     """
 
     def __init__(self, group: PlanarGroup, gspace, lib: Lib, axis: float = 0.0):
@@ -64,7 +64,7 @@ class GroupMap:
         return self.group.elements() if self.group.N is not None else self.group.testing_elements(12, seed=0)
 
     def max_difference(self, rep: Representation, lib_rep) -> float:
-        """max over :meth:`check_elements` of |ρ(g) − ρ_lib(element(g))| (inf on a size mismatch)."""
+        """max over `check_elements` of |ρ(g) − ρ_lib(element(g))| (inf on a size mismatch)."""
         if rep.size != lib_rep.size:
             return math.inf
         return max(float(np.abs(rep(g) - np.asarray(lib_rep(self.element(g)))).max()) for g in self.check_elements())
@@ -84,7 +84,7 @@ class GroupMap:
                                 name=rep.name)
 
     def from_library_coordinates(self, rep: Representation) -> Representation:
-        """The inverse of :meth:`to_library_coordinates`."""
+        """The inverse of `to_library_coordinates`."""
         if self.identity_map:
             return rep
         if self.group.N is None:
@@ -103,7 +103,7 @@ def _group_from(kind: str, N: int, max_frequency: int) -> PlanarGroup:
 
 
 def group_map(gspace, group: PlanarGroup | None = None, max_frequency: int = 6) -> GroupMap:
-    """The :class:`GroupMap` of an escnn or e2cnn 2-D gspace; ``group`` (optional) must be the matching equinet
+    """The `GroupMap` of an escnn or e2cnn 2-D gspace; ``group`` (optional) must be the matching equinet
     group (its band limit is kept), otherwise one is made (SO(2)/O(2) with ``max_frequency``)."""
     name = library_of(gspace)
     if name is None:

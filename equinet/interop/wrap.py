@@ -1,8 +1,8 @@
 """Plain-tensor modules around escnn / e2cnn equivariant modules.
 
-:class:`LibraryModule` takes and returns ``torch.Tensor`` [batch, channels, H, W] and declares equinet ``in_type``
-and ``out_type``, so :class:`equinet.unrolled.UnrolledPGD` (channel check), :func:`equinet.testing.check_equivariance`
-and :func:`equinet.training.supervised.fit` accept it like an equinet network; :meth:`LibraryModule.export`
+`LibraryModule` takes and returns ``torch.Tensor`` [batch, channels, H, W] and declares equinet ``in_type``
+and ``out_type``, so `equinet.unrolled.UnrolledPGD` (channel check), `equinet.testing.check_equivariance`
+and `equinet.training.supervised.fit` accept it like an equinet network; `LibraryModule.export`
 delegates to the library's own ``export()`` (standard torch modules).
 """
 from __future__ import annotations
@@ -71,7 +71,7 @@ class LibraryModule(nn.Module):
 
     @property
     def output_layer(self) -> nn.Module:
-        """The last library layer that owns parameters (the output convolution of :func:`build_escnn`'s DnCNN)."""
+        """The last library layer that owns parameters (the output convolution of `build_escnn`'s DnCNN)."""
         owners = [m for m in self.module.modules() if any(True for _ in m.parameters(recurse=False))]
         if not owners:
             raise ValueError(f"the wrapped {self._lib_name} module has no parameters")
@@ -109,5 +109,5 @@ class LibraryModule(nn.Module):
 
 
 def wrap(module, group: PlanarGroup | None = None, residual: bool = False) -> LibraryModule:
-    """:class:`LibraryModule` around an escnn or e2cnn module."""
+    """`LibraryModule` around an escnn or e2cnn module."""
     return LibraryModule(module, group, residual)

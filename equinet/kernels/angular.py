@@ -2,18 +2,18 @@
 
 A kernel on a ring is expanded in angular Fourier modes, ``k(φ) = Σ_f A_f cos(fφ) + B_f sin(fφ)``. The constraint
 decouples by frequency f (it is the same on every ring), so its solution space is described by an
-:class:`AngularBasis`: for each f >= 0 a stack of pairs (A, B), each of shape (d_out, d_in).
+`AngularBasis`: for each f >= 0 a stack of pairs (A, B), each of shape (d_out, d_in).
 
 Two independent routes compute it:
 
-* :func:`angular_basis_analytic` -- closed-form circular harmonics for every pair of irreducible components of
+* `angular_basis_analytic` -- closed-form circular harmonics for every pair of irreducible components of
   π_in and π_out (rotation and reflection blocks, with the aliasing f ≡ n ± m (mod N) of C_N and D_N),
   assembled through the representations' changes of basis;
-* :func:`angular_basis_numerical` -- the constraint written as a linear system over the group's generators and
+* `angular_basis_numerical` -- the constraint written as a linear system over the group's generators and
   solved by SVD; it needs nothing but the representations' matrices.
 
 Both return, per frequency, the *canonical* orthonormal basis of the solution space
-(:func:`equinet.kernels.canonical.canonical_rows`): it depends on the space only, so the two routes, and every
+(`equinet.kernels.canonical.canonical_rows`): it depends on the space only, so the two routes, and every
 machine, give the same elements.
 """
 from __future__ import annotations

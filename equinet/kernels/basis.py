@@ -1,4 +1,4 @@
-"""The public kernel solver: :func:`steerable_basis`, with an in-process cache."""
+"""The public kernel solver: `steerable_basis`, with an in-process cache."""
 from __future__ import annotations
 
 import threading
@@ -44,7 +44,7 @@ def _check_kernel_size(kernel_size) -> int:
 
 def angular_basis(in_rep: Representation, out_rep: Representation, max_frequency: int,
                   method: str = "analytic") -> AngularBasis:
-    """The angular solution space per frequency (see :mod:`equinet.kernels.angular`)."""
+    """The angular solution space per frequency (see `equinet.kernels.angular`)."""
     if method == "analytic":
         return angular_basis_analytic(in_rep, out_rep, max_frequency)
     if method == "numerical":
@@ -55,7 +55,7 @@ def angular_basis(in_rep: Representation, out_rep: Representation, max_frequency
 def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kernel_size: int = 5,
                           method: str = "analytic", rule: SamplingRule | None = None,
                           orthonormalize: bool = True, copy: bool = True) -> np.ndarray:
-    """:func:`steerable_basis` as a float64 numpy array: a fresh copy, or with ``copy=False`` the cached array
+    """`steerable_basis` as a float64 numpy array: a fresh copy, or with ``copy=False`` the cached array
     itself, read-only (no copy of a large basis)."""
     k = _check_kernel_size(kernel_size)
     rule = DEFAULT_RULE if rule is None else rule
@@ -106,9 +106,9 @@ def steerable_basis(in_rep: Representation, out_rep: Representation, kernel_size
     Returns a tensor ``[n_basis, out_rep.size, in_rep.size, kernel_size, kernel_size]``; pixel (row, col) of a kernel
     is the point (col - c, c - row), c = (k - 1)/2, and a kernel is used as an ``F.conv2d`` weight. With
     ``orthonormalize`` the elements are orthonormal in the Frobenius inner product and dependent ones are
-    dropped; the orthonormal basis is *canonical* (:mod:`equinet.kernels.canonical`): the same elements, to
+    dropped; the orthonormal basis is *canonical* (`equinet.kernels.canonical`): the same elements, to
     rounding, on every machine and for both routes. ``method`` picks the route ('analytic' or 'numerical').
-    Identical requests are served from an in-process cache (:func:`clear_cache`).
+    Identical requests are served from an in-process cache (`clear_cache`).
     """
     B = steerable_basis_numpy(in_rep, out_rep, kernel_size, method, rule, orthonormalize)  # a fresh copy
     np_dtype = _NUMPY_DTYPES.get(dtype)

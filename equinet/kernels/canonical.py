@@ -4,10 +4,10 @@ An orthonormal basis of a subspace is not unique: an SVD or eigen-solver returns
 of the BLAS build, the CPU's instruction set and the thread count. A layer's weights are coefficients on its basis,
 so the basis must be a function of the span alone. Two ordered procedures with unique results make it so:
 
-* :func:`canonical_rows` -- the angular solutions of one frequency. From *any* orthonormal basis M of the span
+* `canonical_rows` -- the angular solutions of one frequency. From *any* orthonormal basis M of the span
   (either route) it forms the projections P e_j of the coordinate vectors (P = MᵀM is unique) and Gram-Schmidts
   them in coordinate order, skipping the ones that depend on those before. The result depends on P only.
-* :func:`ordered_orthonormal` -- the sampled elements, in the fixed order ring, frequency, angular solution. It is
+* `ordered_orthonormal` -- the sampled elements, in the fixed order ring, frequency, angular solution. It is
   Gram-Schmidt in that order (computed as a Cholesky factorisation of the Gram matrix, refined once), i.e. the
   unique Q with positive diagonal in R of the QR factorisation.
 
@@ -77,7 +77,7 @@ def canonical_rows(M: np.ndarray, rank: int | None = None) -> np.ndarray:
 def ordered_orthonormal(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Gram-Schmidt of the rows of ``S`` (n, D) in their order: returns (rows kept, orthonormal basis).
 
-    Computed as T S with T from :func:`ordered_coefficients` on the Gram matrix S Sᵀ: the unique orthonormal rows
+    Computed as T S with T from `ordered_coefficients` on the Gram matrix S Sᵀ: the unique orthonormal rows
     with S = R Q, R lower triangular with a positive diagonal. A row dependent on earlier ones is dropped (see the
     module docstring).
     """
@@ -95,7 +95,7 @@ def ordered_orthonormal(S: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 def ordered_coefficients(G: np.ndarray) -> np.ndarray | None:
     """Lower-triangular T with T G Tᵀ = I (Gram-Schmidt in order, for rows with Gram matrix ``G``), or None when
-    some row is not clearly independent of the earlier ones (then drop rows with :func:`_independent_rows`).
+    some row is not clearly independent of the earlier ones (then drop rows with `_independent_rows`).
 
     T = L⁻¹ with L the Cholesky factor of G, refined once on the small matrix T G Tᵀ (itself lower triangular,
     so T stays the ordered Gram-Schmidt). ``G`` may be a stack (..., n, n); T is then a stack too.

@@ -69,7 +69,7 @@ def conv_equivariance_error(weight: np.ndarray, rho_in: np.ndarray, rho_out: np.
 
 def basis_equivariance_error(basis: np.ndarray, in_rep, out_rep, g, kind: str = "smooth", n_trials: int = 8,
                              seed: int = 0) -> float:
-    """Mean :func:`conv_equivariance_error` of random kernels (Gaussian weights on ``basis``) for element g."""
+    """Mean `conv_equivariance_error` of random kernels (Gaussian weights on ``basis``) for element g."""
     B = np.asarray(basis, dtype=np.float64)
     rng = np.random.default_rng(seed)
     errs = []

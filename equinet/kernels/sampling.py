@@ -1,7 +1,7 @@
 """Sampling angular solutions on the pixel grid: radial rings, per-ring frequency caps, anti-aliasing.
 
 A basis function is ``ψ_i(r) · (A cos fφ + B sin fφ)`` with a Gaussian ring profile ψ_i of centre r_i and width
-σ. The rule (:class:`SamplingRule`) fixes
+σ. The rule (`SamplingRule`) fixes
 
 * rings at r_i = 0, Δ, 2Δ, ... up to the kernel radius R = (k - 1)/2;
 * the angular band limit of ring i: ``F_i = min(max_frequency, floor(frequency_slope · r_i))`` (F = 0 at the
@@ -157,7 +157,7 @@ class SampledFactors:
 
     def orthonormal(self, coefficients) -> np.ndarray | None:
         """Gram-Schmidt of the elements in their order, as (n, d_out, d_in, k, k), or None if ``coefficients``
-        (:func:`~equinet.kernels.canonical.ordered_coefficients`) finds a dependent element.
+        (`ordered_coefficients`) finds a dependent element.
 
         Elements of different angular solutions are mostly exactly orthogonal (the grid's symmetry), and
         Gram-Schmidt never mixes mutually orthogonal groups, so it runs per group of coupled angular solutions
@@ -242,7 +242,7 @@ def _components(adj: np.ndarray) -> list[list[int]]:
 
 
 def sample_factors(angular: AngularBasis, kernel_size: int, rule: SamplingRule) -> SampledFactors:
-    """The ring x frequency images of the rule and the angular solutions they multiply (see :class:`SampledFactors`)."""
+    """The ring x frequency images of the rule and the angular solutions they multiply (see `SampledFactors`)."""
     k = kernel_size
     r, phi, wts = _subpixel_polar(k, rule)
     R = (k - 1) / 2

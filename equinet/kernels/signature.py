@@ -1,7 +1,7 @@
 """Basis signatures: what a layer's coefficients mean, stored with them and checked when they are loaded.
 
 A steerable layer's weights are coefficients on its kernel basis, and the basis is rebuilt (not stored) when a
-model is built. A :class:`BasisSignature` names everything the basis depends on -- group, field types, kernel size,
+model is built. A `BasisSignature` names everything the basis depends on -- group, field types, kernel size,
 sampling rule, basis-construction version -- plus a short checksum of the basis itself (two fixed projections,
 rounded to 1e-6). Layers save it in their state dict and refuse a state dict whose signature differs, so weights
 never load silently into another group, another field type or another basis.
@@ -41,7 +41,7 @@ class BasisSignature:
 
     @classmethod
     def from_state(cls, state) -> "BasisSignature":
-        """Decode what :meth:`to_tensor` wrote (a uint8 tensor); raise ``ValueError`` for anything else."""
+        """Decode what `to_tensor` wrote (a uint8 tensor); raise ``ValueError`` for anything else."""
         if not isinstance(state, torch.Tensor) or state.dtype != torch.uint8 or state.dim() != 1:
             raise ValueError(f"a basis signature is a 1-D uint8 tensor, got {_describe(state)}")
         try:

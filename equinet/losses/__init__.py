@@ -1,9 +1,9 @@
 """Training losses for equivariance by learning, one module per loss, all with the calling convention of
-:mod:`equinet.losses.base` (``loss(LossInputs) -> {term name: weighted scalar}``). See ``docs/losses.md``.
+`equinet.losses.base` (``loss(LossInputs) -> {term name: weighted scalar}``). See ``docs/losses.md``.
 
-Supervised: :class:`SupervisedLoss`, :class:`EISupLoss`, :class:`DALoss` (need ground truth).
-From measurements only: :class:`MCLoss`, :class:`EILoss`, :class:`AdversarialEILoss`, the SURE losses
-(:class:`SureGaussianLoss`, :class:`SurePoissonLoss`, :class:`SurePGLoss`) and :class:`REILoss`.
+Supervised: `SupervisedLoss`, `EISupLoss`, `DALoss` (need ground truth).
+From measurements only: `MCLoss`, `EILoss`, `AdversarialEILoss`, the SURE losses
+(`SureGaussianLoss`, `SurePoissonLoss`, `SurePGLoss`) and `REILoss`.
 """
 from .adversarial import AdversarialEILoss, Discriminator
 from .augmentation import DALoss

@@ -40,7 +40,7 @@ class AdversarialEILoss(Loss):
     reconstructions ``x2 = T_g x1`` look like untransformed ones to ``D``).
 
     The discriminator ``D`` (``self.discriminator``) has its own optimizer, created by the trainer from
-    ``loss.discriminator.parameters()``; :meth:`adversary_step` makes one LSGAN step of ``D`` on
+    ``loss.discriminator.parameters()``; `adversary_step` makes one LSGAN step of ``D`` on
     ``x1`` (label 1) vs ``T_g x1`` (label 0), with fresh ``g`` from ``inputs.generator``, both detached.
     """
 

@@ -1,6 +1,6 @@
 """The one calling convention of every training loss in ``equinet.losses``.
 
-A training step hands each loss a :class:`LossInputs`: the measurements ``y``, the ``physics`` that produced them,
+A training step hands each loss a `LossInputs`: the measurements ``y``, the ``physics`` that produced them,
 the reconstruction network ``model`` (called as ``model(y, physics)``), its output ``x1 = model(y, physics)``
 computed once per step and shared by all losses, a CPU ``generator`` seeded for this step (transform parameters,
 re-simulated noise, Monte-Carlo probes), and the ground truth ``x`` **only** for losses that declare
@@ -9,7 +9,7 @@ trainer guarantees they never see the ground truth.
 
 A loss returns a dict of named scalar terms, each already weighted; the trainer minimises their sum and logs
 every term by name. Losses with an adversary (a discriminator) expose it as ``loss.discriminator`` and implement
-:meth:`Loss.adversary_step`, which the trainer calls with the adversary's own optimizer.
+`Loss.adversary_step`, which the trainer calls with the adversary's own optimizer.
 """
 from __future__ import annotations
 
@@ -43,8 +43,8 @@ class LossInputs:
 class Loss(nn.Module):
     """Base class: ``loss(inputs) -> {term name: weighted scalar}``.
 
-    Subclasses set :attr:`name` (the prefix of their term names), :attr:`needs_ground_truth`, and implement
-    :meth:`terms`. ``forward`` checks that every returned term is a finite-or-not scalar tensor and hides the ground
+    Subclasses set `name` (the prefix of their term names), `needs_ground_truth`, and implement
+    `terms`. ``forward`` checks that every returned term is a finite-or-not scalar tensor and hides the ground
     truth from losses that do not declare they need it.
     """
 
@@ -78,7 +78,7 @@ class Loss(nn.Module):
         return out
 
     def adversary_step(self, inputs: LossInputs, optimizer: torch.optim.Optimizer) -> Dict[str, float]:
-        """One update of the adversary (only for losses with a :attr:`discriminator`); returns logged values."""
+        """One update of the adversary (only for losses with a `discriminator`); returns logged values."""
         raise NotImplementedError(f"{type(self).__name__} has no adversary")
 
 

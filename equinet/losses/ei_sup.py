@@ -12,7 +12,7 @@ class EISupLoss(Loss):
     """EI paper eq. 6 with the data-consistency term replaced by the supervised one (Sec. 4.1):
     terms ``'sup' = weight_sup * mean((x1 - x)^2)`` and ``'ei' = weight * mean((x3 - x2)^2)``.
 
-    The EI term is computed from ``y`` and the physics only, exactly as in :class:`EILoss`.
+    The EI term is computed from ``y`` and the physics only, exactly as in `EILoss`.
     """
 
     name = "ei_sup"

@@ -29,7 +29,7 @@ class REILoss(Loss):
     """Terms ``'sure'`` (SURE for the physics' noise model, or the ``sure`` loss given) and
     ``'ei' = weight * mean((x3 - x2)^2)`` with ``x3 = f(noise(A T_g x1))`` (the robust EI term).
 
-    ``sure=None`` picks :class:`SureGaussianLoss`, :class:`SurePoissonLoss` or :class:`SurePGLoss` from
+    ``sure=None`` picks `SureGaussianLoss`, `SurePoissonLoss` or `SurePGLoss` from
     ``physics.noise`` at each call, with the noise parameters read from it; ``sure_kwargs`` (tau, probe, ...)
     are passed to it.
     """

@@ -1,6 +1,6 @@
 """Equivariant proximal subnetworks for unrolled algorithms: a residual DnCNN-style network and a U-Net.
 
-Both are built from one :class:`~equinet.nets.spec.NetSpec`; with the trivial group they are ordinary CNNs (the
+Both are built from one `NetSpec`; with the trivial group they are ordinary CNNs (the
 translation twins of Fig. 5 of the imaging paper). Inputs and outputs are scalar images (trivial fields).
 With ``residual=True`` the network returns ``x[:, :out_channels] + body(x)`` (the proximal step updates u, the
 first input channels).
@@ -129,7 +129,7 @@ class _UNetPlain(nn.Module):
 
 
 def _unet_forward(net, x: torch.Tensor, out_channels: int, residual: bool) -> torch.Tensor:
-    """The U-Net computation, shared by :class:`UNet` and its exported plain twin (same attribute names)."""
+    """The U-Net computation, shared by `UNet` and its exported plain twin (same attribute names)."""
     skips = []
     h = x
     for enc, down in zip(net.enc, net.downs):
@@ -147,8 +147,8 @@ class UNet(_ProximalNet):
     """Equivariant U-Net: ``scales`` down-sampling levels, widths ``spec.width · 2^s``, two convolution blocks per
     level, skip connections by concatenating field types, exact resampling for every image size.
 
-    Down-sampling: :class:`equinet.nn.Downsample2x` (exact for even and odd sizes); up-sampling: centred bilinear
-    resize to the skip connection's size (:func:`resize_like`).
+    Down-sampling: `equinet.nn.Downsample2x` (exact for even and odd sizes); up-sampling: centred bilinear
+    resize to the skip connection's size (`resize_like`).
     """
 
     def __init__(self, spec: NetSpec, scales: int = 2, residual: bool = True):

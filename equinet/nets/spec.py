@@ -120,8 +120,8 @@ class NetSpec:
         (``match='width'``: width × |G| channels, i.e. the same activations memory).
 
         Parameters are counted on the architecture actually built: ``net`` is ``'dncnn'``, ``'unet'`` or a built
-        :class:`~equinet.nets.DnCNN` / :class:`~equinet.nets.UNet` (whose ``scales`` and ``residual`` are used);
-        ``build_kwargs`` (e.g. ``scales=3``) are passed to :func:`~equinet.nets.build`."""
+        `DnCNN` / `UNet` (whose ``scales`` and ``residual`` are used);
+        ``build_kwargs`` (e.g. ``scales=3``) are passed to `build`."""
         if match not in ("params", "width"):
             raise ValueError(f"match must be 'params' or 'width', got {match!r}")
         C1 = trivial_group()
@@ -131,7 +131,7 @@ class NetSpec:
 
     def matched_width(self, group, net="dncnn", **build_kwargs) -> "NetSpec":
         """The same specification on ``group`` with the width whose parameter count (of ``build(net, ·,
-        **build_kwargs)``; ``net`` a name or a built network, as in :meth:`translation_twin`) is closest to this
+        **build_kwargs)``; ``net`` a name or a built network, as in `translation_twin`) is closest to this
         network's (the smallest such width on ties). Warns if the closest count is more than 10 % away (tiny
         networks: one channel more or less is already a large step)."""
         import warnings

@@ -83,7 +83,7 @@ class AliasFreeNonlinearity(EquivariantModule):
 
     Args:
         in_type: the field type; every field must permute channels (trivial, regular, quotient), as for
-            :class:`~equinet.nn.PointwiseNonlinearity`.
+            `PointwiseNonlinearity`.
         function: 'relu' (default), 'leaky_relu', 'elu', 'tanh', 'sigmoid' or 'softplus'.
         cutoff: the low-pass cutoff in cycles per input pixel, in (0, 0.5]; lower is more equivariant off the grid
             and blurrier.

@@ -118,7 +118,7 @@ def _factor(elements):
 
 
 class _ExactAverage(nn.Module):
-    """Trace target of :meth:`GroupAveraged.export`: flips, rot90 and constant channel mixing only."""
+    """Trace target of `GroupAveraged.export`: flips, rot90 and constant channel mixing only."""
 
     def __init__(self, inner: nn.Module, elements, in_rep, out_rep):
         super().__init__()

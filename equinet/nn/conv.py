@@ -38,7 +38,7 @@ def _field_groups(ft: FieldType):
 def trivial_projector(rep) -> np.ndarray:
     """Orthonormal columns spanning the invariant (trivial-irrep) subspace of ``rep``: (size, n_trivial).
 
-    The columns are canonical (:func:`~equinet.kernels.canonical.canonical_rows`): they depend on the subspace
+    The columns are canonical (`canonical_rows`): they depend on the subspace
     only, not on the machine-dependent change of basis, so bias coefficients mean the same everywhere.
     """
     cols = [rep.change_of_basis[:, o:o + p.size] for o, p in
@@ -52,20 +52,20 @@ class SteerableConv2d(EquivariantModule):
     """Equivariant convolution from ``in_type`` to ``out_type`` with a k x k steerable kernel.
 
     Args:
-        in_type, out_type: :class:`FieldType` (or a single Representation) of the same group.
+        in_type, out_type: `FieldType` (or a single Representation) of the same group.
         kernel_size: k >= 1. Odd k keeps the image size; even k pads k/2 and returns size + 1 (the output grid
             stays centred on the input grid, so rotations about the image centre remain exact).
         padding: override the padding; ``padding_mode`` one of 'zeros', 'reflect', 'replicate', 'circular'
             (all symmetric under the grid-preserving elements).
         bias: a learnable bias on the trivial (invariant) components of the output only; ``False`` for a
             bias-free layer.
-        rule, method: the kernel solver's sampling rule and route (:func:`equinet.kernels.steerable_basis`).
+        rule, method: the kernel solver's sampling rule and route (`equinet.kernels.steerable_basis`).
 
     Parameters are the basis coefficients (``weight``) and the invariant bias coefficients (``bias``). In eval mode
     with gradients disabled the expanded filter is cached; the cache is not part of the state dict, so train and
     eval state dicts are identical.
 
-    The state dict also holds the layer's :class:`~equinet.kernels.signature.BasisSignature` (key
+    The state dict also holds the layer's `BasisSignature` (key
     ``_extra_state``): ``load_state_dict`` refuses coefficients written for another group, field type, kernel
     size, sampling rule or basis version, naming both, before copying anything.
     """

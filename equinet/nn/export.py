@@ -1,9 +1,9 @@
-"""Export to standard torch: :func:`plain` traces a torch-only module into a ``torch.fx.GraphModule`` whose code
-calls nothing but torch (and Python operators), and :func:`is_standard` checks a module tree for that property.
+"""Export to standard torch: `plain` traces a torch-only module into a ``torch.fx.GraphModule`` whose code
+calls nothing but torch (and Python operators), and `is_standard` checks a module tree for that property.
 
 Layers without a direct ``torch.nn`` equivalent (norm nonlinearities, gates, norm/group pooling, field-wise
 normalisation, size-dependent resampling) export as a small module holding their parameters as constant buffers,
-traced by :func:`plain`; the result runs without equinet installed and pickles with ``torch.save``.
+traced by `plain`; the result runs without equinet installed and pickles with ``torch.save``.
 """
 from __future__ import annotations
 

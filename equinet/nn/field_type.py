@@ -11,7 +11,7 @@ from ..groups.representation import Representation, direct_sum
 
 
 def is_permutation(rep: Representation) -> bool:
-    """Whether every element acts by a permutation matrix (:meth:`Representation.is_permutation`)."""
+    """Whether every element acts by a permutation matrix (`Representation.is_permutation`)."""
     return rep.is_permutation()
 
 

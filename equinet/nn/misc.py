@@ -1,7 +1,7 @@
 """Identity layer and the field-layout helpers shared by the field-wise layers.
 
-Bias-free switch: every equinet layer with an additive term takes ``bias=...`` (:class:`SteerableConv2d`,
-:class:`NormNonlinearity`, :class:`EquivariantBatchNorm`, :class:`EquivariantInstanceNorm`); with ``bias=False``
+Bias-free switch: every equinet layer with an additive term takes ``bias=...`` (`SteerableConv2d`,
+`NormNonlinearity`, `EquivariantBatchNorm`, `EquivariantInstanceNorm`); with ``bias=False``
 everywhere (and batch norm in eval mode) a network of convolutions, ReLUs on permutation fields, bias-free norm-ReLUs,
 average/max pooling and resampling is positively homogeneous, f(c·x) = c·f(x) for c > 0.
 """

@@ -10,7 +10,7 @@ from .field_type import FieldType, check_same_type
 class EquivariantModule(nn.Module):
     """A module mapping tensors of ``in_type`` to tensors of ``out_type`` (plain ``torch.Tensor`` in and out).
 
-    Subclasses implement ``forward`` and :meth:`export`, which returns standard torch modules computing the same
+    Subclasses implement ``forward`` and `export`, which returns standard torch modules computing the same
     function (eval-mode behaviour).
     """
 

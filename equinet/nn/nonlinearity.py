@@ -1,10 +1,10 @@
 """Equivariant nonlinearities: pointwise (permutation fields), norm nonlinearities (any orthogonal field) and gates.
 
-* :class:`PointwiseNonlinearity` / :class:`ReLU` / :class:`LeakyReLU`: a scalar function on every channel. It
+* `PointwiseNonlinearity` / `ReLU` / `LeakyReLU`: a scalar function on every channel. It
   commutes with ρ(g) only when ρ(g) permutes channels (trivial, regular, quotient fields); other types are refused.
-* :class:`NormNonlinearity`: f(u)_i = φ(‖u_i‖) u_i per field i (Sec. IV-A of the imaging paper): ‖ρ(g)u_i‖ = ‖u_i‖
+* `NormNonlinearity`: f(u)_i = φ(‖u_i‖) u_i per field i (Sec. IV-A of the imaging paper): ‖ρ(g)u_i‖ = ‖u_i‖
   for orthogonal ρ, so it is equivariant for every field type.
-* :class:`GatedNonlinearity`: f(u)_i = sigmoid(γ_i) u_i with an invariant (trivial) gate field γ_i per field.
+* `GatedNonlinearity`: f(u)_i = sigmoid(γ_i) u_i with an invariant (trivial) gate field γ_i per field.
 """
 from __future__ import annotations
 
@@ -28,7 +28,7 @@ POINTWISE = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, "tanh":
 
 def require_pointwise(ft: FieldType, layer: str) -> None:
     """Raise a TypeError naming the type unless every field of ``ft`` is a permutation representation
-    (:meth:`FieldType.require_pointwise`)."""
+    (`FieldType.require_pointwise`)."""
     ft.require_pointwise(layer)
 
 
@@ -91,7 +91,7 @@ def _inverse_softplus(y: float) -> float:
 
 def norm_gain(sq: torch.Tensor, b: torch.Tensor | None, function: str, relative: bool) -> torch.Tensor:
     """φ per field from the squared field norms ``sq`` [B, F, H, W] and thresholds ``b`` [1, F, 1, 1] (or None)
-    (see :class:`NormNonlinearity`)."""
+    (see `NormNonlinearity`)."""
     n = torch.sqrt(sq.clamp_min(EPS))
     if b is None:
         thr = 0.0
@@ -134,7 +134,7 @@ class NormNonlinearity(EquivariantModule):
     identity) uses a *relative* threshold b_i·r(x), r(x) = sqrt(mean_j n_j(x)²) the RMS of the layer's field norms
     at x, with learnable b_i = softplus(``threshold``_i) ≥ 0: f(u)_i = u_i·relu(n_i − b_i r)/n_i, positively
     homogeneous (f(c u) = c f(u), c > 0). Norms are computed as sqrt(max(n², 1e-12)), so the output and its
-    gradients are finite at u = 0 (where the output is 0). Exports through :func:`plain`.
+    gradients are finite at u = 0 (where the output is 0). Exports through `plain`.
     """
 
     def __init__(self, in_type, function: str = "relu", bias: bool = True):
@@ -198,12 +198,12 @@ class GatedNonlinearity(EquivariantModule):
     is the gated fields, field_i · sigmoid(gate_i). The gate is invariant, so this is equivariant for every type.
 
     Args:
-        in_type: gates + gated fields (build it with :meth:`input_type`).
+        in_type: gates + gated fields (build it with `input_type`).
         gates: the number n of leading gate fields, or their FieldType (n trivial fields, equal to the first n
             fields of ``in_type``). ``in_type`` must have exactly 2n fields.
 
     ``out_type`` is the gated fields. No parameters (the preceding convolution supplies the gates, including any
-    bias on them). Exports through :func:`plain`.
+    bias on them). Exports through `plain`.
     """
 
     def __init__(self, in_type, gates):

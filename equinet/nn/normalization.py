@@ -1,7 +1,7 @@
 """Equivariant batch and instance normalisation with statistics shared within each field.
 
 For a field u_i carrying ρ_i (size d_i) with invariant subspace spanned by the orthonormal columns of P_i
-(:func:`~equinet.nn.conv.trivial_projector`):
+(`trivial_projector`):
 
 * mean (``bias=True`` only): μ_i = mean of P_iᵀ u_i, subtracted as u_i − P_i μ_i (only the invariant components of a
   field have an equivariant mean: P_i P_iᵀ commutes with ρ_i(g));
@@ -107,7 +107,7 @@ class EquivariantBatchNorm(_FieldNorm):
 
     Buffers ``running_mean`` [n_invariant], ``running_var`` [n_fields] (unbiased: Bessel's correction on the
     invariant components, as ``nn.BatchNorm2d``) and ``num_batches_tracked``; the state dict is the same in train
-    and eval mode. Eval mode uses the running statistics; :meth:`export` gives that per-channel affine map.
+    and eval mode. Eval mode uses the running statistics; `export` gives that per-channel affine map.
     """
 
     def __init__(self, in_type, affine: bool = True, bias: bool = True, momentum: float | None = 0.1,
@@ -189,8 +189,8 @@ def instance_norm(x, PPt, S, d, inv_dim, channel_field, weight, shift, eps: floa
 
 class EquivariantInstanceNorm(_FieldNorm):
     """Instance normalisation with per-field statistics over space, per sample (no running statistics; the same
-    in train and eval mode). ``affine``/``bias``/``eps`` as :class:`EquivariantBatchNorm`; exports through
-    :func:`plain`."""
+    in train and eval mode). ``affine``/``bias``/``eps`` as `EquivariantBatchNorm`; exports through
+    `plain`."""
 
     def __init__(self, in_type, affine: bool = True, bias: bool = True, eps: float = 1e-5):
         super().__init__(in_type, affine, bias, eps)

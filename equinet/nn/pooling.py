@@ -54,7 +54,7 @@ def group_pool(x, sizes, channels, order, mode):
 class GroupPooling(EquivariantModule):
     """Pool every permutation field (regular, quotient, trivial) to one invariant scalar: the max or the mean over
     its channels (ρ(g) only permutes them). Output: one trivial field per input field. Exports through
-    :func:`plain`."""
+    `plain`."""
 
     def __init__(self, in_type, mode: str = "max"):
         super().__init__()
@@ -109,7 +109,7 @@ def safe_norm(sq: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 
 class NormPooling(EquivariantModule):
     """Replace every field by its Euclidean norm ‖u_i(x)‖ (invariant for orthogonal ρ): one trivial field per field.
-    The gradient is finite at u = 0. Exports through :func:`plain`."""
+    The gradient is finite at u = 0. Exports through `plain`."""
 
     def __init__(self, in_type):
         super().__init__()

@@ -3,11 +3,11 @@ the image centre, ``docs/conventions.md``) commute with it exactly, for even and
 
 Sizes, per axis (H and W independently):
 
-* :class:`Downsample2x`: H -> ceil(H/2). Even H = 2m: 2-sample blocks (0,1), (2,3), ... tile the axis
+* `Downsample2x`: H -> ceil(H/2). Even H = 2m: 2-sample blocks (0,1), (2,3), ... tile the axis
   symmetrically -> m samples. Odd H = 2m+1: a symmetric 3-tap window centred on the even indices 0, 2, ..., 2m
   -> m+1 samples; 'avg' uses the weights [1, 2, 1]/4 (renormalised at the two borders, [2, 1]/3), 'max' the max
   of the window. Output sample i sits at input position 2i + 1/2 (even) or 2i (odd): the centre maps to the centre.
-* :class:`Upsample2x`: H -> 2H (every input pixel becomes two output pixels at ±1/4 of an input pixel: 'nearest'
+* `Upsample2x`: H -> 2H (every input pixel becomes two output pixels at ±1/4 of an input pixel: 'nearest'
   copies, 'bilinear' uses the weights 3/4, 1/4 with replicated borders), or with ``odd_output=True`` H -> 2H - 1
   (output 2i is input i, output 2i+1 the mean of inputs i and i+1: the transpose grid of the odd downsampling).
   Down then up restores the size: 2m -> m -> 2m, and 2m+1 -> m+1 -> 2m+1 with ``odd_output=True``.
@@ -67,7 +67,7 @@ class Downsample2x(EquivariantModule):
 
     ``mode='avg'`` (linear, any field type) or ``'max'`` (permutation fields only). H x W -> ceil(H/2) x ceil(W/2):
     2x2 blocks for even sizes, a symmetric 3-tap window ([1, 2, 1]/4 for 'avg') on the even indices for odd
-    sizes (``equinet.nn.resampling``). Exports through :func:`plain` (the size rule is evaluated at run time).
+    sizes (``equinet.nn.resampling``). Exports through `plain` (the size rule is evaluated at run time).
     """
 
     def __init__(self, in_type, mode: str = "avg"):
@@ -101,7 +101,7 @@ class Upsample2x(EquivariantModule):
     ``mode='nearest'`` or ``'bilinear'``: H x W -> 2H x 2W (nearest copies each pixel to a 2x2 block; bilinear,
     ``align_corners=False``, weights 3/4 and 1/4, borders replicated). ``odd_output=True`` (bilinear only):
     H x W -> (2H-1) x (2W-1), output 2i = input i and output 2i+1 = the mean of inputs i, i+1, which undoes the
-    size change of :class:`Downsample2x` on odd sizes. Exports to ``nn.Upsample`` / a depthwise
+    size change of `Downsample2x` on odd sizes. Exports to ``nn.Upsample`` / a depthwise
     ``nn.ConvTranspose2d``.
     """
 

@@ -1,6 +1,6 @@
 """Linear imaging operators (forward models) and measurement noise.
 
-Every operator is a :class:`LinearPhysics` (a ``torch.nn.Module``): ``op(x)`` is ``A x`` on image batches
+Every operator is a `LinearPhysics` (a ``torch.nn.Module``): ``op(x)`` is ``A x`` on image batches
 ``[B, C, H, W]``, ``op.adjoint(y)`` the exact discrete adjoint, ``op.pinv(y)`` an approximate inverse,
 ``op.measure(x, generator)`` the noisy measurement, ``op.data_fidelity``/``op.grad_data_fidelity`` the
 least-squares data term and its gradient, ``op.norm()`` a power-iteration estimate of ``||A||_2``.

@@ -28,7 +28,7 @@ __all__ = ["LinearPhysics", "as_image_size"]
 
 def as_image_size(image_size, name: str = "image_size") -> Tuple[int, int]:
     """Normalise ``image_size`` (an int ``n`` for ``n x n``, or a pair ``(H, W)``) to a tuple of two positive ints
-    (:func:`equinet.utils.checks.check_image_size`)."""
+    (`equinet.utils.checks.check_image_size`)."""
     return check_image_size(image_size, name)
 
 

@@ -79,7 +79,7 @@ class MRI(LinearPhysics):
         center_fraction: fraction of the columns around zero frequency that are always sampled.
         seed: seed of the random line selection.
         mask: optional user mask of shape ``(H, W)`` with entries 0/1 (overrides the three arguments above).
-        noise: a noise model for :meth:`measure` (noise is added only on sampled k-space entries).
+        noise: a noise model for `measure` (noise is added only on sampled k-space entries).
 
     ``pinv`` is the zero-filled inverse FFT, which equals the adjoint because ``F`` is unitary and ``M`` a
     0/1 projector; it is a right inverse on the range: ``A pinv(A x) = A x``.

@@ -36,7 +36,7 @@ from .base import LinearPhysics, as_image_size
 
 __all__ = ["Radon", "fbp_filter", "FBP_FILTERS"]
 
-#: filter names accepted by :meth:`Radon.fbp` (scikit-image's names; ``None`` = no filtering)
+#: filter names accepted by `Radon.fbp` (scikit-image's names; ``None`` = no filtering)
 FBP_FILTERS = ("ramp", "shepp-logan", "cosine", "hamming", "hann", None)
 
 
@@ -180,10 +180,10 @@ class Radon(LinearPhysics):
         circle: as scikit-image: if True the detector has ``N`` bins and the image is assumed zero outside
             the inscribed disk (content outside is sampled only partially); if False the detector covers the
             whole square (``ceil(sqrt(2) N)`` bins, rounded up to the parity of ``N`` for the geometric centre).
-        filter: default FBP filter for :meth:`pinv`, one of ``FBP_FILTERS``.
+        filter: default FBP filter for `pinv`, one of ``FBP_FILTERS``.
         center: ``"geometric"`` (default, rotation about the array centre, see module docstring) or
             ``"skimage"`` (about pixel ``N // 2``).
-        noise: a noise model for :meth:`measure`.
+        noise: a noise model for `measure`.
 
     ``pinv`` is filtered back-projection (FBP) following ``skimage.transform.iradon`` (linear interpolation,
     zero-padding to a power of two >= 64 before filtering, output scaled by ``pi / (2 n_angles)``, zero

@@ -61,7 +61,7 @@ class Inpainting(LinearPhysics):
             chosen by a ``torch.Generator`` seeded with ``seed``.
         seed: seed of the random mask.
         mask: optional user mask of shape ``(H, W)`` with entries 0/1 (1 = observed); overrides ``drop``.
-        noise: a noise model for :meth:`measure` (dropped pixels stay exactly zero).
+        noise: a noise model for `measure` (dropped pixels stay exactly zero).
 
     The measurement lives in image space with zeros at dropped pixels. ``A`` is an orthogonal projector,
     so ``A^T = A`` and ``pinv = A`` (a right inverse on the range).
@@ -144,8 +144,8 @@ class Blur(LinearPhysics):
         padding: ``"circular"`` (default: periodic boundary; ``A`` commutes with ``torch.roll`` and is
             diagonalised by the FFT) or ``"zeros"`` (zero boundary, output of the same size).
         image_size: optional ``N`` or ``(H, W)``; if given, inputs must have that size.
-        reg: default Tikhonov parameter of :meth:`pinv`.
-        noise: a noise model for :meth:`measure`.
+        reg: default Tikhonov parameter of `pinv`.
+        noise: a noise model for `measure`.
 
     The adjoint is the correlation with the same kernel and the same boundary rule (exact for both paddings).
     ``pinv(y)`` is the Tikhonov/Wiener solution ``F^-1[conj(K) Y / (|K|^2 + reg)]``, i.e. the exact
@@ -275,7 +275,7 @@ class CompressedSensing(LinearPhysics):
             a power of 2; applied with the fast transform, never stored).
         seed: seed of the random matrix / row choice (the matrix is regenerated from it, not stored in the
             state dict).
-        noise: a noise model for :meth:`measure`.
+        noise: a noise model for `measure`.
 
     Measurements have shape ``[B, C, m]``. ``pinv`` is the exact Moore-Penrose pseudo-inverse
     ``A^T (A A^T)^-1`` (``= A^T`` for Hadamard rows, which are orthonormal).

@@ -111,7 +111,7 @@ def _module_tensor(module: nn.Module):
 
 class PreparedModule:
     """Calls ``module`` under the check's rules: nn.Modules run in eval mode, as a ``dtype`` deep copy when possible
-    (else as they are, in their own dtype); the original's train/eval flags are restored by :meth:`restore`."""
+    (else as they are, in their own dtype); the original's train/eval flags are restored by `restore`."""
 
     def __init__(self, module, dtype, name: str = "module"):
         if not callable(module):

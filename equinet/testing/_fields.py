@@ -56,7 +56,7 @@ class BlobField:
 
     Each item is a sum of ``N_BLOBS`` Gaussian blobs (σ uniform in ``SIGMA_PX``, centres uniform in the disk
     r <= ``CENTRE_RADIUS``·size, N(0, 1) amplitudes per channel), so it nearly vanishes at the image border.
-    :meth:`sample` with an element g returns T_g u = π(g) u(H_g⁻¹ x) without any interpolation.
+    `sample` with an element g returns T_g u = π(g) u(H_g⁻¹ x) without any interpolation.
     """
 
     def __init__(self, batch: int, channels: int, size: int, seed: int):

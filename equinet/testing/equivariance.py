@@ -3,7 +3,7 @@
 Protocol (``docs/testing.md``):
 
 * grid-preserving elements (multiples of 90°, with or without the flip): i.i.d. N(0, 1) inputs, exact pixel
-  permutation actions on both sides (:func:`equinet.groups.act`), error over the full output — nothing is
+  permutation actions on both sides (`equinet.groups.act`), error over the full output — nothing is
   interpolated, so an equivariant module scores at float precision;
 * other elements: a smooth analytic input (Gaussian blobs) sampled exactly at H_g⁻¹x, so the input is never
   interpolated; T_g f(x) is the band-limited 'fourier' action of w·f(x), compared with w·f(T_g x), where w is a
@@ -157,7 +157,7 @@ def check_equivariance(module, in_type, out_type, elements=None, *, image_size=3
     Args:
         module: an nn.Module (checked in eval mode, as a ``dtype`` deep copy when possible, under no_grad; its
             train/eval flags are restored) or any callable on [batch, channels, H, W] tensors.
-        in_type, out_type: :class:`equinet.nn.FieldType` or Representation of the input / output channels; None
+        in_type, out_type: `equinet.nn.FieldType` or Representation of the input / output channels; None
             means trivial on every channel (plain CNNs; the input channel count then comes from ``channels``,
             ``module.in_type`` or ``module.in_channels``).
         elements: None (every element of the types' group; ``G.testing_elements(n_elements)`` for SO(2)/O(2)), a
@@ -183,7 +183,7 @@ def check_invariance(module, in_type, elements=None, *, output: str = "auto", im
     """Measure the invariance of ``module``: ``output='field'`` compares f(T_g x) with T_g f(x) for a trivial
     (scalar) output field (the image still rotates); ``'vector'`` compares f(T_g x) with f(x) for outputs of any
     shape (pooled features, scalars); ``'auto'`` picks 'field' for 4-D outputs, 'vector' otherwise. Other
-    arguments as in :func:`check_equivariance`."""
+    arguments as in `check_equivariance`."""
     _check_choice(output, OUTPUTS, "output")
     in_ft, _, els, sizes, batch, n_in = _common_setup(module, in_type, None, elements, image_size, batch, input,
                                                       method, region, channels, n_elements)
@@ -215,13 +215,13 @@ def assert_equivariant(module, in_type, out_type, elements=None, atol: float = 1
                        offgrid_atol: float | None = None, **kwargs) -> EquivarianceReport:
     """Raise AssertionError (with the report table) if a grid-preserving element's relative error exceeds
     ``atol`` or, when given, an off-grid element's exceeds ``offgrid_atol``; return the report otherwise.
-    Keyword arguments go to :func:`check_equivariance`."""
+    Keyword arguments go to `check_equivariance`."""
     report = check_equivariance(module, in_type, out_type, elements, **kwargs)
     return raise_on_failures(report, atol, offgrid_atol, f"{describe(module)} is not equivariant")
 
 
 def assert_invariant(module, in_type, elements=None, atol: float = 1e-5, offgrid_atol: float | None = None,
                      **kwargs) -> EquivarianceReport:
-    """:func:`check_invariance` with the tolerances of :func:`assert_equivariant`."""
+    """`check_invariance` with the tolerances of `assert_equivariant`."""
     report = check_invariance(module, in_type, elements, **kwargs)
     return raise_on_failures(report, atol, offgrid_atol, f"{describe(module)} is not invariant")

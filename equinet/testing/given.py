@@ -14,7 +14,7 @@ def grid_equivariance_error(layer, x: torch.Tensor, elements=None, in_type=None,
     ``layer`` is any callable with field types ``in_type``/``out_type`` (default: ``layer.in_type``/``out_type``);
     ``elements`` defaults to every element of the input type's group (a finite group). Raises if ``f(x)`` is
     zero, where the relative error means nothing. For random inputs, tolerances and off-grid elements use
-    :func:`check_equivariance`.
+    `check_equivariance`.
     """
     in_type = layer.in_type if in_type is None else in_type
     out_type = layer.out_type if out_type is None else out_type

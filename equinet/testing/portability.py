@@ -95,7 +95,7 @@ def snapshot() -> dict:
 
 
 def save(path: str) -> dict:
-    """Write :func:`snapshot` to ``path`` atomically; returns it."""
+    """Write `snapshot` to ``path`` atomically; returns it."""
     snap = snapshot()
     with atomic_path(path) as tmp:
         torch.save(snap, tmp)

@@ -33,7 +33,7 @@ def check_scaling_equivariance(module, scales=(0.1, 0.5, 2, 10), *, in_type=None
 
     ``x``: the input (a tensor), or None for i.i.d. N(0, 1) images [batch, channels, size, size] (channels from
     ``in_type``, ``channels``, ``module.in_type`` or ``module.in_channels``). Module handling (eval mode, ``dtype``
-    copy, no_grad) as in :func:`equinet.testing.check_equivariance`.
+    copy, no_grad) as in `equinet.testing.check_equivariance`.
     """
     cs = _scales(scales)
     if x is not None:

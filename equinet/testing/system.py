@@ -30,13 +30,13 @@ def check_system_equivariance(f, A, x: torch.Tensor | None = None, elements=None
         f: the reconstruction; A: the forward operator (callables: nn.Modules, physics operators, functions; modules
             run in eval mode, as ``dtype`` deep copies when possible).
         x: the images (a [batch, channels, H, H] tensor), or None to generate them as
-            :func:`equinet.testing.check_equivariance` does (``image_size``, ``channels``, ``batch``, ``input``).
+            `equinet.testing.check_equivariance` does (``image_size``, ``channels``, ``batch``, ``input``).
             A given x is rotated by off-grid elements with the ``method`` action (interpolation: its error counts).
         elements: a group, its elements, or (with ``transform``) any objects the transform accepts.
         transform: None for the group action on images whose channels carry ``rep`` (default trivial), or a callable
             ``transform(element, tensor)`` applied to x and to f(A(x)) (e.g. translations); its elements count as
             exact (held to ``atol``) and are compared on the full output.
-        method, region: as in :func:`equinet.testing.check_equivariance` (off-grid elements only).
+        method, region: as in `equinet.testing.check_equivariance` (off-grid elements only).
     """
     _callable(f, "f (the reconstruction)")
     _callable(A, "A (the forward operator)")
@@ -137,7 +137,7 @@ def _custom_rows(fwd, x, els, transform, image_size, channels, batch, input, see
 
 def assert_system_equivariant(f, A, x: torch.Tensor | None = None, elements=None, atol: float = 1e-5,
                               offgrid_atol: float | None = None, **kwargs) -> EquivarianceReport:
-    """:func:`check_system_equivariance` with the tolerances of :func:`equinet.testing.assert_equivariant`."""
+    """`check_system_equivariance` with the tolerances of `equinet.testing.assert_equivariant`."""
     report = check_system_equivariance(f, A, x, elements, **kwargs)
     return raise_on_failures(report, atol, offgrid_atol, f"f∘A ({describe(f)} ∘ {describe(A)}) is not "
                                                          "system-equivariant")

@@ -1,5 +1,5 @@
-"""Training of reconstruction networks with any :mod:`equinet.losses` loss: the :class:`Trainer` (exact resume,
-multi-process with torchrun), TOML run configurations, and the supervised shortcut :func:`fit_supervised`.
+"""Training of reconstruction networks with any `equinet.losses` loss: the `Trainer` (exact resume,
+multi-process with torchrun), TOML run configurations, and the supervised shortcut `fit_supervised`.
 See ``docs/training.md``."""
 from .log import History, plot_history, read_csv, write_csv  # noqa: F401
 from .schedules import SCHEDULES, CosineSchedule, make_schedule  # noqa: F401

@@ -34,7 +34,7 @@ def capture_rng(device: torch.device) -> Dict[str, Any]:
 
 
 def restore_rng(state: Dict[str, Any], device: torch.device) -> None:
-    """Restore what :func:`capture_rng` saved."""
+    """Restore what `capture_rng` saved."""
     torch.set_rng_state(state["torch"])
     if device.type == "cuda" and "cuda" in state:
         torch.cuda.set_rng_state(state["cuda"], device)

@@ -15,7 +15,7 @@ __all__ = ["main", "prepare_output"]
 
 def prepare_output(out: str, resume: bool) -> None:
     """Create and check the output folder before any training: a path that is a file, a folder that cannot be
-    written, or a folder that already holds a run (without ``--resume``) is a :class:`ConfigError`."""
+    written, or a folder that already holds a run (without ``--resume``) is a `ConfigError`."""
     if os.path.exists(out) and not os.path.isdir(out):
         raise ConfigError(f"output folder {out!r} exists and is a file; choose another --out")
     try:

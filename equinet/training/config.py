@@ -1,8 +1,8 @@
 """Training runs described by a TOML file (``python -m equinet train CONFIG.toml``); see ``docs/training.md``.
 
-:func:`load_config` reads and checks the whole file (unknown sections or keys, wrong types, unknown names of
+`load_config` reads and checks the whole file (unknown sections or keys, wrong types, unknown names of
 operators, noise models, networks, losses and transforms, a loss that needs ground truth on measurement-only data)
-and :func:`build_run` constructs every object; any problem is one :class:`ConfigError` that names the offending
+and `build_run` constructs every object; any problem is one `ConfigError` that names the offending
 key, raised before training starts.
 """
 from __future__ import annotations
@@ -271,7 +271,7 @@ def _images(d: dict, n: int, channels: int) -> torch.Tensor:
 
 # --------------------------------------------------------------------------------------------- parsing
 def parse_config(raw: dict, source: str = "config") -> dict:
-    """Check a parsed TOML document; returns it normalised (defaults filled in). Raises :class:`ConfigError`."""
+    """Check a parsed TOML document; returns it normalised (defaults filled in). Raises `ConfigError`."""
     if not isinstance(raw, dict):
         raise ConfigError(f"{source}: the configuration must be a TOML table")
     known = set(TOP) | set(SECTIONS) | {"physics", "loss"}
@@ -323,7 +323,7 @@ def parse_config(raw: dict, source: str = "config") -> dict:
 
 
 def load_config(path: str) -> dict:
-    """Read and check a TOML training configuration (see :func:`parse_config`)."""
+    """Read and check a TOML training configuration (see `parse_config`)."""
     path = os.fspath(path)
     if not os.path.isfile(path):
         raise ConfigError(f"config file {path!r} does not exist" if not os.path.exists(path)
@@ -343,7 +343,7 @@ RESUMABLE_CHANGES = {"": ("out", "device"), "train": ("progress", "plots", "log_
 
 def fingerprint(cfg: dict) -> dict:
     """The settings a checkpoint must have been written with to be resumed (``cfg`` without
-    :data:`RESUMABLE_CHANGES`)."""
+    `RESUMABLE_CHANGES`)."""
     out = {k: v for k, v in cfg.items() if k not in RESUMABLE_CHANGES[""]}
     out["train"] = {k: v for k, v in cfg["train"].items() if k not in RESUMABLE_CHANGES["train"]}
     return out
@@ -351,7 +351,7 @@ def fingerprint(cfg: dict) -> dict:
 
 @dataclass
 class Run:
-    """Everything a configured run needs: the objects and the :class:`~equinet.training.Trainer` arguments."""
+    """Everything a configured run needs: the objects and the `Trainer` arguments."""
 
     model: nn.Module
     loss: Any
@@ -362,7 +362,7 @@ class Run:
 
 
 def build_run(cfg: dict) -> Run:
-    """Construct the physics, data, model, loss and optimizer settings of a checked config (:class:`ConfigError`
+    """Construct the physics, data, model, loss and optimizer settings of a checked config (`ConfigError`
     for anything that cannot be built)."""
     from ..data.measurements import simulate_measurements
     from ..utils.seeding import derived_seed

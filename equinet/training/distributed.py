@@ -41,7 +41,7 @@ def _launched_by_torchrun() -> bool:
 
 
 def setup(device: torch.device) -> Context:
-    """The :class:`Context` of this process; under ``torchrun`` (``WORLD_SIZE > 1``) the process group is joined
+    """The `Context` of this process; under ``torchrun`` (``WORLD_SIZE > 1``) the process group is joined
     (NCCL when ``device`` is CUDA, else gloo) and a CUDA device becomes ``cuda:LOCAL_RANK``."""
     if dist.is_available() and dist.is_initialized():
         rank, world = dist.get_rank(), dist.get_world_size()
@@ -64,7 +64,7 @@ def setup(device: torch.device) -> Context:
 
 
 def teardown(ctx: Context) -> None:
-    """Leave the process group if :func:`setup` joined it."""
+    """Leave the process group if `setup` joined it."""
     if ctx.owns_group and dist.is_initialized():
         dist.destroy_process_group()
 
@@ -91,10 +91,10 @@ def barrier(ctx: Context) -> None:
 
 
 class AveragingOptimizer(torch.optim.Optimizer):
-    """An optimizer seen by :meth:`equinet.losses.Loss.adversary_step` once per micro-batch.
+    """An optimizer seen by `equinet.losses.Loss.adversary_step` once per micro-batch.
 
     Each call's ``zero_grad`` / ``backward`` / ``step`` gives the gradient of one micro-batch; ``step`` adds it, with
-    the micro-batch's weight, to an accumulator instead of stepping. :meth:`apply` then sums the accumulators
+    the micro-batch's weight, to an accumulator instead of stepping. `apply` then sums the accumulators
     over the processes and takes one real step of ``optimizer``: the adversary makes one update per training step
     on the gradient of the whole global batch, whatever the number of processes.
     """

@@ -1,6 +1,6 @@
 """The record of a training run: per-step losses (every term by name), validation metrics, a CSV file and plots.
 
-The CSV and the figures are rewritten atomically from the whole :class:`History`, so after a resume they hold
+The CSV and the figures are rewritten atomically from the whole `History`, so after a resume they hold
 exactly the steps of the checkpoint followed by the new ones (no duplicated rows from a killed run).
 """
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Checks run once before training: the (loss, physics, data, model) combination works, and, for losses that learn
 from measurements alone through a group of transformations (EI, REI, adversarial EI), whether that group can
-reveal the nullspace of the operator at all (Theorem 1 / Corollary 1 of the EI paper, :mod:`equinet.diagnostics`).
+reveal the nullspace of the operator at all (Theorem 1 / Corollary 1 of the EI paper, `equinet.diagnostics`).
 """
 from __future__ import annotations
 
@@ -49,7 +49,7 @@ def loss_transforms(loss: Loss) -> list:
 
 
 def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
-    """For an unsupervised loss with transformations, compute :func:`equinet.diagnostics.identifiability_report`
+    """For an unsupervised loss with transformations, compute `equinet.diagnostics.identifiability_report`
     of (physics, transformation), ``echo`` its lines, and warn (``UserWarning``) when the rank condition fails:
     then no unsupervised loss with this group can learn the whole nullspace of A. Returns the reports (empty list
     when there is nothing to check)."""

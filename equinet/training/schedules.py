@@ -27,7 +27,7 @@ class CosineSchedule(torch.optim.lr_scheduler.LRScheduler):
 
 
 def make_schedule(name, optimizer: torch.optim.Optimizer, total: int, min_lr: float = 0.0):
-    """The scheduler called ``name`` (``None``/'constant': None; 'cosine': :class:`CosineSchedule`)."""
+    """The scheduler called ``name`` (``None``/'constant': None; 'cosine': `CosineSchedule`)."""
     if name not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {name!r}")
     return CosineSchedule(optimizer, total, min_lr) if name == "cosine" else None

@@ -1,6 +1,6 @@
-"""Supervised training of ``u = model(y, physics)`` on images: a thin wrapper over :class:`~equinet.training.Trainer`.
+"""Supervised training of ``u = model(y, physics)`` on images: a thin wrapper over `Trainer`.
 
-:func:`fit_supervised` simulates ``y = physics.measure(x, generator)`` with fresh seeded noise every step and
+`fit_supervised` simulates ``y = physics.measure(x, generator)`` with fresh seeded noise every step and
 minimises ``loss(model(y, physics), x)`` (MSE by default) with Adam and an optional cosine schedule. Its random
 streams are those of the trainer with one micro-batch: batch order ``(seed, 0, epoch)``, step generator
 ``(seed, 1, step)``, so runs are bitwise identical to those of the loop it replaced.
@@ -65,7 +65,7 @@ def fit_supervised(model: nn.Module, physics, images, *, loss: Callable = mse_lo
     Each step draws a batch, simulates ``y = physics.measure(x, generator)`` (or a custom ``measure(x, generator)``)
     and takes an Adam step (``lr``, ``weight_decay``) on ``loss(u, x)``; ``schedule='cosine'`` decays the lr to
     ``min_lr``. Other keyword arguments (``checkpoint_every``, ``resume``, ``grad_clip``, ``callback``, ``out``,
-    ``validation``, ...) are those of :class:`~equinet.training.Trainer`. Returns the run's :class:`History`.
+    ``validation``, ...) are those of `Trainer`. Returns the run's `History`.
     """
     if measure is None and not callable(getattr(physics, "measure", None)):
         raise TypeError("physics must provide measure(x, generator) (an equinet.physics.LinearPhysics) "

@@ -1,17 +1,17 @@
-"""The trainer: any :class:`equinet.losses.Loss`, any model ``model(y, physics) -> x``, any operator and data.
+"""The trainer: any `equinet.losses.Loss`, any model ``model(y, physics) -> x``, any operator and data.
 
 One step takes a global batch of ``batch_size`` items (epoch-wise random permutations seeded by ``(seed, 0, epoch)``),
 splits it into ``micro_batches`` fixed slices, and for each slice ``m``: draws a CPU generator seeded by
 ``(seed, 1, step)`` (one slice) or ``(seed, 1, step, m)``; re-simulates ``y = physics.measure(x, generator)``
 when the data are images (on-line simulation) or takes the dataset's fixed ``y``; computes ``x1 = model(y, physics)``
-once; builds the :class:`~equinet.losses.LossInputs` (the ground truth only for losses that need it); and
+once; builds the `LossInputs` (the ground truth only for losses that need it); and
 back-propagates the slice's share of ``equinet.losses.total(terms)``. Then one optimizer step, one scheduler step, and
 one adversary update when the loss has a discriminator. Under ``torchrun`` each process takes its share of the
-slices (:mod:`equinet.training.distributed`), so the run does not depend on the number of processes.
+slices (`equinet.training.distributed`), so the run does not depend on the number of processes.
 
 Exact resume: the batch order and every per-step generator are functions of ``(seed, step)``; the checkpoint holds
 the step, the weights, the optimizers, the scheduler, the loss module and the global RNG states of every process
-(:mod:`equinet.training.checkpoint`). A run killed at any time and resumed from its last checkpoint reproduces the
+(`equinet.training.checkpoint`). A run killed at any time and resumed from its last checkpoint reproduces the
 uninterrupted run's losses and weights bit for bit on the CPU.
 """
 from __future__ import annotations
@@ -102,11 +102,11 @@ class Trainer:
     """Train ``model`` in place by minimising ``loss`` (see the module docstring for one step).
 
     Args:
-        model: ``model(y, physics) -> x`` (e.g. :class:`equinet.nets.PinvReconstructor`, ``UnrolledPGD``).
-        loss: an :class:`equinet.losses.Loss` (or a :class:`~equinet.losses.LossSum`).
+        model: ``model(y, physics) -> x`` (e.g. `equinet.nets.PinvReconstructor`, ``UnrolledPGD``).
+        loss: an `equinet.losses.Loss` (or a `LossSum`).
         physics: the operator (moved to ``device``).
         data: images (tensor ``[N, C, H, W]`` or dataset; ``y`` re-simulated every step) or an
-            :class:`equinet.data.MeasurementDataset` (fixed ``y``; with ground truth if paired).
+            `equinet.data.MeasurementDataset` (fixed ``y``; with ground truth if paired).
         steps / epochs: number of optimizer steps, or of passes over the data (exactly one).
         batch_size: global batch (clamped to N); micro_batches: fixed slices of each batch with their own random
             streams (a multiple of the number of processes; results do not depend on that number).
@@ -117,7 +117,7 @@ class Trainer:
         seed: run seed (batch order, per-step generators, global RNGs).
         device: 'cpu', 'cuda', 'auto' or a torch.device (under torchrun a CUDA device becomes cuda:LOCAL_RANK).
         measure: ``(x, generator) -> y`` for on-line simulation (default ``physics.measure``).
-        validation: a :class:`equinet.data.PairedMeasurementDataset` (held-out x and fixed y) for PSNR/SSIM.
+        validation: a `equinet.data.PairedMeasurementDataset` (held-out x and fixed y) for PSNR/SSIM.
         val_every: evaluate every this many steps (and before training and at the end); val_batch_size;
             data_range: of PSNR/SSIM (None: each image's range).
         grad_clip: maximum global gradient norm of the model (None: no clipping).
@@ -125,13 +125,13 @@ class Trainer:
         checkpoint: checkpoint path (default ``out/checkpoint.pt`` when ``out`` is given, else no checkpoint).
         checkpoint_every: steps between checkpoints (also written at the end); log_every: steps between CSV writes.
         resume: continue from an existing checkpoint of the same settings (False: start over and overwrite it).
-        progress: True for a progress bar, or a shared :class:`equinet.utils.progress.Progress`.
+        progress: True for a progress bar, or a shared `equinet.utils.progress.Progress`.
         callback: ``callback(step, loss)`` after every step (step counted from 1).
         fingerprint: extra settings (e.g. the parsed config) that must match for a resume.
         plots: write ``curves.png`` with the log.
         identifiability: before an unsupervised run with transformations (EI, REI, adversarial EI), print the
-            :func:`equinet.diagnostics.identifiability_report` of (physics, transformation) and warn when the rank
-            condition fails (:mod:`equinet.training.preflight`).
+            `equinet.diagnostics.identifiability_report` of (physics, transformation) and warn when the rank
+            condition fails (`equinet.training.preflight`).
     """
 
     def __init__(self, model: nn.Module, loss: Loss, physics, data, *, steps: Optional[int] = None,
@@ -295,7 +295,7 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------- loop
     def fit(self) -> History:
-        """Run (or continue) the training; returns the :class:`~equinet.training.log.History` of the whole run."""
+        """Run (or continue) the training; returns the `History` of the whole run."""
         ctx, dev = self.ctx, self.ctx.device
         if self.out is not None and ctx.is_main:
             os.makedirs(self.out, exist_ok=True)

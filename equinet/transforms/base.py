@@ -31,7 +31,7 @@ def check_positive_int(value, name: str) -> int:
 class Transform:
     """Base class of the random image transformations used by the EI, REI and DA losses.
 
-    Subclasses set :attr:`param_dim` and implement ``_draw(n, generator) -> [n, k]`` (independent draws),
+    Subclasses set `param_dim` and implement ``_draw(n, generator) -> [n, k]`` (independent draws),
     ``_apply(x, params)`` and ``_inverse(x, params)`` on batches whose length equals the number of rows, and
     optionally ``_enumerate(n)``.
     """
@@ -68,7 +68,7 @@ class Transform:
         return self._apply(x, params)
 
     def inverse(self, x: torch.Tensor, params: torch.Tensor) -> torch.Tensor:
-        """``T_{g_i}^{-1} x_i``: undoes :meth:`apply` with the same ``params``."""
+        """``T_{g_i}^{-1} x_i``: undoes `apply` with the same ``params``."""
         x, params = self._prepare(x, params)
         return self._inverse(x, params)
 

@@ -1,7 +1,7 @@
 """Per-sample actions of O(2) elements and of circular shifts on image batches, without a loop over the batch.
 
 Image ``i`` of the batch is acted on by its own element ``g_i = R(angle_i) F^reflect_i`` with exactly the
-convention of :func:`equinet.groups.act` (centre of the array, y up, counter-clockwise; ``F`` flips the y-axis), so
+convention of `equinet.groups.act` (centre of the array, y up, counter-clockwise; ``F`` flips the y-axis), so
 ``o2_act(x, angle, reflect)[i] == act(g_i, x[i:i+1])``:
 
 * elements that preserve the pixel grid (multiples of 90°, with or without the flip) are exact: one gather of
@@ -31,7 +31,7 @@ _BASE_CACHE: Dict[tuple, torch.Tensor] = {}
 
 def grid_permutations(H: int, W: int, device=None) -> torch.Tensor:
     """Pixel permutations ``[8, H*W]`` of the D4 elements (row ``4 * reflect + quarter_turns``), built with
-    :func:`equinet.groups.act`; for non-square images the odd quarter turns are absent (row filled with -1)."""
+    `equinet.groups.act`; for non-square images the odd quarter turns are absent (row filled with -1)."""
     device = torch.device("cpu") if device is None else torch.device(device)
     key = (int(H), int(W), str(device))
     perms = _PERM_CACHE.get(key)

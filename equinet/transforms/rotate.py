@@ -1,7 +1,7 @@
 """Rotations and reflections: the elements of an equinet group, or rotations by any angle in a range.
 
 Parameters (one row per image, ``param_dim = 2``): ``(angle in radians in [0, 2π), reflect in {0, 1})`` for the
-element ``R(angle) F^reflect`` (``F`` flips the y-axis, as everywhere in :mod:`equinet.groups`). Grid-preserving
+element ``R(angle) F^reflect`` (``F`` flips the y-axis, as everywhere in `equinet.groups`). Grid-preserving
 elements act exactly (pixel permutations); the others are interpolated (``'bilinear'`` or ``'fourier'``).
 """
 from __future__ import annotations

@@ -37,7 +37,7 @@ class UnrolledPGD(nn.Module):
     """Unrolled PGD reconstruction network ``y -> u_K``.
 
     Args:
-        physics: a :class:`equinet.physics.LinearPhysics` used only to estimate the initial step size 1/‖A‖²
+        physics: a `equinet.physics.LinearPhysics` used only to estimate the initial step size 1/‖A‖²
             (may be ``None`` when ``step_size`` is given). It is not stored as a submodule: call the model as
             ``model(y, physics)``.
         prox: a proximal network (tied, or copied ``n_iter`` times when ``tied=False``), a list of ``n_iter``

@@ -2,7 +2,7 @@
 
 Each check returns the normalised value or raises an error that names the argument and what was expected
 (``ValueError`` for a wrong value, ``TypeError`` for a wrong kind of object). Seeds follow
-:func:`equinet.utils.seeding.check_seed` (a non-negative int; bools refused).
+`equinet.utils.seeding.check_seed` (a non-negative int; bools refused).
 """
 from __future__ import annotations
 

@@ -41,7 +41,7 @@ class Progress:
         total: number of units of work (required for manual use; > 0).
         desc: label printed before the bar.
         unit: name of one unit in the rate (``it/s``).
-        quiet: print nothing (the counters and :meth:`eta` still work).
+        quiet: print nothing (the counters and `eta` still work).
         file: output stream (default ``sys.stderr``).
         width: number of characters of the bar itself.
         min_interval: minimum seconds between redraws on a terminal.

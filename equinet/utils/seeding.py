@@ -26,5 +26,5 @@ def derived_seed(seed: int, *keys: int) -> int:
 
 
 def generator(seed: int, *keys: int, device="cpu") -> torch.Generator:
-    """A ``torch.Generator`` on ``device`` seeded with :func:`derived_seed` ``(seed, *keys)``."""
+    """A ``torch.Generator`` on ``device`` seeded with `derived_seed` ``(seed, *keys)``."""
     return torch.Generator(device=device).manual_seed(derived_seed(seed, *keys))

@@ -1,7 +1,7 @@
 """Translation- vs roto-translation-equivariant unrolled reconstruction (Fig. 5 of the imaging paper; Celledoni et
 al. 2021, "Equivariant neural networks for inverse problems").
 
-Unrolled proximal gradient descent (:class:`equinet.unrolled.UnrolledPGD`) is trained with proximal networks that
+Unrolled proximal gradient descent (`equinet.unrolled.UnrolledPGD`) is trained with proximal networks that
 are ordinary CNNs (translation equivariant, the ``NetSpec.translation_twin`` of the reference network) or
 steerable C4/C8 networks on regular fields (roto-translation equivariant), for several training-set sizes, on
 sparse-view CT and Cartesian MRI of random ellipse phantoms. Every model is evaluated on held-out phantoms and on
@@ -10,10 +10,10 @@ against the FBP / zero-filled (pseudo-inverse) baseline. See ``docs/experiments.
 
 One concern per module: ``config`` (settings), ``data`` (phantoms, test sets, pools), ``operators`` (CT, MRI),
 ``models`` (specs, unrolled PGD), ``statistics`` (metrics, table rows), ``report`` (Markdown, figures), ``run``
-(orchestration through :mod:`equinet.experiments.runner`) and ``cli`` (the command line).
+(orchestration through `equinet.experiments.runner`) and ``cli`` (the command line).
 
-Entry points: :func:`run_comparison` (a :class:`ComparisonConfig` -> table rows, files written to ``out``) and
-:func:`main` (the command line, also ``python -m equinet compare``).
+Entry points: `run_comparison` (a `ComparisonConfig` -> table rows, files written to ``out``) and
+`main` (the command line, also ``python -m equinet compare``).
 """
 from .cli import build_parser, config_from_args, main
 from .config import LABELS, MODELS, OPERATORS, TEST_SETS, ComparisonConfig, label

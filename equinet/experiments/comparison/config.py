@@ -1,4 +1,4 @@
-"""The comparison's settings: :class:`ComparisonConfig`, the model and operator keys, and their labels."""
+"""The comparison's settings: `ComparisonConfig`, the model and operator keys, and their labels."""
 from __future__ import annotations
 
 import dataclasses
@@ -30,12 +30,12 @@ def label(model: str, operator: str) -> str:
 
 @dataclass
 class ComparisonConfig:
-    """Settings of the comparison (the defaults are the full mode; :meth:`quick` the ~10-minute CPU mode).
+    """Settings of the comparison (the defaults are the full mode; `quick` the ~10-minute CPU mode).
 
     Data: ``image_size`` x ``image_size`` ellipse phantoms; ``orientation='aligned'`` draws ellipse axes along the
     grid (angle jitter ``orientation_jitter`` degrees) so that the training distribution is invariant only to 90°
     turns and flips and the rotated test set is out of distribution; ``'uniform'`` uses the rotation-invariant
-    distribution of :class:`equinet.data.EllipsePhantoms` (the rotated test set is then in distribution).
+    distribution of `equinet.data.EllipsePhantoms` (the rotated test set is then in distribution).
 
     Operators: ``'ct'`` = ``Radon(image_size, ct_angles)`` with Gaussian noise of standard deviation
     ``ct_noise`` x the RMS of clean sinograms (FBP with the ``ct_filter`` filter as baseline and initialisation);
@@ -45,7 +45,7 @@ class ComparisonConfig:
     Runs: ``workers`` processes of ``threads`` threads; ``checkpoints`` saves every training run under
     ``out/checkpoints`` every ``checkpoint_every`` steps (default: a tenth of the steps) and resumes from there.
 
-    Models: see :data:`MODELS`. The reference is a C8 DnCNN with ``width`` regular fields; ``cnn``/``c4`` match
+    Models: see `MODELS`. The reference is a C8 DnCNN with ``width`` regular fields; ``cnn``/``c4`` match
     its parameter count, ``cnn-wide``/``c4-wide`` its number of channels (``8 * width``).
     """
 

@@ -16,15 +16,15 @@ from .operators import build_operator, to_operator_images
 
 __all__ = ["phantom_params", "rotate_params", "render_phantoms", "ComparisonData"]
 
-#: rotate_params is :func:`equinet.data.phantoms.rotate_ellipses`
+#: rotate_params is `equinet.data.phantoms.rotate_ellipses`
 rotate_params = rotate_ellipses
 
 
 def phantom_params(n: int, image_size: int, seed: int, orientation: str = "uniform",
                    jitter_deg: float = 10.0) -> torch.Tensor:
-    """Ellipse parameters ``[n, K, 6]`` of :class:`equinet.data.EllipsePhantoms` ``(n, image_size, seed)``;
+    """Ellipse parameters ``[n, K, 6]`` of `equinet.data.EllipsePhantoms` ``(n, image_size, seed)``;
     ``orientation='aligned'`` replaces the angles by a jitter of ``jitter_deg`` degrees around the grid axes
-    (:func:`equinet.data.phantoms.align_ellipses`)."""
+    (`equinet.data.phantoms.align_ellipses`)."""
     if orientation not in ("aligned", "uniform"):
         raise ValueError(f"orientation must be 'aligned' or 'uniform', got {orientation!r}")
     params = EllipsePhantoms(n, image_size, seed).all_params()
@@ -33,7 +33,7 @@ def phantom_params(n: int, image_size: int, seed: int, orientation: str = "unifo
 
 def render_phantoms(params: torch.Tensor, image_size: int, support: float = 0.9) -> torch.Tensor:
     """Images ``[n, 1, H, W]`` from ellipse parameters, clipped and masked by the (rotation-invariant) support disk
-    exactly as :class:`equinet.data.EllipsePhantoms` renders its items."""
+    exactly as `equinet.data.EllipsePhantoms` renders its items."""
     return EllipsePhantoms(1, image_size, support=support).render_params(params)
 
 

@@ -33,7 +33,7 @@ class ZeroedProx:
     identity, so the untrained unrolled network is plain PGD from its initialisation (the same start for all).
 
     ``backend='escnn'`` or ``'e2cnn'`` builds the equivariant networks with that library
-    (:func:`equinet.interop.build_escnn`, same architecture and parameter count); translation (C1) networks stay
+    (`equinet.interop.build_escnn`, same architecture and parameter count); translation (C1) networks stay
     on equinet, whose trivial-group basis is not band-limited like the libraries' (a fair CNN baseline).
     """
 

@@ -1,5 +1,5 @@
 """The comparison's outputs: the Markdown table and its header, and the two figures (PSNR vs training-set size,
-reconstructions of one test image). The CSV/JSON files are written by :func:`equinet.experiments.runner.write_table`."""
+reconstructions of one test image). The CSV/JSON files are written by `equinet.experiments.runner.write_table`."""
 from __future__ import annotations
 
 from typing import Dict, List

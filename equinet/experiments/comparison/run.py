@@ -1,5 +1,5 @@
 """The comparison's orchestration: baselines, one training job per (operator, model, size, repeat) through the
-shared runner (:mod:`equinet.experiments.runner`), then the table and figures."""
+shared runner (`equinet.experiments.runner`), then the table and figures."""
 from __future__ import annotations
 
 import os
@@ -92,7 +92,7 @@ def run_comparison(cfg: ComparisonConfig, out: str = "outputs/comparison", progr
                    log=print) -> List[dict]:
     """Run the comparison and write ``table.csv``, ``table.json``, ``table.md``, ``psnr_vs_train_size.png`` and
     ``reconstructions_<operator>.png`` to ``out`` (created and checked first). Returns the table rows (see
-    :data:`CSV_FIELDS`). Ctrl-C stops the run (and its workers) and keeps the checkpoints already written."""
+    `CSV_FIELDS`). Ctrl-C stops the run (and its workers) and keeps the checkpoints already written."""
     if not isinstance(cfg, ComparisonConfig):
         raise TypeError(f"cfg must be a ComparisonConfig, got {type(cfg).__name__}")
     out = prepare_output(out)
