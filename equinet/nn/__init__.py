@@ -12,3 +12,9 @@ from .alias_free import AliasFreeNonlinearity  # noqa: F401
 from .resampling import Downsample2x, Upsample2x  # noqa: F401
 from .normalization import EquivariantBatchNorm, EquivariantInstanceNorm  # noqa: F401
 from .averaging import GroupAveraged  # noqa: F401
+
+__all__ = ["FieldType", "as_field_type", "check_same_type", "is_permutation", "EquivariantModule",
+           "EquivariantSequential", "SteerableConv2d", "trivial_projector", "is_standard", "plain", "Identity",
+           "PointwiseNonlinearity", "ReLU", "LeakyReLU", "NormNonlinearity", "GatedNonlinearity",
+           "AliasFreeNonlinearity", "GroupPooling", "NormPooling", "Downsample2x", "Upsample2x",
+           "EquivariantBatchNorm", "EquivariantInstanceNorm", "GroupAveraged"]
