@@ -43,6 +43,10 @@ def _n_params(params) -> int:
     raise TypeError(f"enumerate() returned {type(params).__name__}; expected a tensor, dict or list of parameters")
 
 
+#: elements of a continuous transformation used for the rank condition (10° apart for rotations by any angle)
+CONTINUOUS_SAMPLES = 36
+
+
 def as_actions(transforms, method: str = "bilinear") -> Tuple[List[Action], List[str], object]:
     """``(actions, labels, group)``: one callable per transformation, a label for each, and the planar group if
     ``transforms`` was one (else None)."""
@@ -54,7 +58,10 @@ def as_actions(transforms, method: str = "bilinear") -> Tuple[List[Action], List
         acts = [(lambda x, g=g: act(g, x, method="auto" if g.preserves_grid else method)) for g in els]
         return acts, [repr(g) for g in els], transforms
     if hasattr(transforms, "enumerate") and hasattr(transforms, "apply"):
-        params = transforms.enumerate()
+        try:  # continuous transforms (any-angle rotations): CONTINUOUS_SAMPLES evenly spaced elements
+            params = transforms.enumerate(CONTINUOUS_SAMPLES)
+        except (TypeError, ValueError):  # finite transforms list all their elements (and refuse a count)
+            params = transforms.enumerate()
         n = _n_params(params)
         acts = [(lambda x, i=i: transforms.apply(x, _slice_params(params, i, x.shape[0]))) for i in range(n)]
         return acts, [f"{type(transforms).__name__}[{i}]" for i in range(n)], None
