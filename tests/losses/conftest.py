@@ -22,15 +22,3 @@ class MatrixInverse(torch.nn.Module):
     def forward(self, y, physics):
         out = y.reshape(y.shape[0], -1) @ self.B.T
         return out.reshape(y.shape[0], 1, *self.image_size)
-
-
-import pytest  # noqa: E402
-
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Small tensors: one intra-op thread is faster (and avoids spinning threads on a busy 2-core machine)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)

@@ -16,12 +16,6 @@ from equinet.testing import assert_equivariant, check_equivariance
 C4, D4, C8 = groups.cyclic(4), groups.dihedral(4), groups.cyclic(8)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
 
 
 def permutation_type(G):

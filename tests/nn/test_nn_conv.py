@@ -6,31 +6,9 @@ import torch
 from equinet import groups
 from equinet.nn import (EquivariantSequential, FieldType, ReLU, SteerableConv2d, is_standard,
                         trivial_projector)
+from equinet.testing import grid_equivariance_error as equivariance_error
 
 C4, D4, C8, C16 = groups.cyclic(4), groups.dihedral(4), groups.cyclic(8), groups.cyclic(16)
-
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: one intra-op thread avoids thread hand-off costs on shared CPUs (restored after)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
-def equivariance_error(layer, x, elements=None):
-    """max over grid-preserving g of |f(T_g x) - T_g f(x)|_max / |f(x)|_max."""
-    G = layer.in_type.group
-    els = [g for g in (elements or G.elements()) if g.preserves_grid]
-    y = layer(x)
-    assert y.abs().max() > 0
-    worst = 0.0
-    for g in els:
-        a = layer(groups.act(g, x, layer.in_type.representation))
-        b = groups.act(g, y, layer.out_type.representation)
-        worst = max(worst, ((a - b).abs().max() / b.abs().max()).item())
-    return worst
 
 
 def mixed(G):

@@ -15,15 +15,6 @@ from equinet.nn import (Downsample2x, EquivariantBatchNorm, EquivariantInstanceN
 C4, D4 = groups.cyclic(4), groups.dihedral(4)
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """These tensors are tiny: one intra-op thread avoids thread hand-off costs on shared CPUs (restored after)."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 G = D4
 PERM = FieldType(G, [G.regular, G.trivial, G.quotient(groups.flips())])
 STEER = FieldType(G, [G.irrep(1, 1), G.regular, G.trivial, G.irrep(1, 0)])

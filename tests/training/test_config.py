@@ -7,37 +7,19 @@ import pytest
 import torch
 
 from equinet.training.cli import main as train_main
+
+from .configs import tiny_ei_config
 from equinet.training.config import ConfigError, build_run, load_config, parse_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-TINY = """
-seed = 3
-[physics]
-name = "inpainting"
-drop = 0.3
-noise = { name = "gaussian", sigma = 0.01 }
-[data]
-image_size = 12
-n_train = 8
-n_val = 4
-[model]
-backbone = "dncnn"
-[model.net]
-width = 4
-depth = 3
-[[loss]]
-name = "mc"
-[[loss]]
-name = "ei"
-transform = { name = "rotate", degrees = 180.0 }
-[train]
+TINY = tiny_ei_config(seed=3, drop=0.3, sigma=0.01, n_train=8, n_val=4, ei_noise=False, train="""
 steps = 4
 batch_size = 4
 checkpoint_every = 2
 progress = false
 plots = false
-"""
+""")
 
 
 def _raw():

@@ -11,30 +11,11 @@ import torch
 from equinet.training import read_csv
 from equinet.training.cli import main as train_main
 
+from .configs import tiny_ei_config
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-CONFIG = """
-seed = 5
-[physics]
-name = "inpainting"
-drop = 0.4
-noise = { name = "gaussian", sigma = 0.02 }
-[data]
-image_size = 12
-n_train = 12
-n_val = 3
-[model]
-backbone = "dncnn"
-[model.net]
-width = 4
-depth = 3
-[[loss]]
-name = "mc"
-[[loss]]
-name = "ei"
-noise = true
-transform = { name = "rotate", degrees = 180.0 }
-[train]
+CONFIG = tiny_ei_config(seed=5, drop=0.4, sigma=0.02, n_train=12, n_val=3, ei_noise=True, train="""
 steps = 6
 batch_size = 6
 micro_batches = 2
@@ -43,7 +24,7 @@ checkpoint_every = 2
 val_every = 3
 progress = false
 plots = false
-"""
+""")
 
 # one torchrun job: DDP from scratch, stopped on every rank after the checkpoint of step 2 (as a crashed job), then
 # the same processes resume with the command-line entry point (the process group is kept between the two)

@@ -11,30 +11,11 @@ import torch
 from equinet.training import read_csv
 from equinet.training.cli import main as train_main
 
+from .configs import tiny_ei_config
+
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 
-CONFIG = """
-seed = 11
-[physics]
-name = "inpainting"
-drop = 0.4
-noise = { name = "gaussian", sigma = 0.02 }
-[data]
-image_size = 12
-n_train = 10
-n_val = 3
-[model]
-backbone = "dncnn"
-[model.net]
-width = 4
-depth = 3
-[[loss]]
-name = "mc"
-[[loss]]
-name = "ei"
-noise = true
-transform = { name = "rotate", degrees = 180.0 }
-[train]
+CONFIG = tiny_ei_config(seed=11, drop=0.4, sigma=0.02, n_train=10, n_val=3, ei_noise=True, train="""
 steps = 60
 batch_size = 4
 micro_batches = 2
@@ -43,7 +24,7 @@ checkpoint_every = 5
 val_every = 20
 progress = false
 plots = false
-"""
+""")
 
 
 def test_sigkill_then_resume_is_bitwise_the_uninterrupted_run(tmp_path):
