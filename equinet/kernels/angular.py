@@ -127,7 +127,8 @@ def _nullspace(M: np.ndarray, rtol: float = 1e-9) -> np.ndarray:
     return vt[rank:]
 
 
-def _check_pair(in_rep: Representation, out_rep: Representation):
+def check_pair(in_rep: Representation, out_rep: Representation) -> None:
+    """Both are equinet representations of one group (else a TypeError / ValueError naming them)."""
     for r, what in ((in_rep, "in_rep"), (out_rep, "out_rep")):
         if not isinstance(r, Representation):
             raise TypeError(f"{what} must be an equinet Representation, got {type(r).__name__}")
@@ -138,7 +139,7 @@ def _check_pair(in_rep: Representation, out_rep: Representation):
 
 def angular_basis_analytic(in_rep: Representation, out_rep: Representation, max_frequency: int) -> AngularBasis:
     """Solutions from closed-form harmonics of every irreducible pair, through the changes of basis."""
-    _check_pair(in_rep, out_rep)
+    check_pair(in_rep, out_rep)
     Qi, Qo = in_rep.change_of_basis, out_rep.change_of_basis
     d_o, d_i = out_rep.size, in_rep.size
     D = d_o * d_i
@@ -171,7 +172,7 @@ def angular_basis_analytic(in_rep: Representation, out_rep: Representation, max_
 
 def angular_basis_numerical(in_rep: Representation, out_rep: Representation, max_frequency: int) -> AngularBasis:
     """Solutions of the constraint as a linear system over the generators (SVD nullspace)."""
-    _check_pair(in_rep, out_rep)
+    check_pair(in_rep, out_rep)
     G = in_rep.group
     gens = G.generators()
     d_i, d_o = in_rep.size, out_rep.size

@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..groups.representation import Representation
-from .angular import AngularBasis, angular_basis_analytic, angular_basis_numerical
+from .angular import AngularBasis, angular_basis_analytic, angular_basis_numerical, check_pair
 from .canonical import ordered_coefficients, ordered_orthonormal
 from .sampling import SamplingRule, sample_factors
 
@@ -63,12 +63,7 @@ def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kerne
         raise TypeError(f"rule must be a SamplingRule, got {type(rule).__name__}")
     if method not in METHODS:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS}")
-    for r, what in ((in_rep, "in_rep"), (out_rep, "out_rep")):
-        if not isinstance(r, Representation):
-            raise TypeError(f"{what} must be an equinet Representation, got {type(r).__name__}")
-    if in_rep.group != out_rep.group:
-        raise ValueError(f"in_rep and out_rep must be representations of the same group, got {in_rep!r} and "
-                         f"{out_rep!r}")
+    check_pair(in_rep, out_rep)
     key = (in_rep.key, out_rep.key, k, method, rule.key, orthonormalize)
     with _LOCK:
         hit = _CACHE.get(key)
