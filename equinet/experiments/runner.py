@@ -287,6 +287,7 @@ def _run_parallel(task: Task, jobs: list, workers: int, threads: Optional[int], 
     results: dict = {}
     running: dict = {}
     base = _base(bar.desc)
+    previous = _interrupt_on_sigterm()
     try:
         for p in procs:
             p.start()
@@ -316,7 +317,22 @@ def _run_parallel(task: Task, jobs: list, workers: int, threads: Optional[int], 
             p.join()
     finally:
         _stop(procs, (jobs_q, msg_q))
+        if previous is not None:
+            signal.signal(signal.SIGTERM, previous)
     return [results[i] for i in range(len(jobs))]
+
+
+def _raise_interrupt(signum, frame):
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+def _interrupt_on_sigterm():
+    """In the main thread, make SIGTERM stop a parallel run like Ctrl-C does (workers stopped, checkpoints kept;
+    a background run ignores SIGINT, so `kill PID` is how it is stopped). Returns the previous handler."""
+    import threading
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    return signal.signal(signal.SIGTERM, _raise_interrupt)
 
 
 def _stop(procs, queues, grace: float = 5.0) -> None:

@@ -1,7 +1,7 @@
 """Field types: a group and the list of representations carried by the channels of a feature map."""
 from __future__ import annotations
 
-from typing import Iterable, Sequence
+from typing import Sequence
 
 import numpy as np
 import torch

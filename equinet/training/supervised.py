@@ -14,7 +14,6 @@ from torch import nn
 
 from ..losses.base import Loss, LossInputs
 from ..utils.progress import Progress
-from ..utils.seeding import derived_seed as _derived_seed  # noqa: F401  (kept for equinet.experiments.comparison)
 from .log import History
 from .schedules import SCHEDULES, make_schedule
 from .trainer import Trainer, resolve_device

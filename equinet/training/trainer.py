@@ -125,7 +125,8 @@ class Trainer:
         checkpoint: checkpoint path (default ``out/checkpoint.pt`` when ``out`` is given, else no checkpoint).
         checkpoint_every: steps between checkpoints (also written at the end); log_every: steps between CSV writes.
         resume: continue from an existing checkpoint of the same settings (False: start over and overwrite it).
-        progress: True for a progress bar, or a shared `equinet.utils.progress.Progress`.
+        progress: True for a progress bar, or a shared `equinet.utils.progress.Progress` (or any object with
+            ``update(n, postfix=None)``, e.g. the experiment runner's worker progress).
         callback: ``callback(step, loss)`` after every step (step counted from 1).
         fingerprint: extra settings (e.g. the parsed config) that must match for a resume.
         plots: write ``curves.png`` with the log.
@@ -344,7 +345,7 @@ class Trainer:
 
         own_bar = self.progress is True and ctx.is_main
         bar = Progress(total=self.total, desc="train", unit="step") if own_bar else (
-            self.progress if isinstance(self.progress, Progress) else None)
+            self.progress if callable(getattr(self.progress, "update", None)) else None)
         if bar is not None and start:
             bar.update(start)
         t0 = time.perf_counter()

@@ -87,7 +87,8 @@ def _state(pid: int):
 
 
 @pytest.mark.skipif(not os.path.isdir("/proc"), reason="reads worker processes from /proc (Linux)")
-def test_ctrl_c_stops_a_multi_worker_run_and_keeps_checkpoints(tmp_path):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "kill"])
+def test_ctrl_c_stops_a_multi_worker_run_and_keeps_checkpoints(tmp_path, signum):
     out = tmp_path / "run"
     argv = [sys.executable, "-m", "equinet", "compare", "--quick", "--image-size", "16", "--steps", "100000",
             "--train-sizes", "2,3", "--n-test", "2", "--batch-size", "2", "--n-iter", "1", "--depth", "2",
@@ -103,7 +104,7 @@ def test_ctrl_c_stops_a_multi_worker_run_and_keeps_checkpoints(tmp_path):
             time.sleep(0.2)
         workers = _children(proc.pid)
         assert len(workers) >= 2
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         _, err = proc.communicate(timeout=120)
     finally:
         if proc.poll() is None:

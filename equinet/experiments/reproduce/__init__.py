@@ -1,5 +1,5 @@
 """Reproductions of the papers' learning results on offline data, one module each, on the shared runner
-(:mod:`equinet.experiments.runner`). ``python -m equinet reproduce NAME [--quick | --full] [--out DIR] [--seed S]``;
+(`equinet.experiments.runner`). ``python -m equinet reproduce NAME [--quick | --full] [--out DIR] [--seed S]``;
 one docs page each (``docs/reproduce_<name>.md``).
 
 * ``ei-table1``: Table 1 of the EI paper (sparse-view CT and inpainting; A†y, MC, EI, EI-adv, Sup, EI-sup).
@@ -23,7 +23,7 @@ REPRODUCTIONS = {"ei-table1": "ei_table1", "toy-1d": "toy_1d", "bias-free": "bia
 
 
 def main(argv: Optional[Sequence[str]] = None):
-    """``reproduce NAME [options]``: run the reproduction ``NAME`` (see :data:`REPRODUCTIONS`)."""
+    """``reproduce NAME [options]``: run the reproduction ``NAME`` (see `REPRODUCTIONS`)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     usage = "usage: python -m equinet reproduce {" + ",".join(REPRODUCTIONS) + "} [--quick | --full] [--out DIR] " \
             "[--seed S] [options]"

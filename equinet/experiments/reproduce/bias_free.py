@@ -39,7 +39,7 @@ PAPER = {"input_psnr": 9.9, "with_bias": 15.2, "bias_free": 21.0}
 
 @dataclass(frozen=True)
 class BiasFreeConfig:
-    """Settings (see :meth:`quick`, :meth:`full`). Training noise: sigma uniform in ``train_sigma`` (input PSNR
+    """Settings (see `quick`, `full`). Training noise: sigma uniform in ``train_sigma`` (input PSNR
     ``-20 log10 sigma``: 0.02-0.05 is 34-26 dB); test noise levels ``test_sigmas``."""
 
     mode: str = "full"

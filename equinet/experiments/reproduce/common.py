@@ -1,6 +1,6 @@
 """What the reproductions share: the residual U-Net on A†y, the six learning methods as losses, one training run
-through :class:`equinet.training.Trainer`, PSNR evaluation, real test images, the command line and small report
-helpers. Each reproduction (one module) describes its jobs; :mod:`equinet.experiments.runner` runs them."""
+through `equinet.training.Trainer`, PSNR evaluation, real test images, the command line and small report
+helpers. Each reproduction (one module) describes its jobs; `equinet.experiments.runner` runs them."""
 from __future__ import annotations
 
 import argparse
@@ -194,6 +194,15 @@ def cli(name: str, description: str, config_cls, run: Callable, argv: Optional[S
         return run(cfg, a.out, progress=not a.no_progress)
     except KeyboardInterrupt:
         raise SystemExit(f"interrupted: stopped {name} (per-run checkpoints are kept under {a.out}/runs)")
+
+
+def check_methods(cfg, known: Sequence[str], scales: bool = True) -> None:
+    """``cfg.methods`` is a subset of ``known``; with ``scales``, ``cfg.image_size`` halves ``cfg.scales`` times."""
+    for m in cfg.methods:
+        if m not in known:
+            raise ValueError(f"unknown method {m!r}; expected a subset of {tuple(known)}")
+    if scales and cfg.image_size % 2 ** cfg.scales:
+        raise ValueError(f"image_size={cfg.image_size} must be divisible by 2**scales={2 ** cfg.scales}")
 
 
 def check_fields(cfg, positive_ints: Sequence[str] = (), positive_floats: Sequence[str] = (),

@@ -18,13 +18,14 @@ import numpy as np
 import torch
 
 from ...data import EllipsePhantoms
-from ...nets import NetSpec, build, count_parameters
+from ...nets import NetSpec, count_parameters
 from ...physics import Inpainting, Radon
 from ...training import resolve_device
 from ...transforms import Rotate
 from ...unrolled import UnrolledPGD
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
+from ..comparison.models import ZeroedProx
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
 from .common import check_fields, cli, make_loss, mean_std, pm, real_photographs, run_dir, train_model
 from .engine import Problem, evaluate
@@ -38,7 +39,7 @@ METHODS = ("sup", "ei")
 
 @dataclass(frozen=True)
 class DesignLearningConfig:
-    """Settings (see :meth:`quick`, :meth:`full`)."""
+    """Settings (see `quick`, `full`)."""
 
     mode: str = "full"
     seed: int = 0
@@ -93,16 +94,6 @@ def prox_spec(cfg: DesignLearningConfig, prox: str) -> NetSpec:
     return ref if prox == "c8" else ref.translation_twin(match="params", net="dncnn")
 
 
-class _ZeroedProx:
-    """Picklable ``k -> proximal DnCNN`` with a zeroed last convolution (each starts as the identity)."""
-
-    def __init__(self, spec: NetSpec):
-        self.spec = spec
-
-    def __call__(self, k: int):
-        return build("dncnn", self.spec).zero_output_layer()
-
-
 def build_problems(cfg: DesignLearningConfig):
     """``{problem: Problem}`` on ellipse phantoms, with ``max(train_sizes)`` training images (smaller sizes use the
     first ones), held-out phantoms and the photographs upright and rotated."""
@@ -140,7 +131,7 @@ class DesignTask(Task):
         p = problems[name]
         dev = resolve_device(cfg.device)
         with seeded(derived_seed(cfg.seed, 45, PROXES.index(prox))):
-            model = UnrolledPGD(p.physics, _ZeroedProx(prox_spec(cfg, prox)), n_iter=cfg.n_iter, mode="pgd",
+            model = UnrolledPGD(p.physics, ZeroedProx("dncnn", prox_spec(cfg, prox)), n_iter=cfg.n_iter, mode="pgd",
                                 tied=False, init="pinv")
         loss = make_loss(method, p.transform, p.alpha)
         hist = train_model(model, loss, p.physics.to(dev), p.x_train[:size], p.y_train[:size], steps=cfg.steps,

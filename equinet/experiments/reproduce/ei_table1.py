@@ -43,7 +43,7 @@ TEST_PHOTOS = ("camera", "coffee")
 
 @dataclass(frozen=True)
 class EITable1Config:
-    """Settings of the reproduction (see :meth:`quick` and :meth:`full`)."""
+    """Settings of the reproduction (see `quick` and `full`)."""
 
     mode: str = "full"
     seed: int = 0

@@ -16,7 +16,7 @@ from ...data import EllipsePhantoms, simulate_measurements
 from ...physics import PoissonGaussianNoise, Radon
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
-from .common import check_fields, cli, real_photographs
+from .common import check_fields, check_methods, cli, real_photographs
 from .engine import Problem, run_method_table
 
 __all__ = ["LowDoseCTConfig", "build_problems", "run_lowdose_ct_rei", "main", "PAPER"]
@@ -28,7 +28,7 @@ PAPER = {"pinv": 14.12, "ei": 22.02, "rei": 29.68, "sup": 29.96}
 
 @dataclass(frozen=True)
 class LowDoseCTConfig:
-    """Settings (see :meth:`quick`, :meth:`full`). Noise: ``y = gain * Poisson(A x / gain) + sigma * n``."""
+    """Settings (see `quick`, `full`). Noise: ``y = gain * Poisson(A x / gain) + sigma * n``."""
 
     mode: str = "full"
     seed: int = 0
@@ -53,11 +53,7 @@ class LowDoseCTConfig:
     def __post_init__(self):
         check_fields(self, ("image_size", "views", "n_train", "n_test", "steps", "batch_size", "width", "scales",
                             "workers"), ("lr", "alpha", "gain"), ("sigma",))
-        for m in self.methods:
-            if m not in METHODS:
-                raise ValueError(f"unknown method {m!r}; expected a subset of {METHODS}")
-        if self.image_size % 2 ** self.scales:
-            raise ValueError(f"image_size={self.image_size} must be divisible by 2**scales={2 ** self.scales}")
+        check_methods(self, METHODS)
 
     @classmethod
     def quick(cls, **kw) -> "LowDoseCTConfig":

@@ -17,7 +17,7 @@ from ...data import EllipsePhantoms
 from ...physics import MRI, magnitude, real_to_channels
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
-from .common import check_fields, cli, real_photographs
+from .common import check_fields, check_methods, cli, real_photographs
 from .engine import Problem, run_method_table
 
 __all__ = ["MRIEIConfig", "build_problems", "run_mri_ei", "main"]
@@ -27,7 +27,7 @@ METHODS = ("pinv", "mc", "ei", "sup")
 
 @dataclass(frozen=True)
 class MRIEIConfig:
-    """Settings (see :meth:`quick`, :meth:`full`)."""
+    """Settings (see `quick`, `full`)."""
 
     mode: str = "full"
     seed: int = 0
@@ -50,11 +50,7 @@ class MRIEIConfig:
     def __post_init__(self):
         check_fields(self, ("image_size", "n_train", "n_test", "steps", "batch_size", "width", "scales", "workers"),
                      ("lr", "alpha", "acceleration"))
-        for m in self.methods:
-            if m not in METHODS:
-                raise ValueError(f"unknown method {m!r}; expected a subset of {METHODS}")
-        if self.image_size % 2 ** self.scales:
-            raise ValueError(f"image_size={self.image_size} must be divisible by 2**scales={2 ** self.scales}")
+        check_methods(self, METHODS)
 
     @classmethod
     def quick(cls, **kw) -> "MRIEIConfig":

@@ -12,7 +12,7 @@ from __future__ import annotations
 import dataclasses
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional
 
 import numpy as np
 import torch
@@ -37,7 +37,7 @@ _LABELS = {"pinv": "A†y", "mc": "MC", "ei": "MC + EI (shifts)", "sup": "Sup"}
 
 @dataclass(frozen=True)
 class Toy1DConfig:
-    """Settings (see :meth:`quick`, :meth:`full`)."""
+    """Settings (see `quick`, `full`)."""
 
     mode: str = "full"
     seed: int = 0
