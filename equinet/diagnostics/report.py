@@ -39,7 +39,8 @@ class IdentifiabilityReport:
         pm = (lambda s: f" ± {s:.0f}" if s else "")
         out = [f"identifiability of {self.operator} with {self.transforms}: "
                + ("OK — the rank condition holds" if self.ok
-                  else "FAILS — equivariant imaging cannot learn N(A) fully")]
+                  else f"FAILS by {r.nullity_M:.0f} of {r.n} directions ({100 * r.nullity_M / r.n:.1f} %) — "
+                       "equivariant imaging cannot learn N(A) fully")]
         used = r.details.get("transforms_used", r.n_transforms)
         total = r.details.get("transforms_total", r.n_transforms)
         sub = f" (an evenly spaced subset of {total}: rank M can only be larger with all)" if total > used else ""

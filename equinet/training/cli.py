@@ -36,11 +36,15 @@ def main(argv=None, prog: str = "python -m equinet train") -> dict:
     p.add_argument("--resume", action="store_true", help="continue the run in the output folder from its checkpoint")
     p.add_argument("--out", default=None, help="output folder (default: the config's out, else outputs/train/<name>)")
     args = p.parse_args(argv)
-    from .trainer import Trainer
+    from .trainer import Trainer, resolve_device
     try:
         cfg = load_config(args.config)
         out = args.out or cfg["out"] or os.path.join("outputs", "train",
                                                      os.path.splitext(os.path.basename(args.config))[0])
+        try:
+            resolve_device(cfg["device"])
+        except (RuntimeError, ValueError) as err:  # an unknown device type, or CUDA asked for but absent
+            raise ConfigError(f"device = {cfg['device']!r}: {err}") from None
         rank = int(os.environ.get("RANK", "0"))
         if rank == 0:
             prepare_output(out, args.resume)

@@ -136,6 +136,12 @@ def test_cli_errors_before_training(tmp_path, capsys):
     with pytest.raises(SystemExit, match="error: unknown key 'lrate'"):
         train_main([_write(tmp_path, TINY.replace("steps = 4", "steps = 4\nlrate = 1"), "b2.toml"), "--out", str(out)])
     assert not (out / "log.csv").exists() and not (out / "checkpoint.pt").exists()
+    out3 = tmp_path / "o3"
+    devices = ["tpu"] + ([] if torch.cuda.is_available() else ["cuda"])
+    for dev in devices:  # an unknown device, or CUDA asked for but absent: one line, nothing created
+        with pytest.raises(SystemExit, match=f"error: device = '{dev}'"):
+            train_main([_write(tmp_path, f'device = "{dev}"\n' + TINY, f"{dev}.toml"), "--out", str(out3)])
+    assert not out3.exists()
 
 
 def test_cli_trains_refuses_to_overwrite_and_resumes(tmp_path):
