@@ -58,7 +58,7 @@ summary = main([sys.argv[1], "--out", sys.argv[2], "--resume"])
 assert summary["resumed_from"] == 2, summary
 dist.barrier()
 dist.destroy_process_group()
-# Leave without interpreter teardown: once (1 run in 4) a rank that ran two DDP trainers on this one gloo group
+# Leave without interpreter teardown: once (1 CI run in 3) a rank that ran two DDP trainers on this one gloo group
 # aborted *after* finishing ("terminate called without an active exception", a C++ thread still joinable while
 # torch's objects were destroyed at exit). Everything this test checks is written and flushed by now.
 sys.stdout.flush()
