@@ -12,7 +12,6 @@ same training budget, on two problems:
 """
 from __future__ import annotations
 
-import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -27,8 +26,8 @@ from ...transforms import Rotate, Shift
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
-from .common import (LABELS, METHODS, check_fields, cli, figure_grid, make_loss, mean_std, pm, psnr_per_image,
-                     real_photographs, reconstruct, residual_unet, run_dir, train_model)
+from .common import (LABELS, METHODS, UNetRunConfig, check_fields, check_methods, cli, figure_grid, make_loss,
+                     mean_std, pm, psnr_per_image, real_photographs, reconstruct, residual_unet, run_dir, train_model)
 
 __all__ = ["EITable1Config", "run_ei_table1", "main", "PAPER", "PROBLEMS"]
 
@@ -42,30 +41,16 @@ TEST_PHOTOS = ("camera", "coffee")
 
 
 @dataclass(frozen=True)
-class EITable1Config:
+class EITable1Config(UNetRunConfig):
     """Settings of the reproduction (see `quick` and `full`)."""
 
-    mode: str = "full"
-    seed: int = 0
     problems: Tuple[str, ...] = PROBLEMS
     methods: Tuple[str, ...] = METHODS
-    image_size: int = 128
     ct_views: int = 50
     drop: float = 0.3
-    n_train: int = 90
-    n_test: int = 10
-    steps: int = 20000
-    batch_size: int = 4
-    lr: float = 5e-4
-    width: int = 32
-    scales: int = 3
     alpha_ct: float = 100.0
     alpha_inpainting: float = 1.0
-    adv_weight: float = 0.1
     rotation_interpolation: str = "bilinear"
-    workers: int = 1
-    threads: Optional[int] = None
-    device: str = "auto"
 
     def __post_init__(self):
         check_fields(self, ("image_size", "ct_views", "n_train", "n_test", "steps", "batch_size", "width", "scales",
@@ -73,30 +58,11 @@ class EITable1Config:
         for p in self.problems:
             if p not in PROBLEMS:
                 raise ValueError(f"unknown problem {p!r}; expected a subset of {PROBLEMS}")
-        for m in self.methods:
-            if m not in METHODS:
-                raise ValueError(f"unknown method {m!r}; expected a subset of {METHODS}")
+        check_methods(self, METHODS)
         if not 0 < self.drop < 1:
             raise ValueError(f"drop must be a fraction in (0, 1), got {self.drop!r}")
         if self.rotation_interpolation not in ("bilinear", "fourier"):
             raise ValueError(f"rotation_interpolation must be 'bilinear' or 'fourier', got {self.rotation_interpolation!r}")
-        if self.image_size % 2 ** self.scales:
-            raise ValueError(f"image_size={self.image_size} must be divisible by 2**scales={2 ** self.scales}")
-
-    @classmethod
-    def quick(cls, **kw) -> "EITable1Config":
-        """About 15 minutes on 2 CPU cores: 64x64 images, a width-16 two-scale U-Net, 800 steps of 4 images."""
-        base = dict(mode="quick", image_size=64, steps=800, batch_size=4, lr=1e-3, width=16, scales=2, workers=2,
-                    threads=1, device="cpu")
-        return cls(**{**base, **kw})
-
-    @classmethod
-    def full(cls, **kw) -> "EITable1Config":
-        """The paper's sizes (128x128 CT, 90 training and 10 test images), 20000 steps; for a GPU."""
-        return cls(**{"mode": "full", **kw})
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 # ------------------------------------------------------------------------------------------------------- data

@@ -6,9 +6,8 @@ docs/reproduce_lowdose_ct_rei.md.
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 
@@ -16,7 +15,7 @@ from ...data import EllipsePhantoms, simulate_measurements
 from ...physics import PoissonGaussianNoise, Radon
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
-from .common import check_fields, check_methods, cli, real_photographs
+from .common import UNetRunConfig, check_fields, check_methods, cli, real_photographs
 from .engine import Problem, run_method_table
 
 __all__ = ["LowDoseCTConfig", "build_problems", "run_lowdose_ct_rei", "main", "PAPER"]
@@ -27,46 +26,19 @@ PAPER = {"pinv": 14.12, "ei": 22.02, "rei": 29.68, "sup": 29.96}
 
 
 @dataclass(frozen=True)
-class LowDoseCTConfig:
+class LowDoseCTConfig(UNetRunConfig):
     """Settings (see `quick`, `full`). Noise: ``y = gain * Poisson(A x / gain) + sigma * n``."""
 
-    mode: str = "full"
-    seed: int = 0
     methods: Tuple[str, ...] = METHODS
-    image_size: int = 128
     views: int = 50
     gain: float = 1.0
     sigma: float = 0.5
-    n_train: int = 90
-    n_test: int = 10
-    steps: int = 20000
-    batch_size: int = 4
-    lr: float = 5e-4
-    width: int = 32
-    scales: int = 3
     alpha: float = 100.0
-    adv_weight: float = 0.1
-    workers: int = 1
-    threads: Optional[int] = None
-    device: str = "auto"
 
     def __post_init__(self):
         check_fields(self, ("image_size", "views", "n_train", "n_test", "steps", "batch_size", "width", "scales",
                             "workers"), ("lr", "alpha", "gain"), ("sigma",))
         check_methods(self, METHODS)
-
-    @classmethod
-    def quick(cls, **kw) -> "LowDoseCTConfig":
-        """About 10 minutes on 2 CPU cores: 64x64, width-16 two-scale U-Net, 800 steps of 4 images."""
-        return cls(**{**dict(mode="quick", image_size=64, steps=800, lr=1e-3, width=16, scales=2, workers=2,
-                             threads=1, device="cpu"), **kw})
-
-    @classmethod
-    def full(cls, **kw) -> "LowDoseCTConfig":
-        return cls(**{"mode": "full", **kw})
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def build_problems(cfg: LowDoseCTConfig):

@@ -7,9 +7,8 @@ real structure). ``python -m equinet reproduce mri-ei``; docs/reproduce_mri_ei.m
 """
 from __future__ import annotations
 
-import dataclasses
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Tuple
 
 import torch
 
@@ -17,7 +16,7 @@ from ...data import EllipsePhantoms
 from ...physics import MRI, magnitude, real_to_channels
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
-from .common import check_fields, check_methods, cli, real_photographs
+from .common import UNetRunConfig, check_fields, check_methods, cli, real_photographs
 from .engine import Problem, run_method_table
 
 __all__ = ["MRIEIConfig", "build_problems", "run_mri_ei", "main"]
@@ -26,44 +25,17 @@ METHODS = ("pinv", "mc", "ei", "sup")
 
 
 @dataclass(frozen=True)
-class MRIEIConfig:
+class MRIEIConfig(UNetRunConfig):
     """Settings (see `quick`, `full`)."""
 
-    mode: str = "full"
-    seed: int = 0
     methods: Tuple[str, ...] = METHODS
-    image_size: int = 128
     acceleration: float = 4.0
-    n_train: int = 90
-    n_test: int = 10
-    steps: int = 20000
-    batch_size: int = 4
-    lr: float = 5e-4
-    width: int = 32
-    scales: int = 3
     alpha: float = 1.0
-    adv_weight: float = 0.1
-    workers: int = 1
-    threads: Optional[int] = None
-    device: str = "auto"
 
     def __post_init__(self):
         check_fields(self, ("image_size", "n_train", "n_test", "steps", "batch_size", "width", "scales", "workers"),
                      ("lr", "alpha", "acceleration"))
         check_methods(self, METHODS)
-
-    @classmethod
-    def quick(cls, **kw) -> "MRIEIConfig":
-        """About 10 minutes on 2 CPU cores: 64x64, width-16 two-scale U-Net, 800 steps of 4 images."""
-        return cls(**{**dict(mode="quick", image_size=64, steps=800, lr=1e-3, width=16, scales=2, workers=2,
-                             threads=1, device="cpu"), **kw})
-
-    @classmethod
-    def full(cls, **kw) -> "MRIEIConfig":
-        return cls(**{"mode": "full", **kw})
-
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
 
 
 def build_problems(cfg: MRIEIConfig):
