@@ -74,34 +74,31 @@ def noise_of(physics) -> NoiseModel:
     return noise
 
 
+def _required_noise(physics, kind, who: str, needs: str, label: str):
+    """The physics' noise model, which must be exactly ``kind`` (else a ValueError saying what to pass)."""
+    noise = noise_of(physics)
+    if type(noise) is not kind:
+        raise ValueError(f"{who} needs {label} noise: pass {needs}, or attach "
+                         f"{kind.__name__} to the physics (it has {type(noise).__name__})")
+    return noise
+
+
 def gaussian_sigma(physics, sigma: Optional[float], who: str) -> float:
     """``sigma`` if given, else the sigma of the physics' GaussianNoise (clear error otherwise)."""
-    if sigma is not None:
-        return sigma
-    noise = noise_of(physics)
-    if type(noise) is not GaussianNoise:
-        raise ValueError(f"{who} needs Gaussian noise: pass sigma=..., or attach GaussianNoise to the physics "
-                         f"(it has {type(noise).__name__})")
-    return noise.sigma
+    return sigma if sigma is not None else _required_noise(physics, GaussianNoise, who, "sigma=...", "Gaussian").sigma
 
 
 def poisson_gain(physics, gain: Optional[float], who: str) -> float:
-    if gain is not None:
-        return gain
-    noise = noise_of(physics)
-    if type(noise) is not PoissonNoise:
-        raise ValueError(f"{who} needs Poisson noise: pass gain=..., or attach PoissonNoise to the physics "
-                         f"(it has {type(noise).__name__})")
-    return noise.gain
+    """``gain`` if given, else the gain of the physics' PoissonNoise (clear error otherwise)."""
+    return gain if gain is not None else _required_noise(physics, PoissonNoise, who, "gain=...", "Poisson").gain
 
 
 def pg_params(physics, gain: Optional[float], sigma: Optional[float], who: str):
+    """``(gain, sigma)``: those given, the rest from the physics' PoissonGaussianNoise (clear error otherwise)."""
     if gain is not None and sigma is not None:
         return gain, sigma
-    noise = noise_of(physics)
-    if type(noise) is not PoissonGaussianNoise:
-        raise ValueError(f"{who} needs Poisson-Gaussian noise: pass gain=... and sigma=..., or attach "
-                         f"PoissonGaussianNoise to the physics (it has {type(noise).__name__})")
+    noise = _required_noise(physics, PoissonGaussianNoise, who, "gain=... and sigma=...",
+                            "Poisson-Gaussian")
     return (noise.gain if gain is None else gain), (noise.sigma if sigma is None else sigma)
 
 

@@ -23,9 +23,7 @@ for a GPU or a quiet machine. Outputs of the per-sample and looped versions are 
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import statistics
 import sys
 import time
 import warnings
@@ -33,26 +31,14 @@ import warnings
 import torch
 
 sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+sys.path.insert(0, os.path.dirname(__file__))
 from equinet import groups  # noqa: E402
 from equinet.groups import act  # noqa: E402
 from equinet.transforms import GroupTransform, Rotate, Shift  # noqa: E402
 from equinet.utils import write_json  # noqa: E402
+from bench_layers import timeit_interleaved  # noqa: E402
 
 warnings.filterwarnings("ignore")
-
-
-def timeit_interleaved(fns, repeats, warmup=2, clock=time.perf_counter):
-    """Median seconds of each callable on ``clock``, measured round-robin."""
-    for _ in range(warmup):
-        for fn in fns:
-            fn()
-    ts = [[] for _ in fns]
-    for _ in range(repeats):
-        for i, fn in enumerate(fns):
-            t = clock()
-            fn()
-            ts[i].append(clock() - t)
-    return [statistics.median(t) for t in ts]
 
 
 def deepinv_rotate():
