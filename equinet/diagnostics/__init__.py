@@ -8,8 +8,8 @@
 >>> print(diagnostics.identifiability_report(physics.Inpainting(16, drop=0.3), groups.dihedral(4)))  # doctest: +SKIP
 """
 from .multiplicities import Multiplicities, irrep_multiplicities  # noqa: F401
-from .rank import RankResult, rank_condition  # noqa: F401
+from .rank import RankResult, rank_condition, support_mask  # noqa: F401
 from .report import IdentifiabilityReport, identifiability_report  # noqa: F401
 
-__all__ = ["RankResult", "rank_condition", "Multiplicities", "irrep_multiplicities", "IdentifiabilityReport",
+__all__ = ["RankResult", "rank_condition", "support_mask", "Multiplicities", "irrep_multiplicities", "IdentifiabilityReport",
            "identifiability_report"]

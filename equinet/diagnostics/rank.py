@@ -29,7 +29,7 @@ import torch
 from ..physics.base import as_image_size
 from ._actions import as_actions
 
-__all__ = ["RankResult", "rank_condition", "DEFAULT_RTOL", "DEFAULT_PROBE_RTOL"]
+__all__ = ["RankResult", "rank_condition", "support_mask", "DEFAULT_RTOL", "DEFAULT_PROBE_RTOL"]
 
 #: relative singular-value tolerance of the exact route (see the module docstring)
 DEFAULT_RTOL = 1e-5
@@ -91,6 +91,40 @@ def _shape(physics, image_size):
     return (getattr(physics, "channels", None) or 1, h, w)
 
 
+def support_mask(support, image_size) -> Optional[torch.Tensor]:
+    """The pixels the signals may occupy, as a bool mask [H, W] (None: all of them).
+
+    ``support``: None or ``"all"`` (every pixel), ``"disk"`` (pixels whose centres lie in the disk through the outermost
+    pixel centres of the shorter side, centred on the image centre — the rotation centre of ``equinet.groups.act`` and ``equinet.transforms``; the
+    support of ellipse phantoms and of what parallel-beam CT sees), or a bool tensor/array of shape (H, W).
+    Restricting the rank condition to this subspace asks the right question when the signal model lives there:
+    rotations by off-grid angles move corner pixels out of the field of view, so on the full grid those directions
+    can never be exposed, whatever the operator."""
+    h, w = image_size
+    if support is None or (isinstance(support, str) and support == "all"):
+        return None
+    if isinstance(support, str):
+        if support != "disk":
+            raise ValueError(f"support must be None, 'all', 'disk' or a bool mask of shape ({h}, {w}), got {support!r}")
+        yy, xx = torch.meshgrid(torch.arange(h, dtype=torch.float64) - (h - 1) / 2,
+                                torch.arange(w, dtype=torch.float64) - (w - 1) / 2, indexing="ij")
+        return yy ** 2 + xx ** 2 <= ((min(h, w) - 1) / 2) ** 2
+    mask = torch.as_tensor(support)
+    if mask.dtype != torch.bool or tuple(mask.shape) != (h, w):
+        raise ValueError(f"a support mask must be a bool tensor of shape ({h}, {w}) (the image size), got "
+                         f"dtype {mask.dtype} and shape {tuple(mask.shape)}")
+    if not bool(mask.any()):
+        raise ValueError("the support mask selects no pixel")
+    return mask
+
+
+def _support_indices(mask, shape) -> Optional[torch.Tensor]:
+    """Flat indices (over C·H·W) of the unknowns inside the support, or None for all."""
+    if mask is None:
+        return None
+    return torch.nonzero(mask.expand(*shape).reshape(-1), as_tuple=False).flatten()
+
+
 def _check_rtol(rtol):
     if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 < rtol < 1:
         raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
@@ -103,15 +137,17 @@ def _apply(physics, action, x):
 
 
 @torch.no_grad()
-def _images_of_basis(physics, action, shape, chunk=1024):
-    """(A T)ᵀ in float64 [n, m'] from the images of the n basis vectors; measurement entries that are zero for
-    every basis vector (unsampled k-space, dropped pixels) are removed."""
+def _images_of_basis(physics, action, shape, index=None, chunk=1024):
+    """(A T)ᵀ in float64 [k, m'] from the images of the basis vectors (all n, or those at the flat ``index``);
+    measurement entries that are zero for every basis vector (unsampled k-space, dropped pixels) are removed."""
     n = math.prod(shape)
+    index = torch.arange(n) if index is None else index
+    k = int(index.numel())
     rows = []
-    for j0 in range(0, n, chunk):
-        j1 = min(n, j0 + chunk)
+    for j0 in range(0, k, chunk):
+        j1 = min(k, j0 + chunk)
         E = torch.zeros(j1 - j0, n, dtype=torch.float64)
-        E[torch.arange(j1 - j0), torch.arange(j0, j1)] = 1.0
+        E[torch.arange(j1 - j0), index[j0:j1]] = 1.0
         rows.append(_apply(physics, action, E.reshape(j1 - j0, *shape)))
     Y = torch.cat(rows)
     return Y[:, Y.abs().amax(0) > 0], Y.shape[1]
@@ -129,12 +165,12 @@ def _rank_from_sv(sig: torch.Tensor, rtol: float):
     return r, smax, (below, above)
 
 
-def _exact(physics, actions, shape, rtol):
-    n = math.prod(shape)
-    YA, m = _images_of_basis(physics, None, shape)
+def _exact(physics, actions, shape, rtol, index=None):
+    n = math.prod(shape) if index is None else int(index.numel())
+    YA, m = _images_of_basis(physics, None, shape, index)
     GM = torch.zeros(n, n, dtype=torch.float64)
     for a in actions:
-        Y = _images_of_basis(physics, a, shape)[0]
+        Y = _images_of_basis(physics, a, shape, index)[0]
         GM += Y @ Y.T
     sv = []
     for G in (YA @ YA.T, GM):  # divide-and-conquer symmetric eigensolver (fast) on the Gram matrices
@@ -147,14 +183,16 @@ def _exact(physics, actions, shape, rtol):
                       gap_M=gapM, details={"sv_M": svM, "sv_A": svA, "image_size": shape[1:]})
 
 
-def _normal_product(physics, actions, shape):
-    """v [p, *shape] -> MᵀM v through one backward pass of ½Σ_g‖A T_g v‖² (each probe independently)."""
+def _normal_product(physics, actions, shape, mask=None):
+    """v [p, *shape] -> MᵀM v through one backward pass of ½Σ_g‖A T_g v‖² (each probe independently); with a
+    support ``mask`` (bool, broadcastable to ``shape``) the operator is PᵀMᵀMP, P the embedding of the support."""
     def op(v):
         with torch.enable_grad():
             v = v.detach().requires_grad_(True)
             loss = 0.5 * _apply(physics, None, torch.cat([a(v) for a in actions])).pow(2).sum()
             (g,) = torch.autograd.grad(loss, v)
-        return g.detach()
+        g = g.detach()
+        return g if mask is None else g * mask
     return op
 
 
@@ -196,15 +234,19 @@ def _lanczos_weights(op, z: torch.Tensor, steps: int):
     return out
 
 
-def _probe(physics, actions, shape, rtol, probes, steps, seed):
-    n = math.prod(shape)
+def _probe(physics, actions, shape, rtol, probes, steps, seed, mask=None):
+    n_all = math.prod(shape)
     g = torch.Generator().manual_seed(int(seed))
-    z = (torch.randint(0, 2, (probes, n), generator=g, dtype=torch.int64) * 2 - 1).to(torch.float64)
+    z = (torch.randint(0, 2, (probes, n_all), generator=g, dtype=torch.int64) * 2 - 1).to(torch.float64)
+    flat = None if mask is None else mask.expand(*shape).reshape(-1).to(torch.float64)
+    if flat is not None:
+        z = z * flat  # Rademacher probes of the support subspace (zero elsewhere)
+    n = n_all if flat is None else int(flat.sum())
     with torch.no_grad():
         m = _apply(physics, None, torch.zeros(1, *shape, dtype=torch.float64)).shape[1]
 
     def estimate(acts):
-        op = _normal_product(physics, acts, shape)
+        op = _normal_product(physics, acts, shape, None if mask is None else mask.to(torch.float64))
         op.shape = shape
         ritz = _lanczos_weights(op, z, min(steps, n))
         lam_max = max(float(t.max()) for t, _ in ritz)
@@ -226,7 +268,7 @@ def _probe(physics, actions, shape, rtol, probes, steps, seed):
 
 def rank_condition(physics, transforms, image_size=None, method: str = "auto", rtol: Optional[float] = None,
                    probes: int = 8, steps: int = 80, seed: int = 0, offgrid: str = "bilinear",
-                   max_transforms: int = 64) -> RankResult:
+                   max_transforms: int = 64, support=None) -> RankResult:
     """Ranks of A and of M = [A T_1; …; A T_|G|] (the necessary condition for learning from measurements alone).
 
     Args:
@@ -243,6 +285,9 @@ def rank_condition(physics, transforms, image_size=None, method: str = "auto", r
         max_transforms: at most this many transformations are used (evenly spaced in the given order, the first
             always kept; e.g. ``Shift(image_size=64)`` enumerates 4096 shifts). A subset can only lower rank M, so a
             full rank found on it holds for the whole set; ``details['transforms_used']`` says how many were used.
+        support: the pixels the signals occupy (`support_mask`: None/'all', 'disk', or a bool mask [H, W]). With
+            a support, M is restricted to images vanishing outside it and ``n`` counts only those unknowns
+            (``details['support']``, ``details['n_total']``).
     """
     if method not in ("auto", "exact", "probe"):
         raise ValueError(f"method must be 'auto', 'exact' or 'probe', got {method!r}")
@@ -253,19 +298,23 @@ def rank_condition(physics, transforms, image_size=None, method: str = "auto", r
     total = len(actions)
     if total > max_transforms:
         actions = [actions[(i * total) // max_transforms] for i in range(max_transforms)]
-    n = math.prod(shape)
+    mask = support_mask(support, shape[1:])
+    index = _support_indices(mask, shape)
+    n = math.prod(shape) if index is None else int(index.numel())
+    where = dict(transforms_total=total, transforms_used=len(actions), n_total=math.prod(shape),
+                 support="all" if mask is None else (support if isinstance(support, str) else "mask"))
     if method == "auto":
         method = "exact" if n <= 1024 else "probe"
     if method == "exact":
         if n > EXACT_MAX_N:
             raise ValueError(f"method='exact' builds an n x n Gram matrix; n = {n} > {EXACT_MAX_N}: use 'probe'")
-        result = _exact(physics, actions, shape, _check_rtol(DEFAULT_RTOL if rtol is None else rtol))
-        result.details.update(transforms_total=total, transforms_used=len(actions))
+        result = _exact(physics, actions, shape, _check_rtol(DEFAULT_RTOL if rtol is None else rtol), index)
+        result.details.update(where)
         return result
     for name, v in (("probes", probes), ("steps", steps)):
         if isinstance(v, bool) or not isinstance(v, numbers.Integral) or v < 1:
             raise ValueError(f"{name} must be a positive int, got {v!r}")
     result = _probe(physics, actions, shape, _check_rtol(DEFAULT_PROBE_RTOL if rtol is None else rtol),
-                    int(probes), int(steps), seed)
-    result.details.update(transforms_total=total, transforms_used=len(actions))
+                    int(probes), int(steps), seed, mask)
+    result.details.update(where)
     return result

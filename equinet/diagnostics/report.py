@@ -44,7 +44,11 @@ class IdentifiabilityReport:
         used = r.details.get("transforms_used", r.n_transforms)
         total = r.details.get("transforms_total", r.n_transforms)
         sub = f" (an evenly spaced subset of {total}: rank M can only be larger with all)" if total > used else ""
-        out.append(f"  n = {r.n} unknowns, {r.m} measurement entries per image, |G| = {used} transformations{sub}")
+        support = r.details.get("support", "all")
+        where = (f" (images supported on the {support}: {r.n} of {r.details.get('n_total', r.n)} unknowns)"
+                 if support != "all" else "")
+        out.append(f"  n = {r.n} unknowns{where}, {r.m} measurement entries per image, |G| = {used} "
+                   f"transformations{sub}")
         out.append(f"  rank A = {r.rank_A:.0f}{pm(r.rank_A_stderr)} (nullspace dimension {r.nullity_A:.0f}); "
                    f"rank M = {r.rank_M:.0f}{pm(r.rank_M_stderr)} of n (nullspace {r.nullity_M:.0f}); "
                    f"exposed by the group: {r.gain:.0f}")
@@ -85,12 +89,13 @@ def identifiability_report(physics, transforms, image_size=None, *, model_dim: O
     of N(A)?), and for grid-permuting groups the irrep multiplicities and the sufficient count m > 2k + max c_j + 1.
 
     ``method``: 'auto' (exact for n <= 1024, else matrix-free probing), 'exact' or 'probe'; further keyword arguments
-    go to `rank_condition`. ``model_dim``: the dimension k of the signal model, if known.
+    go to `rank_condition` (e.g. ``support='disk'``: the condition for images that vanish outside the disk). ``model_dim``: the dimension k of the signal model, if known.
     """
     rank = rank_condition(physics, transforms, image_size, method=method, **kwargs)
     mult = None
     G = transforms if hasattr(transforms, "elements") and hasattr(transforms, "irreps") else None
-    if G is not None and not G.continuous and all(g.preserves_grid for g in G.elements()):
+    if G is not None and not G.continuous and all(g.preserves_grid for g in G.elements()) and \
+            rank.details.get("support", "all") == "all":
         h = rank.details.get("image_size")
         if h is not None and h[0] == h[1]:
             mult = irrep_multiplicities(G, h, channels=rank.n // (h[0] * h[1]))

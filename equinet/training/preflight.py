@@ -11,7 +11,7 @@ from torch import nn
 
 from ..losses.base import Loss
 
-__all__ = ["preflight", "identifiability_preflight", "loss_transforms"]
+__all__ = ["preflight", "identifiability_preflight", "loss_transforms", "rotates_off_grid"]
 
 #: transformations checked before training (evenly spaced; a few seconds at 32x32): a lower bound of rank M
 PREFLIGHT_TRANSFORMS = 16
@@ -51,10 +51,24 @@ def loss_transforms(loss: Loss) -> list:
     return found
 
 
+def rotates_off_grid(transform) -> bool:
+    """Whether ``transform`` contains rotations that do not preserve the pixel grid (``equinet.transforms.Rotate``,
+    or a group transform with elements such as 45° turns): their images lose the corners of the field of view."""
+    from ..groups.group import PlanarGroup
+    from ..transforms import Rotate
+    if isinstance(transform, Rotate):
+        return True
+    group = transform if isinstance(transform, PlanarGroup) else getattr(transform, "group", None)
+    return isinstance(group, PlanarGroup) and (group.continuous or
+                                               any(not g.preserves_grid for g in group.elements()))
+
+
 def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
     """For an unsupervised loss with transformations, compute `equinet.diagnostics.identifiability_report`
     of (physics, transformation), ``echo`` its lines, and warn (``UserWarning``) when the rank condition fails:
-    then no unsupervised loss with this group can learn the whole nullspace of A. Returns the reports (empty list
+    then no unsupervised loss with this group can learn the whole nullspace of A. For off-grid rotations a failure
+    on the full grid is re-checked for images supported on the disk (``support='disk'``); the warning is raised only
+    if the condition fails there too. Returns the reports (empty list
     when there is nothing to check)."""
     from ..diagnostics import identifiability_report
     reports = []
@@ -62,6 +76,19 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
         report = identifiability_report(physics, t, image_size, max_transforms=PREFLIGHT_TRANSFORMS)
         for line in report.lines():
             echo(line)
+        if not report.ok and rotates_off_grid(t):
+            # off-grid rotations move corner pixels out of the field of view: those directions are never exposed on
+            # the full grid, whatever A is. Ask the question for images supported on the disk (ellipse phantoms,
+            # what parallel-beam CT sees) before warning.
+            disk = identifiability_report(physics, t, image_size, max_transforms=PREFLIGHT_TRANSFORMS, support="disk")
+            verdict = ("holds" if disk.ok else f"fails by {disk.rank.nullity_M:.0f} of {disk.rank.n} directions")
+            echo(f"  on the disk where rotations keep pixels in view ({disk.rank.n} of {report.rank.n} unknowns): the "
+                 f"rank condition {verdict} (rank M = {disk.rank.rank_M:.0f})"
+                 + ("; images that are non-zero outside this disk have directions no rotation exposes"
+                    if disk.ok else ""))
+            if disk.ok:
+                reports.append(report)
+                continue
         if not report.ok:
             warnings.warn(f"{type(loss).__name__}: the rank condition fails for {type(physics).__name__} with "
                           f"{report.transforms} by {report.rank.nullity_M:.0f} of {report.rank.n} directions "

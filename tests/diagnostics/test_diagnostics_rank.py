@@ -109,3 +109,51 @@ def test_large_transform_sets_are_subsampled_and_said_so():
     assert r.details["transforms_total"] == N * N and r.details["transforms_used"] == r.n_transforms == 8
     assert r.full_rank
     assert "subset of 256" in str(diagnostics.identifiability_report(A, Shift(image_size=N), max_transforms=8))
+
+
+def test_support_restricts_m_to_images_vanishing_outside_it():
+    """With a support mask, the exact rank is numpy's rank of M restricted to the support's columns, both routes
+    agree, and the disk is where off-grid rotations keep pixels in view."""
+    A = physics.CompressedSensing(8, m=12, seed=2)
+    G = groups.cyclic(8)
+    mask = diagnostics.support_mask("disk", (8, 8))
+    assert int(mask.sum()) == 32 and bool(mask[3:5, 3:5].all()) and not bool(mask[0, 0])
+    r = diagnostics.rank_condition(A, G, method="exact", support="disk")
+    cols = torch.nonzero(mask.flatten()).flatten()
+    mats = []
+    for g in G.elements():
+        P = torch.stack([groups.act(g, e.reshape(1, 1, 8, 8), method="bilinear").flatten()
+                         for e in torch.eye(64, dtype=torch.float64)])
+        mats.append(A.matrix @ P.T)
+    M = torch.cat(mats)[:, cols]
+    assert r.n == 32 and r.details["n_total"] == 64 and r.details["support"] == "disk"
+    assert r.rank_A == torch.linalg.matrix_rank(A.matrix[:, cols]) == 12
+    assert r.rank_M == torch.linalg.matrix_rank(M)
+    # an explicit all-true mask is the full problem
+    full = diagnostics.rank_condition(A, G, method="exact")
+    every = diagnostics.rank_condition(A, G, method="exact", support=torch.ones(8, 8, dtype=torch.bool))
+    assert (every.n, every.rank_A, every.rank_M) == (full.n, full.rank_A, full.rank_M)
+
+
+def test_rotations_expose_all_of_ct_on_the_disk_but_not_the_corners():
+    """12-view CT at 16²: 36 rotations by 10° leave corner directions unexposed on the full grid; on the disk the
+    rank condition holds (exact and probed)."""
+    from equinet.transforms import Rotate
+    A = physics.Radon(N, angles=12)
+    full = diagnostics.rank_condition(A, Rotate(), method="exact", max_transforms=16)
+    disk = diagnostics.rank_condition(A, Rotate(), method="exact", max_transforms=16, support="disk")
+    assert not full.full_rank and disk.full_rank and disk.n < full.n
+    pr = diagnostics.rank_condition(A, Rotate(), method="probe", max_transforms=16, support="disk", rtol=1e-2,
+                                    probes=4, steps=60)
+    ex = diagnostics.rank_condition(A, Rotate(), method="exact", max_transforms=16, support="disk", rtol=1e-2)
+    assert pr.n == disk.n and abs(pr.rank_M - ex.rank_M) <= 5 * pr.rank_M_stderr + 0.03 * pr.n
+
+
+def test_bad_supports_are_refused():
+    A = physics.Inpainting(N, drop=0.3)
+    with pytest.raises(ValueError, match="'disk'"):
+        diagnostics.rank_condition(A, groups.cyclic(4), support="square")
+    with pytest.raises(ValueError, match=r"shape \(16, 16\)"):
+        diagnostics.rank_condition(A, groups.cyclic(4), support=torch.ones(8, 8, dtype=torch.bool))
+    with pytest.raises(ValueError, match="no pixel"):
+        diagnostics.rank_condition(A, groups.cyclic(4), support=torch.zeros(N, N, dtype=torch.bool))

@@ -58,3 +58,22 @@ def test_the_check_can_be_switched_off():
     with warnings.catch_warnings():
         warnings.simplefilter("error", UserWarning)
         _train(LossSum([MCLoss(), EILoss(Shift(SIZE))]), mri, identifiability=False)
+
+
+def test_off_grid_rotations_are_rechecked_on_the_disk(recwarn):
+    """Rotations by any angle lose the corners: CT fails on the full grid but holds on the disk (no warning, the
+    disk verdict is echoed); a hole in the middle of an inpainting mask stays hidden under rotations about the
+    centre, so the disk check fails too and the trainer warns."""
+    from equinet.physics import Radon
+    from equinet.transforms import Rotate
+    lines = []
+    (report,) = identifiability_preflight(EILoss(Rotate()), Radon(16, angles=12), (16, 16), echo=lines.append)
+    assert not report.ok
+    assert any("on the disk" in line and "holds" in line for line in lines)
+    assert not [w for w in recwarn if "rank condition" in str(w.message)]
+    hole = torch.ones(16, 16)
+    hole[6:10, 6:10] = 0
+    lines = []
+    with pytest.warns(UserWarning, match="rank condition fails"):
+        identifiability_preflight(EILoss(Rotate()), Inpainting(16, mask=hole), (16, 16), echo=lines.append)
+    assert any("on the disk" in line and "fails" in line for line in lines)
