@@ -8,6 +8,9 @@ same training budget, on two problems:
   photographs, testing on crops of 2 others, upright and rotated by multiples of 90 degrees); EI with all circular
   shifts. Proposition 1: MC stays at A†y (the max deviation is reported; the network starts at f = A†).
 
+"Trained on few images": ``few_methods`` are also trained, with the same network, start and budget, on only the
+first ``n_few`` training images, and tested on the same test sets (extra rows, ``n_train = n_few``).
+
 ``python -m equinet reproduce ei-table1 [--quick | --full]``; docs/reproduce_ei_table1.md.
 """
 from __future__ import annotations
@@ -38,6 +41,8 @@ PAPER = {"ct": {"pinv": 30.24, "mc": 31.01, "ei": 36.94, "ei_adv": 36.96, "sup":
 GAPS = (("EI − A†y", "ei", "pinv"), ("Sup − EI", "sup", "ei"), ("EI-sup − Sup", "ei_sup", "sup"))
 TRAIN_PHOTOS = ("brick", "grass", "gravel", "moon", "coins", "astronaut", "chelsea", "rocket")
 TEST_PHOTOS = ("camera", "coffee")
+#: the quick mode's CT budget: at 800 steps EI and MC are still within 0.1 dB of each other (docs page)
+QUICK_STEPS_CT = 2000
 
 
 @dataclass(frozen=True)
@@ -51,18 +56,58 @@ class EITable1Config(UNetRunConfig):
     alpha_ct: float = 100.0
     alpha_inpainting: float = 1.0
     rotation_interpolation: str = "bilinear"
+    #: training steps of every CT model (None: ``steps``); EI needs more steps than MC to separate from it on CT
+    steps_ct: Optional[int] = None
+    #: the "few images" runs: ``few_methods`` (None: those of EI and Sup in ``methods``) trained on the first
+    #: ``n_few`` training images (0 or (): none)
+    n_few: int = 8
+    few_methods: Optional[Tuple[str, ...]] = None
 
     def __post_init__(self):
         check_fields(self, ("image_size", "ct_views", "n_train", "n_test", "steps", "batch_size", "width", "scales",
                             "workers"), ("lr", "alpha_ct", "alpha_inpainting"), ("adv_weight",))
+        if self.steps_ct is not None:
+            check_fields(self, ("steps_ct",))
+        if isinstance(self.n_few, bool) or not isinstance(self.n_few, int) or not 0 <= self.n_few < self.n_train:
+            raise ValueError(f"n_few must be an int in [0, n_train={self.n_train}), got {self.n_few!r}")
         for p in self.problems:
             if p not in PROBLEMS:
                 raise ValueError(f"unknown problem {p!r}; expected a subset of {PROBLEMS}")
         check_methods(self, METHODS)
+        for m in self.few_methods or ():
+            if m not in self.methods or m == "pinv":
+                raise ValueError(f"few_methods must be trained methods of methods={self.methods}, got {m!r}")
         if not 0 < self.drop < 1:
             raise ValueError(f"drop must be a fraction in (0, 1), got {self.drop!r}")
         if self.rotation_interpolation not in ("bilinear", "fourier"):
             raise ValueError(f"rotation_interpolation must be 'bilinear' or 'fourier', got {self.rotation_interpolation!r}")
+
+    @classmethod
+    def quick(cls, **kw):
+        """`UNetRunConfig.quick`, with CT trained for 2000 steps (inpainting 800) unless ``steps`` or ``steps_ct``
+        is given (``steps`` alone then sets both)."""
+        if "steps" not in kw:
+            kw.setdefault("steps_ct", QUICK_STEPS_CT)
+        return super().quick(**kw)
+
+    def few(self) -> Tuple[str, ...]:
+        """The methods of the few-image runs (none when ``n_few == 0``)."""
+        if not self.n_few:
+            return ()
+        if self.few_methods is not None:
+            return self.few_methods
+        return tuple(m for m in ("ei", "sup") if m in self.methods)
+
+    def steps_for(self, problem: str) -> int:
+        """The training steps of every model of ``problem`` (the same for all its methods)."""
+        return self.steps_ct if problem == "ct" and self.steps_ct is not None else self.steps
+
+    def jobs(self) -> List[Tuple[str, str, int]]:
+        """``(problem, method, training images)`` of every model to train, the longest first (packs workers)."""
+        jobs = [(p, m, self.n_train) for p in self.problems for m in self.methods if m != "pinv"]
+        jobs += [(p, m, self.n_few) for p in self.problems for m in self.few()]
+        cost = lambda j: self.steps_for(j[0]) * (1 if j[1] in ("mc", "sup") else 2)  # noqa: E731
+        return sorted(jobs, key=lambda j: -cost(j))
 
 
 # ------------------------------------------------------------------------------------------------------- data
@@ -104,11 +149,12 @@ class _Data:
                                         y_tests={t: physics(x) for t, x in tests.items()})
 
 
-Job = Tuple[str, str]
+Job = Tuple[str, str, int]
 
 
 class Table1Task(Task):
-    """Train one (problem, method) and evaluate it on the training images and every test set."""
+    """Train one (problem, method) on the first ``k`` training images and evaluate it on those and every test
+    set."""
 
     def __init__(self, cfg: EITable1Config, out: str):
         self.cfg, self.out = cfg, out
@@ -117,21 +163,23 @@ class Table1Task(Task):
         return _Data(self.cfg)
 
     def describe(self, job: Job) -> str:
-        return f"{job[0]} {job[1]}"
+        return f"{job[0]} {job[1]}" + ("" if job[2] == self.cfg.n_train else f" ({job[2]} images)")
 
     def run(self, job: Job, data: _Data, progress) -> dict:
         cfg = self.cfg
-        problem, method = job
-        d = data.problems[problem]
+        problem, method, k = job
+        d = dict(data.problems[problem])
+        d["x_train"], d["y_train"] = d["x_train"][:k], d["y_train"][:k]
+        parts = (problem, method) if k == cfg.n_train else (problem, method, f"n{k}")
         dev = resolve_device(cfg.device)
         with seeded(derived_seed(cfg.seed, 10, PROBLEMS.index(problem))):  # same initial network for every method
             model = residual_unet(cfg.width, cfg.scales)
         with seeded(derived_seed(cfg.seed, 11)):
             loss = make_loss(method, d["transform"], d["alpha"], cfg.adv_weight)
         physics = d["physics"]
-        hist = train_model(model, loss, physics.to(dev), d["x_train"], d["y_train"], steps=cfg.steps,
+        hist = train_model(model, loss, physics.to(dev), d["x_train"], d["y_train"], steps=cfg.steps_for(problem),
                            batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 12) % 2 ** 31,
-                           device=dev, progress=progress, out=run_dir(self.out, problem, method))
+                           device=dev, progress=progress, out=run_dir(self.out, *parts))
         physics = physics.cpu()
         model = model.cpu()
         return evaluate(model, physics, d, method, seconds=hist.seconds,
@@ -155,30 +203,37 @@ def evaluate(model, physics, d: dict, method: str, seconds: float = 0.0, final_l
 
 
 # ------------------------------------------------------------------------------------------------------ report
-FIELDS = ("problem", "method", "label", "psnr_test", "psnr_test_std", "paper_psnr", "psnr_train", "psnr_test_2",
-          "psnr_test_2_name", "psnr_photos_rotated", "max_dev_pinv", "train_seconds", "final_loss")
+FIELDS = ("problem", "method", "label", "n_train", "steps", "psnr_test", "psnr_test_std", "paper_psnr", "psnr_train",
+          "psnr_test_2", "psnr_test_2_name", "psnr_photos_rotated", "max_dev_pinv", "train_seconds", "final_loss")
+Key = Tuple[str, str, int]
 
 
-def table_rows(cfg: EITable1Config, results: Dict[Tuple[str, str], dict], data: _Data) -> List[dict]:
+def table_rows(cfg: EITable1Config, results: Dict[Key, dict]) -> List[dict]:
+    """One row per trained model (and A†y): the full training set first, then the few-image runs."""
     rows = []
-    for p in cfg.problems:
+    for p, m, k in [(p, m, cfg.n_train) for p in cfg.problems for m in cfg.methods] + [
+            (p, m, cfg.n_few) for p in cfg.problems for m in cfg.few()]:
         second = "photos" if p == "ct" else "test_rot90"
-        for m in cfg.methods:
-            r = results[(p, m)]
-            mt, st = mean_std(r["psnr"]["test"])
-            rows.append(dict(problem=p, method=m, label=LABELS[m], psnr_test=mt, psnr_test_std=st,
-                             paper_psnr=PAPER[p][m], psnr_train=mean_std(r["psnr"]["train"])[0],
-                             psnr_test_2=mean_std(r["psnr"][second])[0], psnr_test_2_name=second,
-                             psnr_photos_rotated=(mean_std(r["psnr"]["photos_rotated"])[0] if p == "ct" else None),
-                             max_dev_pinv=r["max_dev_pinv"], train_seconds=r["seconds"], final_loss=r["final_loss"]))
+        r = results[(p, m, k)]
+        mt, st = mean_std(r["psnr"]["test"])
+        rows.append(dict(problem=p, method=m, label=LABELS[m], n_train=k, steps=0 if m == "pinv" else cfg.steps_for(p),
+                         psnr_test=mt, psnr_test_std=st, paper_psnr=PAPER[p][m] if k == cfg.n_train else None,
+                         psnr_train=mean_std(r["psnr"]["train"])[0], psnr_test_2=mean_std(r["psnr"][second])[0],
+                         psnr_test_2_name=second,
+                         psnr_photos_rotated=(mean_std(r["psnr"]["photos_rotated"])[0] if p == "ct" else None),
+                         max_dev_pinv=r["max_dev_pinv"], train_seconds=r["seconds"], final_loss=r["final_loss"]))
     return rows
+
+
+def _full(cfg: EITable1Config, rows: List[dict], p: str) -> List[dict]:
+    return [r for r in rows if r["problem"] == p and r["n_train"] == cfg.n_train]
 
 
 def gap_rows(cfg: EITable1Config, rows: List[dict]) -> List[dict]:
     """The paper's targets: the gaps EI − A†y, Sup − EI, EI-sup − Sup, measured vs paper, within ±1 dB or not."""
     out = []
     for p in cfg.problems:
-        v = {r["method"]: r["psnr_test"] for r in rows if r["problem"] == p}
+        v = {r["method"]: r["psnr_test"] for r in _full(cfg, rows, p)}
         for name, a, b in GAPS:
             if a in v and b in v:
                 meas, paper = v[a] - v[b], PAPER[p][a] - PAPER[p][b]
@@ -190,23 +245,44 @@ def ordering(cfg: EITable1Config, rows: List[dict]) -> Dict[str, dict]:
     """Per problem: the methods sorted by measured and by paper PSNR (ties in the paper kept in table order)."""
     res = {}
     for p in cfg.problems:
-        rs = [r for r in rows if r["problem"] == p]
+        rs = _full(cfg, rows, p)
         meas = [r["method"] for r in sorted(rs, key=lambda r: r["psnr_test"])]
         paper = [r["method"] for r in sorted(rs, key=lambda r: r["paper_psnr"])]
         res[p] = dict(measured=meas, paper=paper, same=meas == paper)
     return res
 
 
-def markdown(cfg: EITable1Config, rows: List[dict], gaps: List[dict], order: Dict[str, dict], wall: float) -> str:
+def few_rows(cfg: EITable1Config, rows: List[dict]) -> List[dict]:
+    """Per few-image model: its test PSNR next to the same method trained on all images, and its train − test gap."""
+    full = {(r["problem"], r["method"]): r for r in rows if r["n_train"] == cfg.n_train}
+    pinv = {r["problem"]: r["psnr_test"] for r in rows if r["method"] == "pinv"}
+    out = []
+    for r in rows:
+        if r["n_train"] != cfg.n_train:
+            f = full[(r["problem"], r["method"])]
+            out.append(dict(problem=r["problem"], method=r["method"], n_few=r["n_train"], psnr_test_few=r["psnr_test"],
+                            psnr_test_all=f["psnr_test"], change=r["psnr_test"] - f["psnr_test"],
+                            over_pinv=r["psnr_test"] - pinv[r["problem"]] if r["problem"] in pinv else None,
+                            train_minus_test=r["psnr_train"] - r["psnr_test"],
+                            train_minus_test_all=f["psnr_train"] - f["psnr_test"]))
+    return out
+
+
+def markdown(cfg: EITable1Config, rows: List[dict], gaps: List[dict], order: Dict[str, dict], few: List[dict],
+             wall: float) -> str:
+    steps = (f"{cfg.steps} Adam steps" if cfg.steps_ct is None or "ct" not in cfg.problems else
+             f"{cfg.steps_for('ct')} (CT) / {cfg.steps} (inpainting) Adam steps")
     lines = [f"# EI paper, Table 1 ({cfg.mode} mode)", "",
              f"{cfg.image_size}x{cfg.image_size} images, {cfg.n_train} training / {cfg.n_test} test images, "
-             f"residual U-Net on A†y (width {cfg.width}, {cfg.scales} scales, starts at f = A†), {cfg.steps} Adam "
-             f"steps of {cfg.batch_size} (lr {cfg.lr:g}, cosine), α = {cfg.alpha_ct:g} (CT) / "
+             f"residual U-Net on A†y (width {cfg.width}, {cfg.scales} scales, starts at f = A†), {steps} "
+             f"of {cfg.batch_size} (lr {cfg.lr:g}, cosine), α = {cfg.alpha_ct:g} (CT) / "
              f"{cfg.alpha_inpainting:g} (inpainting), seed {cfg.seed}; wall time {wall / 60:.1f} min. "
              "PSNR in dB (data range 1), mean ± std over test images.", "",
              "| problem | method | PSNR test | paper | PSNR train | PSNR 2nd test set | PSNR photos rotated "
              "| max abs(f(y) − A†y) |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for r in rows:
+        if r["n_train"] != cfg.n_train:
+            continue
         second = f"{pm(r['psnr_test_2'])} ({r['psnr_test_2_name']})"
         lines.append(f"| {r['problem']} | {r['label']} | {pm(r['psnr_test'], r['psnr_test_std'])} | "
                      f"{r['paper_psnr']:.2f} | {pm(r['psnr_train'])} | {second} | {pm(r['psnr_photos_rotated'])} | "
@@ -217,10 +293,19 @@ def markdown(cfg: EITable1Config, rows: List[dict], gaps: List[dict], order: Dic
     lines += [""] + [f"Ordering ({p}), worst to best: measured {' < '.join(LABELS[m] for m in o['measured'])}; paper "
                      f"{' < '.join(LABELS[m] for m in o['paper'])} ({'same' if o['same'] else 'different'})."
                      for p, o in order.items()]
+    if few:
+        lines += ["", f"Trained on few images: the same network, start and steps, on the first {cfg.n_few} of the "
+                  f"{cfg.n_train} training images; the same test sets.", "",
+                  f"| problem | method | PSNR test ({cfg.n_train} images) | PSNR test ({cfg.n_few} images) | change "
+                  f"| over A†y ({cfg.n_few} images) | train − test ({cfg.n_train}) | train − test ({cfg.n_few}) |",
+                  "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+        lines += [f"| {f['problem']} | {LABELS[f['method']]} | {pm(f['psnr_test_all'])} | {pm(f['psnr_test_few'])} | "
+                  f"{f['change']:+.2f} | {'' if f['over_pinv'] is None else format(f['over_pinv'], '+.2f')} | "
+                  f"{f['train_minus_test_all']:+.2f} | {f['train_minus_test']:+.2f} |" for f in few]
     return "\n".join(lines) + "\n"
 
 
-def figures(cfg: EITable1Config, out: str, results: Dict[Tuple[str, str], dict], data: _Data) -> None:
+def figures(cfg: EITable1Config, out: str, results: Dict[Key, dict], data: _Data) -> None:
     for p in cfg.problems:
         d = data.problems[p]
         sets = ["test"] + (["photos", "photos_rotated"] if p == "ct" else ["test_rot90"])
@@ -228,7 +313,7 @@ def figures(cfg: EITable1Config, out: str, results: Dict[Tuple[str, str], dict],
         for t in sets:
             row = [(d["tests"][t][0, 0].numpy(), f"ground truth ({t})")]
             for m in cfg.methods:
-                r = results[(p, m)]
+                r = results[(p, m, cfg.n_train)]
                 row.append((np.clip(r["recon"][t], 0, 1), f"{LABELS[m]} {r['psnr'][t][0]:.2f} dB"))
             panels.append(row)
         figure_grid(f"{out}/reconstructions_{p}.png", panels, title=f"EI Table 1 reproduction: {p} ({cfg.mode})")
@@ -237,29 +322,32 @@ def figures(cfg: EITable1Config, out: str, results: Dict[Tuple[str, str], dict],
 # ---------------------------------------------------------------------------------------------------------- run
 def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1", progress: bool = True) -> List[dict]:
     """Run the reproduction; writes ``table.csv``, ``table.json``, ``table.md`` and ``reconstructions_*.png`` to
-    ``out`` (per-run logs and checkpoints in ``out/runs``). Returns the table rows."""
+    ``out`` (per-run logs and checkpoints in ``out/runs``). Returns the table rows (few-image runs last)."""
     if not isinstance(cfg, EITable1Config):
         raise TypeError(f"cfg must be an EITable1Config, got {type(cfg).__name__}")
     out = prepare_output(out)
     t0 = time.perf_counter()
     task = Table1Task(cfg, out)
-    jobs = [(p, m) for p in cfg.problems for m in cfg.methods if m != "pinv"]
+    jobs = cfg.jobs()
     with thread_limit(cfg.threads):
         data = task.prepare()
-        bar = Progress(total=max(1, len(jobs) * cfg.steps), desc="ei-table1", unit="step", quiet=not progress)
+        bar = Progress(total=max(1, sum(cfg.steps_for(j[0]) for j in jobs)), desc="ei-table1", unit="step",
+                       quiet=not progress)
         trained = run_jobs(task, jobs, workers=cfg.workers, threads=cfg.threads, progress=bar, state=data)
         bar.close()
-        results = {job: r for job, r in zip(jobs, trained)}
+        results = dict(zip(jobs, trained))
         for p in cfg.problems:
             if "pinv" in cfg.methods:
-                results[(p, "pinv")] = evaluate(None, data.problems[p]["physics"], data.problems[p], "pinv")
-    rows = table_rows(cfg, results, data)
-    gaps, order = gap_rows(cfg, rows), ordering(cfg, rows)
+                results[(p, "pinv", cfg.n_train)] = evaluate(None, data.problems[p]["physics"], data.problems[p],
+                                                             "pinv")
+    rows = table_rows(cfg, results)
+    gaps, order, few = gap_rows(cfg, rows), ordering(cfg, rows), few_rows(cfg, rows)
     wall = time.perf_counter() - t0
     figures(cfg, out, results, data)
-    per_image = {f"{p}/{m}": results[(p, m)]["psnr"] for p in cfg.problems for m in cfg.methods}
-    write_table(out, rows, FIELDS, cfg.to_dict(), markdown=markdown(cfg, rows, gaps, order, wall),
-                wall_seconds=wall, gaps=gaps, ordering=order, paper=PAPER, per_image_psnr=per_image)
+    per_image = {"/".join([p, m] + ([] if k == cfg.n_train else [f"n{k}"])): r["psnr"]
+                 for (p, m, k), r in results.items()}
+    write_table(out, rows, FIELDS, cfg.to_dict(), markdown=markdown(cfg, rows, gaps, order, few, wall),
+                wall_seconds=wall, gaps=gaps, ordering=order, few_images=few, paper=PAPER, per_image_psnr=per_image)
     return rows
 
 
@@ -275,3 +363,8 @@ def _flags(ap) -> None:
     ap.add_argument("--methods", type=words, default=None, help=f"subset of {METHODS}, e.g. 'pinv,ei,sup'")
     ap.add_argument("--rotation-interpolation", choices=("bilinear", "fourier"), default=None,
                     help="interpolation of the CT rotations of EI (default bilinear)")
+    ap.add_argument("--steps-ct", type=int, default=None, help="training steps of the CT models (default: --steps; "
+                    f"quick without --steps: {QUICK_STEPS_CT})")
+    ap.add_argument("--n-few", type=int, default=None, help="the few-image runs' training images (0: none; default 8)")
+    ap.add_argument("--few-methods", type=words, default=None,
+                    help="methods of the few-image runs (default: ei and sup, those in --methods)")
