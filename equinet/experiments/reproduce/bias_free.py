@@ -2,7 +2,10 @@
 levels (input PSNR about 26-34 dB) and tested over a wide range; output PSNR vs input PSNR. Without biases a
 residual DnCNN is positively homogeneous, f(c y) = c f(y) (equivariant to the scaling group), which is what makes it
 robust to noise levels not seen in training. Run for the plain CNN and for the C4-equivariant DnCNN (same number of
-channels). Training: crops of 8 scikit-image photographs; test: crops of 2 others.
+channels). Training: crops of 8 scikit-image photographs; test: crops of 2 others. Every network starts as the
+identity (its last convolution zeroed): from a random last layer the initial output of a bias-free network is a
+seed-dependent multiple of the image's mean intensity (measured rms 0.05 to 0.9 over four seeds), and the run that
+started badly never recovered in 2000 steps (docs/reproduce_bias_free.md).
 ``python -m equinet reproduce bias-free``; docs/reproduce_bias_free.md.
 """
 from __future__ import annotations
@@ -15,6 +18,7 @@ from typing import List, Optional, Tuple
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from ...data import NaturalImageCrops
 from ...losses import SupervisedLoss
@@ -35,12 +39,17 @@ __all__ = ["BiasFreeConfig", "run_bias_free", "main", "MODELS", "PAPER"]
 MODELS = (("C1", True), ("C1", False), ("C4", True), ("C4", False))
 #: Fig. 6 of the imaging paper: at input PSNR 9.9 dB
 PAPER = {"input_psnr": 9.9, "with_bias": 15.2, "bias_free": 21.0}
+#: how the last convolution starts: zeroed (the network starts as the identity) or randomly (He) initialised
+OUTPUT_INITS = ("zero", "random")
+#: widths (pixels) searched by the Gaussian-filter reference
+GAUSS_WIDTHS = tuple(round(0.3 + 0.1 * i, 1) for i in range(48))
 
 
 @dataclass(frozen=True)
 class BiasFreeConfig:
     """Settings (see `quick`, `full`). Training noise: sigma uniform in ``train_sigma`` (input PSNR
-    ``-20 log10 sigma``: 0.02-0.05 is 34-26 dB); test noise levels ``test_sigmas``."""
+    ``-20 log10 sigma``: 0.02-0.05 is 34-26 dB); test noise levels ``test_sigmas``. ``models``: the (group,
+    bias) pairs trained, groups 'C1' or 'C4'. ``output_init``: 'zero' (start as the identity) or 'random'."""
 
     mode: str = "full"
     seed: int = 0
@@ -55,6 +64,8 @@ class BiasFreeConfig:
     lr: float = 1e-3
     train_sigma: Tuple[float, float] = (0.02, 0.05)
     test_sigmas: Tuple[float, ...] = (0.01, 0.02, 0.035, 0.05, 0.08, 0.12, 0.18, 0.25, 0.32, 0.45)
+    models: Tuple[Tuple[str, bool], ...] = MODELS
+    output_init: str = "zero"
     workers: int = 1
     threads: Optional[int] = None
     device: str = "auto"
@@ -70,6 +81,15 @@ class BiasFreeConfig:
         if self.channels % 4:
             raise ValueError(f"channels must be a multiple of 4 (the C4 network has channels/4 regular fields), "
                              f"got {self.channels}")
+        models = tuple(tuple(m) for m in self.models) if isinstance(self.models, (tuple, list)) else ()
+        if not models or any(len(m) != 2 or m[0] not in ("C1", "C4") or not isinstance(m[1], bool) for m in models):
+            raise ValueError(f"models must be a non-empty sequence of (group, bias) pairs with group 'C1' or 'C4' "
+                             f"and bias a bool, got {self.models!r}")
+        if len(set(models)) != len(models):
+            raise ValueError(f"models must not repeat a (group, bias) pair, got {self.models!r}")
+        object.__setattr__(self, "models", models)
+        if self.output_init not in OUTPUT_INITS:
+            raise ValueError(f"output_init must be one of {OUTPUT_INITS}, got {self.output_init!r}")
 
     @classmethod
     def quick(cls, **kw) -> "BiasFreeConfig":
@@ -87,10 +107,41 @@ class BiasFreeConfig:
 
 
 def denoiser(cfg: BiasFreeConfig, group: str, bias: bool) -> PinvReconstructor:
-    """A residual DnCNN ``y + body(y)`` (LeakyReLU), ``cfg.channels`` channels (C4: channels/4 regular fields)."""
+    """A residual DnCNN ``y + body(y)`` (LeakyReLU), ``cfg.channels`` channels (C4: channels/4 regular fields);
+    with ``cfg.output_init == 'zero'`` the last convolution is zeroed, so the network starts as the identity."""
     width = cfg.channels if group == "C1" else cfg.channels // 4
     spec = NetSpec(group=group, width=width, depth=cfg.depth, kernel_size=3, bias=bias, activation="leaky_relu")
-    return PinvReconstructor(build("dncnn", spec, residual=True), residual=False)
+    net = build("dncnn", spec, residual=True)
+    if cfg.output_init == "zero":
+        net.zero_output_layer()
+    return PinvReconstructor(net, residual=False)
+
+
+def gaussian_filter(y: torch.Tensor, width: float) -> torch.Tensor:
+    """Separable Gaussian filter of standard deviation ``width`` pixels (radius ``ceil(3 width)``, reflected edges)."""
+    r = max(1, int(math.ceil(3 * width)))
+    if r >= min(y.shape[-2:]):
+        raise ValueError(f"gaussian_filter: width {width} needs images larger than {r} pixels, got "
+                         f"{tuple(y.shape[-2:])}")
+    t = torch.arange(-r, r + 1, dtype=y.dtype)
+    k = torch.exp(-t ** 2 / (2.0 * width ** 2))
+    k = k / k.sum()
+    yp = F.pad(y, (r, r, r, r), mode="reflect")
+    c = y.shape[1]
+    yp = F.conv2d(yp, k.view(1, 1, 1, -1).repeat(c, 1, 1, 1), groups=c)
+    return F.conv2d(yp, k.view(1, 1, -1, 1).repeat(c, 1, 1, 1), groups=c)
+
+
+def gaussian_reference(data, widths=GAUSS_WIDTHS) -> dict:
+    """Per test sigma: (input PSNR, best output PSNR of `gaussian_filter` over ``widths``, that width). An
+    oracle reference (the width is chosen with the clean images), not a competing method."""
+    out = {}
+    for s, y in data.y_test.items():
+        cin = float(psnr_per_image(y, data.x_test).mean())
+        best = max((float(psnr_per_image(gaussian_filter(y, w), data.x_test).mean()), w)
+                   for w in widths if math.ceil(3 * w) < min(y.shape[-2:]))
+        out[s] = (cin, best[0], best[1])
+    return out
 
 
 class _BandNoise:
@@ -112,6 +163,13 @@ class _Data:
         g = torch.Generator().manual_seed(derived_seed(cfg.seed, 3) % 2 ** 31)
         noise = torch.randn(self.x_test.shape, generator=g)
         self.y_test = {s: self.x_test + s * noise for s in cfg.test_sigmas}  # the same noise pattern, scaled
+        # the same test, the clean images' mean intensity removed: how much a denoiser leans on it
+        self.x_test0 = self.x_test - self.x_test.mean((2, 3), keepdim=True)
+        self.y_test0 = {s: self.x_test0 + s * noise for s in cfg.test_sigmas}
+
+
+#: the settings a training run depends on (a checkpoint written with others is not resumed)
+_TRAINING_FIELDS = ("seed", "patch", "n_train", "channels", "depth", "lr", "train_sigma", "output_init")
 
 
 class BiasFreeTask(Task):
@@ -129,19 +187,25 @@ class BiasFreeTask(Task):
         with seeded(derived_seed(cfg.seed, 4, MODELS.index(job))):
             model = denoiser(cfg, group, bias)
         physics = Denoising()
+        with torch.no_grad():  # the starting point: output PSNR of the untrained network at the band centre
+            s0 = min(cfg.test_sigmas, key=lambda s: abs(s - sum(cfg.train_sigma) / 2))
+            init_psnr = float(psnr_per_image(reconstruct(model, physics, data.y_test[s0]), data.x_test).mean())
         cb = lambda step, v: progress.update(1, postfix=f"loss={v:.3g}")  # noqa: E731
         trainer = Trainer(model, SupervisedLoss(), physics, data.x_train, steps=cfg.steps, batch_size=cfg.batch_size,
                           optimizer=lambda p: torch.optim.Adam(p, lr=cfg.lr),
                           scheduler=lambda o, n: CosineSchedule(o, n), seed=derived_seed(cfg.seed, 5) % 2 ** 31,
                           device=cfg.device, measure=_BandNoise(*cfg.train_sigma), callback=cb,
                           out=run_dir(self.out, group, "bias" if bias else "biasfree"),
-                          checkpoint_every=max(1, cfg.steps // 5), log_every=max(1, cfg.steps // 20), plots=False)
+                          checkpoint_every=max(1, cfg.steps // 5), log_every=max(1, cfg.steps // 20), plots=False,
+                          fingerprint=dict(group=group, bias=bias, **{k: getattr(cfg, k) for k in _TRAINING_FIELDS}))
         hist = trainer.fit()
         model = model.cpu()
-        curve, example = {}, None
+        curve, curve0, example = {}, {}, None
         for s, y in data.y_test.items():
             u = reconstruct(model, physics, y)
             curve[s] = (float(psnr_per_image(y, data.x_test).mean()), float(psnr_per_image(u, data.x_test).mean()))
+            u0 = reconstruct(model, physics, data.y_test0[s])
+            curve0[s] = float(psnr_per_image(u0, data.x_test0).mean())
             if s == max(cfg.test_sigmas):
                 example = u[0, 0].numpy().copy()
         with torch.no_grad():  # positive homogeneity f(c y) = c f(y), measured
@@ -149,12 +213,12 @@ class BiasFreeTask(Task):
             f1 = reconstruct(model, physics, 3.0 * y)
             f2 = 3.0 * reconstruct(model, physics, y)
             homog = float((f1 - f2).abs().max() / f2.abs().max())
-        return dict(group=group, bias=bias, params=count_parameters(model), curve=curve, seconds=hist.seconds,
-                    homogeneity_error=homog, example=example)
+        return dict(group=group, bias=bias, params=count_parameters(model), curve=curve, curve_zero_mean=curve0,
+                    seconds=hist.seconds, homogeneity_error=homog, example=example, init_psnr=(s0, init_psnr))
 
 
-FIELDS = ("group", "bias", "params", "sigma", "input_psnr", "output_psnr", "in_training_band", "homogeneity_error",
-          "train_seconds")
+FIELDS = ("group", "bias", "params", "sigma", "input_psnr", "output_psnr", "output_psnr_zero_mean",
+          "in_training_band", "homogeneity_error", "train_seconds")
 
 
 def interpolate_at(curve: dict, target_in: float) -> float:
@@ -164,8 +228,13 @@ def interpolate_at(curve: dict, target_in: float) -> float:
     return float(np.interp(target_in, xs, ys))
 
 
+def _label(r: dict) -> str:
+    return f"{r['group']} {'bias' if r['bias'] else 'bias-free'}"
+
+
 def run_bias_free(cfg: BiasFreeConfig, out: str = "outputs/reproduce/bias-free", progress: bool = True) -> List[dict]:
-    """Run the four denoisers; writes ``table.*`` and ``psnr_curves.png`` to ``out``. Returns the rows."""
+    """Run the denoisers of ``cfg.models``; writes ``table.*`` and ``psnr_curves.png`` to ``out``. Returns the
+    rows (one per model and test sigma, then one per sigma for the Gaussian-filter reference, group 'gauss')."""
     if not isinstance(cfg, BiasFreeConfig):
         raise TypeError(f"cfg must be a BiasFreeConfig, got {type(cfg).__name__}")
     out = prepare_output(out)
@@ -173,39 +242,55 @@ def run_bias_free(cfg: BiasFreeConfig, out: str = "outputs/reproduce/bias-free",
     task = BiasFreeTask(cfg, out)
     with thread_limit(cfg.threads):
         data = task.prepare()
-        bar = Progress(total=len(MODELS) * cfg.steps, desc="bias-free", unit="step", quiet=not progress)
-        res = run_jobs(task, list(MODELS), workers=cfg.workers, threads=cfg.threads, progress=bar, state=data)
+        gauss = gaussian_reference(data)
+        bar = Progress(total=len(cfg.models) * cfg.steps, desc="bias-free", unit="step", quiet=not progress)
+        res = run_jobs(task, list(cfg.models), workers=cfg.workers, threads=cfg.threads, progress=bar, state=data)
         bar.close()
     lo, hi = cfg.train_sigma
     rows = [dict(group=r["group"], bias=r["bias"], params=r["params"], sigma=s, input_psnr=ci, output_psnr=co,
-                 in_training_band=lo <= s <= hi, homogeneity_error=r["homogeneity_error"], train_seconds=r["seconds"])
+                 output_psnr_zero_mean=r["curve_zero_mean"][s], in_training_band=lo <= s <= hi,
+                 homogeneity_error=r["homogeneity_error"], train_seconds=r["seconds"])
             for r in res for s, (ci, co) in sorted(r["curve"].items())]
-    at = {f"{r['group']} {'bias' if r['bias'] else 'bias-free'}": interpolate_at(r["curve"], PAPER["input_psnr"])
-          for r in res}
+    rows += [dict(group="gauss", bias=None, params=0, sigma=s, input_psnr=ci, output_psnr=co, gauss_width=w,
+                  in_training_band=lo <= s <= hi) for s, (ci, co, w) in sorted(gauss.items())]
+    at = {_label(r): interpolate_at(r["curve"], PAPER["input_psnr"]) for r in res}
+    gauss_at = interpolate_at({s: v[:2] for s, v in gauss.items()}, PAPER["input_psnr"])
     wall = time.perf_counter() - t0
-    _figure(cfg, out, res, data)
+    _figure(cfg, out, res, data, gauss)
     md = [f"# Imaging paper, Fig. 6: bias-free denoisers ({cfg.mode} mode)", "",
-          f"Residual DnCNN, {cfg.depth} convolutions, {cfg.channels} channels, LeakyReLU; trained for {cfg.steps} "
-          f"Adam steps of {cfg.batch_size} {cfg.patch}x{cfg.patch} patches with sigma ~ U{tuple(cfg.train_sigma)} "
-          f"(input PSNR {-20 * math.log10(hi):.1f}-{-20 * math.log10(lo):.1f} dB); tested on {cfg.n_test} "
-          f"{cfg.test_size}x{cfg.test_size} crops of held-out photographs; seed {cfg.seed}; wall time "
-          f"{wall / 60:.1f} min. Output PSNR (dB) per test noise level:", "",
-          "| sigma | input PSNR | " + " | ".join(at) + " |", "| ---: | ---: |" + " ---: |" * len(at)]
+          f"Residual DnCNN, {cfg.depth} convolutions, {cfg.channels} channels, LeakyReLU, last convolution "
+          f"initialised {'to zero (starts as the identity)' if cfg.output_init == 'zero' else 'randomly'}; trained "
+          f"for {cfg.steps} Adam steps of {cfg.batch_size} {cfg.patch}x{cfg.patch} patches with sigma ~ "
+          f"U{tuple(cfg.train_sigma)} (input PSNR {-20 * math.log10(hi):.1f}-{-20 * math.log10(lo):.1f} dB); "
+          f"tested on {cfg.n_test} {cfg.test_size}x{cfg.test_size} crops of held-out photographs; seed {cfg.seed}; "
+          f"wall time {wall / 60:.1f} min. Output PSNR (dB) per test noise level (Gaussian filter: the best width "
+          "per sigma, chosen with the clean images, a reference):", "",
+          "| sigma | input PSNR | " + " | ".join(at) + " | Gaussian filter |",
+          "| ---: | ---: |" + " ---: |" * (len(at) + 1)]
     for s in sorted(cfg.test_sigmas):
         cin = res[0]["curve"][s][0]
         band = " (train band)" if lo <= s <= hi else ""
-        md.append(f"| {s:g}{band} | {cin:.2f} | " + " | ".join(f"{r['curve'][s][1]:.2f}" for r in res) + " |")
+        md.append(f"| {s:g}{band} | {cin:.2f} | " + " | ".join(f"{r['curve'][s][1]:.2f}" for r in res)
+                  + f" | {gauss[s][1]:.2f} |")
     md += ["", f"At input PSNR {PAPER['input_psnr']} dB (interpolated): "
-           + ", ".join(f"{k} {v:.2f} dB" for k, v in at.items())
+           + ", ".join(f"{k} {v:.2f} dB" for k, v in at.items()) + f", Gaussian filter {gauss_at:.2f} dB"
            + f"; paper: with bias {PAPER['with_bias']} dB, bias-free {PAPER['bias_free']} dB.", "",
            "Homogeneity error max|f(3y) − 3f(y)| / max|3f(y)|: "
-           + ", ".join(f"{k} {r['homogeneity_error']:.2g}" for k, r in zip(at, res)) + "."]
+           + ", ".join(f"{k} {r['homogeneity_error']:.2g}" for k, r in zip(at, res)) + ".", "",
+           "Untrained (start) output PSNR at sigma " + f"{res[0]['init_psnr'][0]:g}: "
+           + ", ".join(f"{k} {r['init_psnr'][1]:.2f} dB" for k, r in zip(at, res)) + ".", "",
+           "Mean intensity removed from the clean test images (same noise), output PSNR (dB) x → x − mean(x):", "",
+           "| sigma | " + " | ".join(at) + " |", "| ---: |" + " ---: |" * len(at)]
+    for s in sorted(cfg.test_sigmas):
+        md.append(f"| {s:g} | " + " | ".join(f"{r['curve'][s][1]:.2f} → {r['curve_zero_mean'][s]:.2f}" for r in res)
+                  + " |")
     write_table(out, rows, FIELDS, cfg.to_dict(), markdown="\n".join(md) + "\n", wall_seconds=wall,
-                at_paper_input_psnr=at, paper=PAPER)
+                at_paper_input_psnr=at, gaussian_at_paper_input_psnr=gauss_at, paper=PAPER,
+                init_psnr={k: r["init_psnr"] for k, r in zip(at, res)})
     return rows
 
 
-def _figure(cfg: BiasFreeConfig, out: str, res: List[dict], data: _Data) -> None:
+def _figure(cfg: BiasFreeConfig, out: str, res: List[dict], data: _Data, gauss: dict) -> None:
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -215,8 +300,12 @@ def _figure(cfg: BiasFreeConfig, out: str, res: List[dict], data: _Data) -> None
         pts = sorted(r["curve"].values())
         ax.plot([p[0] for p in pts], [p[1] for p in pts], marker="o", ms=3,
                 ls="-" if r["bias"] else "--", label=f"{r['group']} {'with bias' if r['bias'] else 'bias-free'}")
-    pts = sorted(res[0]["curve"].values())
+    pts = sorted(v[:2] for v in gauss.values())
+    ax.plot([p[0] for p in pts], [p[1] for p in pts], color="k", ls=":", lw=1,
+            label="Gaussian filter (best width per level)")
     ax.plot([p[0] for p in pts], [p[0] for p in pts], color="0.6", lw=0.8, label="identity (no denoising)")
+    ax.plot([PAPER["input_psnr"]] * 2, [PAPER["with_bias"], PAPER["bias_free"]], ls="none", marker="x", color="r",
+            label="paper at 9.9 dB (bias, bias-free)")
     lo, hi = cfg.train_sigma
     ax.axvspan(-20 * math.log10(hi), -20 * math.log10(lo), color="0.9", label="training band")
     ax.set_xlabel("input PSNR (dB)")
