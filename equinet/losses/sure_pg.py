@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .base import LossInputs
-from ._common import check_positive, pg_params
+from ._common import pg_params
 from ._sure import SureLoss, optional_nonneg, optional_positive
 
 __all__ = ["SurePGLoss"]
@@ -23,15 +23,21 @@ class SurePGLoss(SureLoss):
     ``b'`` must have ``E b'^3 = 1`` (golden two-point law); a symmetric probe makes the term vanish in expectation.
     ``poisson_second_order=False`` drops the ``γ² y`` part (Le Montagner et al. 2014 keep only ``2 γ σ²``).
     ``gain``/``sigma`` default to those of ``physics.noise`` (a ``PoissonGaussianNoise``). Term ``'sure'``.
+
+    ``tau2=None`` (default) takes the curvature step ``τ' = γ``, the step of Hudson's finite difference the term
+    expands: for a ReLU network ``h`` is piecewise linear, each kink the probe crosses adds ``O(1/τ')`` to the
+    second difference, and the gradient's Monte-Carlo error grows like ``w/τ'`` (``tau2=1e-2`` at ``γ = 1``
+    made it about twice the gradient itself on a small CT problem: ``tests/losses/test_sure_gradient.py``). With
+    ``τ' = γ`` that error is ``O(γ y + σ²)``, the size of the first-order weights, at any gain.
     """
 
     def __init__(self, gain: Optional[float] = None, sigma: Optional[float] = None, tau: float = 1e-2,
-                 tau2: float = 1e-2, probe: str = "gaussian", poisson_second_order: bool = True,
+                 tau2: Optional[float] = None, probe: str = "gaussian", poisson_second_order: bool = True,
                  weight: float = 1.0):
         super().__init__(tau, probe, weight)
         self.gain = optional_positive(gain, "gain")
         self.sigma = optional_nonneg(sigma, "sigma")
-        self.tau2 = check_positive(tau2, "tau2")
+        self.tau2 = optional_positive(tau2, "tau2")
         if not isinstance(poisson_second_order, bool):
             raise TypeError(f"poisson_second_order must be a bool, got {type(poisson_second_order).__name__}")
         self.poisson_second_order = poisson_second_order
@@ -43,7 +49,7 @@ class SurePGLoss(SureLoss):
         h0 = self._h0(inputs)
         sure = (y - h0).pow(2).mean() - g * y.mean() - s2 + 2 * self._first_order(inputs, h0, g * y + s2)
         w = 2 * g * s2 + (g * g * y if self.poisson_second_order else 0.0)
-        sure = sure - self._second_order(inputs, h0, w, self.tau2, self._h)
+        sure = sure - self._second_order(inputs, h0, w, g if self.tau2 is None else self.tau2, self._h)
         return {self.name: self.weight * sure}
 
     def extra_repr(self):

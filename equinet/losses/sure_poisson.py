@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Optional
 
 from .base import LossInputs
-from ._common import check_positive, poisson_gain
+from ._common import poisson_gain
 from ._sure import SureLoss, optional_positive
 
 __all__ = ["SurePoissonLoss"]
@@ -19,17 +19,18 @@ class SurePoissonLoss(SureLoss):
     from Hudson's identity ``E[μ_i h_i(y)] = E[y_i h_i(y - γ e_i)]`` and a Taylor expansion of
     ``h_i(y) - h_i(y - γ e_i)``: first order (default, as in PURE) leaves a bias ``O(γ²)``; ``second_order=True``
     adds the ``-γ²/2`` curvature term (probe ``b'`` golden, see ``_sure``) and leaves ``O(γ³)``.
-    ``gain=None`` reads γ from ``physics.noise`` (a ``PoissonNoise``). Term ``'sure'``.
+    ``gain=None`` reads γ from ``physics.noise`` (a ``PoissonNoise``). ``tau2=None``: curvature step ``τ' = γ``
+    (see `SurePGLoss`: a smaller step makes the gradient noisy for piecewise-linear networks). Term ``'sure'``.
     """
 
     def __init__(self, gain: Optional[float] = None, tau: float = 1e-2, probe: str = "gaussian",
-                 second_order: bool = False, tau2: float = 1e-2, weight: float = 1.0):
+                 second_order: bool = False, tau2: Optional[float] = None, weight: float = 1.0):
         super().__init__(tau, probe, weight)
         self.gain = optional_positive(gain, "gain")
         if not isinstance(second_order, bool):
             raise TypeError(f"second_order must be a bool, got {type(second_order).__name__}")
         self.second_order = second_order
-        self.tau2 = check_positive(tau2, "tau2")
+        self.tau2 = optional_positive(tau2, "tau2")
 
     def terms(self, inputs: LossInputs):
         g = poisson_gain(inputs.physics, self.gain, type(self).__name__)
@@ -37,7 +38,7 @@ class SurePoissonLoss(SureLoss):
         h0 = self._h0(inputs)
         sure = (y - h0).pow(2).mean() - g * y.mean() + 2 * g * self._first_order(inputs, h0, y)
         if self.second_order:
-            sure = sure - self._second_order(inputs, h0, g * g * y, self.tau2, self._h)
+            sure = sure - self._second_order(inputs, h0, g * g * y, g if self.tau2 is None else self.tau2, self._h)
         return {self.name: self.weight * sure}
 
     def extra_repr(self):
