@@ -41,8 +41,10 @@ PAPER = {"ct": {"pinv": 30.24, "mc": 31.01, "ei": 36.94, "ei_adv": 36.96, "sup":
 GAPS = (("EI − A†y", "ei", "pinv"), ("Sup − EI", "sup", "ei"), ("EI-sup − Sup", "ei_sup", "sup"))
 TRAIN_PHOTOS = ("brick", "grass", "gravel", "moon", "coins", "astronaut", "chelsea", "rocket")
 TEST_PHOTOS = ("camera", "coffee")
-#: the quick mode's CT budget: at 800 steps EI and MC are still within 0.1 dB of each other (docs page)
-QUICK_STEPS_CT = 2000
+#: the quick mode's CT views at 64x64: the paper's 50 views at 128x128 measure about half of the disk's unknowns
+#: (50 x 128 = 6400 of about 12500); 25 views at 64x64 do too (rank 1535 of 3024), 50 views at 64x64 measure 90 %
+#: (rank 2716), which leaves EI almost no null space to learn beyond MC (docs/reproduce_ei_table1.md)
+QUICK_CT_VIEWS = 25
 
 
 @dataclass(frozen=True)
@@ -56,7 +58,7 @@ class EITable1Config(UNetRunConfig):
     alpha_ct: float = 100.0
     alpha_inpainting: float = 1.0
     rotation_interpolation: str = "bilinear"
-    #: training steps of every CT model (None: ``steps``); EI needs more steps than MC to separate from it on CT
+    #: training steps of every CT model (None: ``steps``)
     steps_ct: Optional[int] = None
     #: the "few images" runs: ``few_methods`` (None: those of EI and Sup in ``methods``) trained on the first
     #: ``n_few`` training images (0 or (): none)
@@ -84,11 +86,8 @@ class EITable1Config(UNetRunConfig):
 
     @classmethod
     def quick(cls, **kw):
-        """`UNetRunConfig.quick`, with CT trained for 2000 steps (inpainting 800) unless ``steps`` or ``steps_ct``
-        is given (``steps`` alone then sets both)."""
-        if "steps" not in kw:
-            kw.setdefault("steps_ct", QUICK_STEPS_CT)
-        return super().quick(**kw)
+        """`UNetRunConfig.quick` at the paper's CT undersampling ratio: ``QUICK_CT_VIEWS`` views at 64x64."""
+        return super().quick(**{"ct_views": QUICK_CT_VIEWS, **kw})
 
     def few(self) -> Tuple[str, ...]:
         """The methods of the few-image runs (none when ``n_few == 0``)."""
@@ -363,8 +362,9 @@ def _flags(ap) -> None:
     ap.add_argument("--methods", type=words, default=None, help=f"subset of {METHODS}, e.g. 'pinv,ei,sup'")
     ap.add_argument("--rotation-interpolation", choices=("bilinear", "fourier"), default=None,
                     help="interpolation of the CT rotations of EI (default bilinear)")
-    ap.add_argument("--steps-ct", type=int, default=None, help="training steps of the CT models (default: --steps; "
-                    f"quick without --steps: {QUICK_STEPS_CT})")
+    ap.add_argument("--ct-views", type=int, default=None,
+                    help=f"CT projection angles (quick default {QUICK_CT_VIEWS}, full 50)")
+    ap.add_argument("--steps-ct", type=int, default=None, help="training steps of the CT models (default: --steps)")
     ap.add_argument("--n-few", type=int, default=None, help="the few-image runs' training images (0: none; default 8)")
     ap.add_argument("--few-methods", type=words, default=None,
                     help="methods of the few-image runs (default: ei and sup, those in --methods)")

@@ -69,10 +69,12 @@ def test_ei_table1_config_errors():
         EITable1Config.quick(steps_ct=0)
 
 
-def test_ei_table1_quick_budgets():
-    """--quick trains CT longer than inpainting unless --steps is given; the jobs run longest first."""
+def test_ei_table1_quick_settings():
+    """--quick keeps the paper's CT undersampling ratio at 64x64 (25 views; full: 50 at 128x128); steps_ct sets
+    CT's own budget; the jobs run longest first."""
     cfg = EITable1Config.quick()
-    assert (cfg.steps_for("ct"), cfg.steps_for("inpainting")) == (2000, 800)
-    assert EITable1Config.quick(steps=50).steps_for("ct") == 50 and EITable1Config.full().steps_for("ct") == 20000
-    jobs = cfg.jobs()
+    assert (cfg.ct_views, EITable1Config.full().ct_views, EITable1Config.quick(ct_views=50).ct_views) == (25, 50, 50)
+    assert (cfg.steps_for("ct"), cfg.steps_for("inpainting")) == (800, 800)
+    assert EITable1Config.quick(steps_ct=50).steps_for("ct") == 50 and EITable1Config.full().steps_for("ct") == 20000
+    jobs = EITable1Config.quick(steps_ct=2000).jobs()
     assert len(jobs) == 2 * 5 + 2 * 2 and jobs[0] == ("ct", "ei", 90) and ("inpainting", "sup", 8) in jobs
