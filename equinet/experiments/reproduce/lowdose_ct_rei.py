@@ -12,13 +12,14 @@ from typing import Tuple
 import torch
 
 from ...data import EllipsePhantoms, simulate_measurements
+from ...losses import LossInputs, SurePGLoss
 from ...physics import PoissonGaussianNoise, Radon
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
 from .common import UNetRunConfig, check_fields, check_methods, cli, real_photographs
 from .engine import Problem, run_method_table
 
-__all__ = ["LowDoseCTConfig", "build_problems", "run_lowdose_ct_rei", "main", "PAPER"]
+__all__ = ["LowDoseCTConfig", "build_problems", "run_lowdose_ct_rei", "sure_check", "main", "PAPER"]
 
 METHODS = ("pinv", "ei", "rei", "sup")
 #: Fig. 9 of the imaging paper (data of Chen et al., CVPR 2022), PSNR in dB
@@ -65,6 +66,34 @@ def run_lowdose_ct_rei(cfg: LowDoseCTConfig, out: str = "outputs/reproduce/lowdo
              f"α = {cfg.alpha:g}.")
     return run_method_table(cfg, out, build_problems, "Imaging paper Fig. 9: low-dose CT, REI", progress, notes,
                             _targets)
+
+
+def sure_check(problem: Problem, model, draws: int = 20, batch: int = 8, seed: int = 0, **sure_kwargs) -> dict:
+    """Is SURE-PG a usable estimate of the measurement-domain risk for ``model`` on ``problem``? Over ``draws``
+    fresh noise draws of the first ``batch`` training images: the mean SURE value, the mean true
+    ``mean((A f(y) - A x)^2)`` and the standard error of their paired difference, and the mean cosine between the
+    gradients (over the model's weights) of SURE and of the true MSE at the same ``y``. ``sure_kwargs`` go to
+    `SurePGLoss` (e.g. ``tau2``)."""
+    if not isinstance(problem, Problem):
+        raise TypeError(f"problem must be an engine.Problem (from build_problems), got {type(problem).__name__}")
+    A, x = problem.physics, problem.x_train[:batch]
+    loss, g = SurePGLoss(**sure_kwargs), torch.Generator().manual_seed(seed)
+    params = [q for q in model.parameters() if q.requires_grad]
+    sure, true, cos = [], [], []
+    for _ in range(draws):
+        y = A.measure(x, g)
+        x1 = model(y, A)
+        s = loss(LossInputs(y, A, model, x1, g))["sure"]
+        t = (A(x1) - A(x)).pow(2).mean()
+        gs = torch.cat([v.reshape(-1) for v in torch.autograd.grad(s, params, retain_graph=True)])
+        gt = torch.cat([v.reshape(-1) for v in torch.autograd.grad(t, params)])
+        sure.append(float(s.detach()))
+        true.append(float(t.detach()))
+        cos.append(float(torch.nn.functional.cosine_similarity(gs, gt, dim=0)))
+    d = torch.tensor(sure, dtype=torch.float64) - torch.tensor(true, dtype=torch.float64)
+    return {"sure": sum(sure) / draws, "true_mse": sum(true) / draws, "bias": float(d.mean()),
+            "bias_se": float(d.std() / draws ** 0.5) if draws > 1 else float("nan"),
+            "grad_cosine": sum(cos) / draws}
 
 
 def _targets(rows):
