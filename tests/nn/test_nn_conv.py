@@ -215,3 +215,39 @@ def test_empty_kernel_basis_warns():
         layer = SteerableConv2d(FieldType(S, [S.irrep(0)]), FieldType(S, [S.irrep(5)]), 3)
     assert layer.weight.numel() == 0
     assert torch.count_nonzero(layer(torch.randn(1, 1, 5, 5))) == 0
+
+
+def _expected_filter_norms(layer: SteerableConv2d) -> torch.Tensor:
+    """E ||filter of output channel o||² under the layer's initialisation, exactly: Σ_n std_n² ||B_n[o]||²."""
+    fan: dict = {}
+    for _, n_o, n_i, n_t, _, og in layer._block_meta:
+        fan[og] = fan.get(og, 0) + n_i * n_t
+    e = torch.zeros(layer.out_type.size, dtype=torch.float64)
+    for name, n_o, n_i, n_t, _, og in layer._block_meta:
+        B = getattr(layer, name).double()                       # [n_t, d_o, d_i, k, k]
+        std2 = layer.gain ** 2 * B.shape[1] / fan[og]
+        per_channel = B.pow(2).sum(dim=(0, 2, 3, 4))            # Σ_n ||B_n[o_local]||²  [d_o]
+        out_idx = getattr(layer, name + "_out").view(n_o, B.shape[1])
+        e.index_add_(0, out_idx.reshape(-1), (n_i * std2 * per_channel).repeat(n_o))
+    return e
+
+
+@pytest.mark.parametrize("G", [C4, C8, C16, D4], ids=lambda G: G.name)
+@pytest.mark.parametrize("kind", ["lifting", "group", "projection"])
+def test_init_gives_every_output_channel_the_same_expected_filter_norm(G, kind):
+    """He initialisation, whatever the group: each output channel's expected squared filter norm is exactly gain²
+    (so C4 and C8 networks start with the same activation scale; docs/experiments.md, "C8 on MRI"), and the
+    empirical mean over draws agrees."""
+    reg = FieldType(G, [G.regular] * 2)
+    ins, outs = {"lifting": (FieldType.trivial(G, 2), reg), "group": (reg, reg),
+                 "projection": (reg, FieldType.trivial(G, 2))}[kind]
+    layer = SteerableConv2d(ins, outs, 5)
+    e = _expected_filter_norms(layer)
+    assert torch.allclose(e, torch.full_like(e, layer.gain ** 2), rtol=1e-6)
+    torch.manual_seed(0)
+    draws = []
+    for _ in range(200):
+        layer.reset_parameters()
+        draws.append(layer.expand()[0].detach().double().pow(2).sum(dim=(1, 2, 3)))
+    mean = torch.stack(draws).mean()
+    assert abs(float(mean) / layer.gain ** 2 - 1) < 0.06

@@ -1,0 +1,192 @@
+"""Why does C8 gain less than C4 on the quick comparison's MRI? Measurements behind docs/experiments.md ("C8 on MRI").
+
+Two parts, both on the comparison's own data, operators and networks (`ComparisonConfig.quick`):
+
+* ``--part static`` (about a minute): for the CNN, C4 and C8 proximal networks of MRI (2 image channels) and CT
+  (1): fields, channels, parameters, basis size per layer, the rank of each layer's output over channels at
+  initialisation (the C8 lifting layer cannot fill its 8 orientation channels: its k = 5 filters have angular
+  frequencies <= 2, so 8 rotations span only 5 dimensions per field), the mean square of each layer's output at
+  initialisation (median and 10-90 % range over ``--inits`` draws), and the relative size of one Adam step per layer
+  (lr * sqrt(coefficients per output channel) / initial filter norm).
+* ``--part train``: short supervised runs (``--steps``, ``--train-size`` images) of ``--models`` for several
+  initialisation seeds (``--seeds``; -1 is the comparison's own seed), optionally with every basis block rotated by a
+  random orthogonal matrix (``--mix``: the same span and the same initial law, only the axes Adam scales per
+  coordinate differ). Prints the training loss and the held-out PSNR of each run.
+
+Results go to ``--out`` (JSON, written atomically). Example (1 thread; the training part is ~3 min per run on a
+loaded 2-core machine)::
+
+    python experiments/diagnose_c8_mri.py --part static
+    python experiments/diagnose_c8_mri.py --part train --models c4,c8 --seeds -1,1,2
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+import torch
+
+from equinet.experiments.comparison.config import ComparisonConfig
+from equinet.experiments.comparison.data import ComparisonData
+from equinet.experiments.comparison.models import build_model, build_prox_specs
+from equinet.experiments.comparison.operators import to_metric_images
+from equinet.experiments.comparison.run import reconstruct
+from equinet.experiments.comparison.statistics import image_metrics
+from equinet.nets import build
+from equinet.nn.conv import SteerableConv2d
+from equinet.training import fit_supervised
+from equinet.utils.io import write_json
+from equinet.utils.seeding import derived_seed, generator
+
+KEYS = ("cnn", "c4", "c8")
+
+
+def prox_input(data: ComparisonData, op: str, n: int = 16) -> torch.Tensor:
+    """The first proximal network's input u0 - tau grad E(u0) on ``n`` training phantoms (tau = 1/||A||^2)."""
+    physics, *_ = data.operator(op)
+    x = data.pool(op, 0)[:n]
+    y = physics.measure(x, generator(data.cfg.seed, 99))
+    u0 = physics.pinv(y)
+    return u0 - physics.grad_data_fidelity(u0, y) / physics.norm() ** 2
+
+
+def layer_report(net) -> list:
+    """Per convolution: (kind, coefficients, relative Adam step lr-free: sqrt(coefficients per out channel) / gain)."""
+    rows = []
+    for m in net.body:
+        if isinstance(m, SteerableConv2d):
+            rows.append((f"{m.in_type.size}->{m.out_type.size}", m.weight.numel(),
+                         float(np.sqrt(m.weight.numel() / m.out_type.size) / m.gain)))
+        elif hasattr(m, "conv") and isinstance(m.conv, torch.nn.Conv2d):
+            w = m.conv.weight
+            rows.append((f"{w.shape[1]}->{w.shape[0]}", w.numel(), float(np.sqrt(w[0].numel()) / np.sqrt(2.0))))
+    return rows
+
+
+def static(cfg: ComparisonConfig, data: ComparisonData, inits: int) -> dict:
+    out = {}
+    for op in cfg.operators:
+        z = prox_input(data, op).double()
+        ch = data.operator(op)[1]
+        specs = build_prox_specs(cfg, ch)
+        for key in KEYS:
+            spec = specs[key]
+            ms, ranks = [], []
+            for s in range(inits):
+                torch.manual_seed(s)
+                net = build(cfg.net, spec).double()  # the output layer is not zeroed: every layer is looked at
+                acts = []
+                hooks = [m.register_forward_hook(lambda m, i, o: acts.append(o.detach())) for m in net.body]
+                with torch.no_grad():
+                    net(z)
+                for h in hooks:
+                    h.remove()
+                ms.append([float(a.pow(2).mean()) for a in acts])
+                rk = []
+                for a in acts:
+                    A = a.transpose(0, 1).reshape(a.shape[1], -1)
+                    sv = torch.linalg.svdvals(A - A.mean(1, keepdim=True))
+                    rk.append(int((sv > 1e-6 * sv.max()).sum()))
+                ranks.append(rk)
+            names = [type(m).__name__ for m in net.body]
+            ms = np.array(ms)
+            entry = dict(group=spec.G.name, fields=spec.width, channels=spec.width * spec.hidden_rep.size,
+                         params_per_prox=sum(p.numel() for p in net.parameters()), layers=names,
+                         conv=layer_report(net), rank=np.array(ranks).min(0).tolist(),
+                         mean_square_median=np.median(ms, 0).tolist(), mean_square_q10=np.quantile(ms, .1, 0).tolist(),
+                         mean_square_q90=np.quantile(ms, .9, 0).tolist(), input_mean_square=float(z.pow(2).mean()))
+            out[f"{op}/{key}"] = entry
+            print(f"[{op}] {key:3s} {entry['group']}: {entry['fields']} fields, {entry['channels']} channels, "
+                  f"{entry['params_per_prox']} parameters per proximal network")
+            print("      convolutions (in->out, coefficients, Adam step / filter norm per unit lr): "
+                  + ", ".join(f"{c[0]} {c[1]} {c[2]:.2f}" for c in entry["conv"]))
+            print("      output rank over channels: " + " ".join(
+                f"{n[:4]}:{r}/{a}" for n, r, a in zip(names, entry["rank"], [x.shape[1] for x in acts])))
+            print("      mean square at init, median [10-90 %]: " + " ".join(
+                f"{n[:4]}:{m:.3g}[{lo:.2g}-{hi:.2g}]" for n, m, lo, hi in
+                zip(names, entry["mean_square_median"], entry["mean_square_q10"], entry["mean_square_q90"])))
+    return out
+
+
+def mix_bases(model, seed: int) -> None:
+    """Rotate every basis block of every steerable layer by a random orthogonal matrix (same span, same initial
+    law of the filters), then zero the output layers again."""
+    g = torch.Generator().manual_seed(seed)
+    for net in model.prox:
+        for m in net.modules():
+            if isinstance(m, SteerableConv2d):
+                for name, *_ in m._block_meta:
+                    B = getattr(m, name)
+                    Q = torch.linalg.qr(torch.randn(B.shape[0], B.shape[0], generator=g, dtype=torch.float64))[0]
+                    setattr(m, name, (Q @ B.double().reshape(B.shape[0], -1)).reshape(B.shape).to(B.dtype))
+        net.zero_output_layer()
+
+
+def train(cfg: ComparisonConfig, data: ComparisonData, op: str, models, seeds, size: int, mix: int) -> list:
+    physics, ch, _, _, ys = data.operator(op)
+    specs = build_prox_specs(cfg, ch)
+    rows = []
+    for key in models:
+        for s in seeds:
+            seed = derived_seed(cfg.seed, 40, 0) if s < 0 else s
+            torch.manual_seed(seed)
+            model = build_model(cfg, specs[key], physics, ch)
+            if mix >= 0:
+                mix_bases(model, mix)
+            t0 = time.perf_counter()
+            hist = fit_supervised(model, physics, data.pool(op, 0)[:size], steps=cfg.steps,
+                                  batch_size=cfg.batch_size, lr=cfg.lr, schedule=cfg.schedule,
+                                  seed=derived_seed(cfg.seed, 50, 0, size) % 2**31)
+            loss = np.array(hist.loss)
+            u = to_metric_images(reconstruct(model, physics, ys["held-out"]), ch)
+            psnr = float(np.mean(image_metrics(u, data.tests["held-out"])[0]))
+            row = dict(operator=op, model=key, init_seed=s, mix=mix, steps=cfg.steps, lr=cfg.lr, train_size=size,
+                       final_loss=float(loss[-max(1, len(loss) // 10):].mean()), psnr_held_out=psnr,
+                       seconds=time.perf_counter() - t0)
+            rows.append(row)
+            print(f"[{op}] {key} init seed {s} mix {mix}: final loss {row['final_loss']:.3e}, held-out PSNR "
+                  f"{psnr:.2f} dB ({row['seconds']:.0f} s)", flush=True)
+    return rows
+
+
+def main(argv=None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--part", choices=("static", "train"), default="static")
+    p.add_argument("--operators", default="mri,ct")
+    p.add_argument("--models", default="c4,c8")
+    p.add_argument("--seeds", default="-1", help="initialisation seeds; -1 = the comparison's own")
+    p.add_argument("--inits", type=int, default=20, help="initialisations per model (static part)")
+    p.add_argument("--steps", type=int, default=300)
+    p.add_argument("--lr", type=float, default=2e-3)
+    p.add_argument("--train-size", type=int, default=100)
+    p.add_argument("--mix", type=int, default=-1, help="rotate the bases with this seed (-1: canonical bases)")
+    p.add_argument("--seed", type=int, default=0, help="the comparison's seed (data, operator, test set)")
+    p.add_argument("--out", default="outputs/diagnose_c8_mri")
+    a = p.parse_args(argv)
+    models = [m for m in a.models.split(",") if m]
+    bad = [m for m in models if m not in KEYS]
+    if bad:
+        p.error(f"--models must be a subset of {KEYS}, got {bad}")
+    if a.inits < 1 or a.steps < 1 or a.train_size < 1:
+        p.error("--inits, --steps and --train-size must be >= 1")
+    warnings.filterwarnings("ignore", message="the closest")
+    torch.set_num_threads(1)
+    cfg = ComparisonConfig.quick(operators=tuple(a.operators.split(",")), steps=a.steps, lr=a.lr, seed=a.seed)
+    data = ComparisonData(cfg, torch.device("cpu"))
+    os.makedirs(a.out, exist_ok=True)
+    if a.part == "static":
+        res = static(cfg, data, a.inits)
+    else:
+        seeds = [int(s) for s in a.seeds.split(",")]
+        res = {"runs": [r for op in cfg.operators for r in train(cfg, data, op, models, seeds, a.train_size, a.mix)]}
+    res["command"] = " ".join(["python", "experiments/diagnose_c8_mri.py"] + (sys.argv[1:] if argv is None else argv))
+    write_json(os.path.join(a.out, f"{a.part}.json"), res)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
