@@ -11,13 +11,19 @@ Two parts, both on the comparison's own data, operators and networks (`Compariso
 * ``--part train``: short supervised runs (``--steps``, ``--train-size`` images) of ``--models`` for several
   initialisation seeds (``--seeds``; -1 is the comparison's own seed), optionally with every basis block rotated by a
   random orthogonal matrix (``--mix``: the same span and the same initial law, only the axes Adam scales per
-  coordinate differ). Prints the training loss and the held-out PSNR of each run.
+  coordinate differ), or with the C8 bases loaded from ``--basis FILE.npz``. Prints the training loss and the
+  held-out PSNR of each run.
+* ``--part dump-basis --basis FILE.npz``: save the C8 bases of this checkout (needs only `equinet.nets`, so it runs
+  on old versions too, e.g. the basis before the canonical basis of version 2).
 
 Results go to ``--out`` (JSON, written atomically). Example (1 thread; the training part is ~3 min per run on a
 loaded 2-core machine)::
 
     python experiments/diagnose_c8_mri.py --part static
     python experiments/diagnose_c8_mri.py --part train --models c4,c8 --seeds -1,1,2
+    git archive 0a2c027 | tar -x -C /tmp/old && PYTHONPATH=/tmp/old python experiments/diagnose_c8_mri.py \
+        --part dump-basis --basis /tmp/old_c8.npz
+    python experiments/diagnose_c8_mri.py --part train --operators mri --models c8 --seeds -1,1,2 --basis /tmp/old_c8.npz
 """
 from __future__ import annotations
 
@@ -30,23 +36,42 @@ import warnings
 import numpy as np
 import torch
 
-from equinet.experiments.comparison.config import ComparisonConfig
-from equinet.experiments.comparison.data import ComparisonData
-from equinet.experiments.comparison.models import build_model, build_prox_specs
-from equinet.experiments.comparison.operators import to_metric_images
-from equinet.experiments.comparison.run import reconstruct
-from equinet.experiments.comparison.statistics import image_metrics
-from equinet.nets import build
+from equinet.nets import NetSpec, build
 from equinet.nn.conv import SteerableConv2d
-from equinet.training import fit_supervised
-from equinet.utils.io import write_json
-from equinet.utils.seeding import derived_seed, generator
 
 KEYS = ("cnn", "c4", "c8")
 
 
-def prox_input(data: ComparisonData, op: str, n: int = 16) -> torch.Tensor:
+def dump_basis(path: str) -> None:
+    """Save the bases of the quick comparison's MRI C8 network (``"<layer>.<buffer>"`` -> array) to ``path``. Needs
+    only `equinet.nets`, so it also runs on old checkouts: ``PYTHONPATH=<old tree> python diagnose_c8_mri.py
+    --part dump-basis --basis b.npz`` (the basis of another version; the same span, another orthonormal basis)."""
+    net = build("dncnn", NetSpec("C8", in_channels=2, out_channels=2, width=2, depth=4, kernel_size=5))
+    arrays = {f"{i}.{name}": getattr(m, name).numpy() for i, m in enumerate(net.body)
+              if isinstance(m, SteerableConv2d) for name, *_ in m._block_meta}
+    tmp = path + ".tmp.npz"  # written whole, then renamed (np.savez appends .npz to other names)
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+
+
+def load_basis(model, path: str) -> None:
+    """Replace the bases of every C8 proximal network of ``model`` by those saved with `dump_basis` (checked to span
+    the same space: only the coordinates that the coefficients, their initial draw and Adam refer to change)."""
+    saved = np.load(path)
+    for net in model.prox:
+        for i, m in enumerate(net.body):
+            if isinstance(m, SteerableConv2d):
+                for name, *_ in m._block_meta:
+                    B, O = getattr(m, name), torch.from_numpy(saved[f"{i}.{name}"]).to(torch.float64)
+                    b, o = B.double().reshape(B.shape[0], -1), O.reshape(B.shape[0], -1)
+                    if O.shape != B.shape or (o - (o @ b.T) @ b).abs().max() > 1e-5:
+                        raise ValueError(f"{path}: layer {i} {name} is not a basis of the same space")
+                    setattr(m, name, O.to(B.dtype))
+
+
+def prox_input(data, op: str, n: int = 16) -> torch.Tensor:
     """The first proximal network's input u0 - tau grad E(u0) on ``n`` training phantoms (tau = 1/||A||^2)."""
+    from equinet.utils.seeding import generator
     physics, *_ = data.operator(op)
     x = data.pool(op, 0)[:n]
     y = physics.measure(x, generator(data.cfg.seed, 99))
@@ -67,7 +92,8 @@ def layer_report(net) -> list:
     return rows
 
 
-def static(cfg: ComparisonConfig, data: ComparisonData, inits: int) -> dict:
+def static(cfg, data, inits: int) -> dict:
+    from equinet.experiments.comparison.models import build_prox_specs
     out = {}
     for op in cfg.operators:
         z = prox_input(data, op).double()
@@ -126,7 +152,13 @@ def mix_bases(model, seed: int) -> None:
         net.zero_output_layer()
 
 
-def train(cfg: ComparisonConfig, data: ComparisonData, op: str, models, seeds, size: int, mix: int) -> list:
+def train(cfg, data, op: str, models, seeds, size: int, mix: int, basis: str = None) -> list:
+    from equinet.experiments.comparison.models import build_model, build_prox_specs
+    from equinet.experiments.comparison.operators import to_metric_images
+    from equinet.experiments.comparison.run import reconstruct
+    from equinet.experiments.comparison.statistics import image_metrics
+    from equinet.training import fit_supervised
+    from equinet.utils.seeding import derived_seed
     physics, ch, _, _, ys = data.operator(op)
     specs = build_prox_specs(cfg, ch)
     rows = []
@@ -135,6 +167,8 @@ def train(cfg: ComparisonConfig, data: ComparisonData, op: str, models, seeds, s
             seed = derived_seed(cfg.seed, 40, 0) if s < 0 else s
             torch.manual_seed(seed)
             model = build_model(cfg, specs[key], physics, ch)
+            if basis and key == "c8":
+                load_basis(model, basis)
             if mix >= 0:
                 mix_bases(model, mix)
             t0 = time.perf_counter()
@@ -144,18 +178,19 @@ def train(cfg: ComparisonConfig, data: ComparisonData, op: str, models, seeds, s
             loss = np.array(hist.loss)
             u = to_metric_images(reconstruct(model, physics, ys["held-out"]), ch)
             psnr = float(np.mean(image_metrics(u, data.tests["held-out"])[0]))
-            row = dict(operator=op, model=key, init_seed=s, mix=mix, steps=cfg.steps, lr=cfg.lr, train_size=size,
+            row = dict(operator=op, model=key, init_seed=s, mix=mix, basis=basis if key == "c8" else None, steps=cfg.steps, lr=cfg.lr, train_size=size,
                        final_loss=float(loss[-max(1, len(loss) // 10):].mean()), psnr_held_out=psnr,
                        seconds=time.perf_counter() - t0)
             rows.append(row)
-            print(f"[{op}] {key} init seed {s} mix {mix}: final loss {row['final_loss']:.3e}, held-out PSNR "
+            print(f"[{op}] {key} init seed {s} mix {mix} basis {row['basis']}: final loss {row['final_loss']:.3e}, held-out PSNR "
                   f"{psnr:.2f} dB ({row['seconds']:.0f} s)", flush=True)
     return rows
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--part", choices=("static", "train"), default="static")
+    p.add_argument("--part", choices=("static", "train", "dump-basis"), default="static")
+    p.add_argument("--basis", default=None, help="dump-basis: where to save; train: C8 bases to load (.npz)")
     p.add_argument("--operators", default="mri,ct")
     p.add_argument("--models", default="c4,c8")
     p.add_argument("--seeds", default="-1", help="initialisation seeds; -1 = the comparison's own")
@@ -175,6 +210,14 @@ def main(argv=None) -> int:
         p.error("--inits, --steps and --train-size must be >= 1")
     warnings.filterwarnings("ignore", message="the closest")
     torch.set_num_threads(1)
+    if a.part == "dump-basis":
+        if not a.basis:
+            p.error("--part dump-basis needs --basis FILE.npz")
+        dump_basis(a.basis)
+        return 0
+    from equinet.experiments.comparison.config import ComparisonConfig
+    from equinet.experiments.comparison.data import ComparisonData
+    from equinet.utils.io import write_json
     cfg = ComparisonConfig.quick(operators=tuple(a.operators.split(",")), steps=a.steps, lr=a.lr, seed=a.seed)
     data = ComparisonData(cfg, torch.device("cpu"))
     os.makedirs(a.out, exist_ok=True)
@@ -182,7 +225,8 @@ def main(argv=None) -> int:
         res = static(cfg, data, a.inits)
     else:
         seeds = [int(s) for s in a.seeds.split(",")]
-        res = {"runs": [r for op in cfg.operators for r in train(cfg, data, op, models, seeds, a.train_size, a.mix)]}
+        res = {"runs": [r for op in cfg.operators for r in train(cfg, data, op, models, seeds, a.train_size, a.mix,
+                                                                  a.basis)]}
     res["command"] = " ".join(["python", "experiments/diagnose_c8_mri.py"] + (sys.argv[1:] if argv is None else argv))
     write_json(os.path.join(a.out, f"{a.part}.json"), res)
     return 0
