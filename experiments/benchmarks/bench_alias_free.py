@@ -14,6 +14,8 @@ B. 45° error of the untrained C8 DnCNN (width 4, depth 5, k = 5) with 'relu' an
    item [5], on its smooth inputs and on sharper ones (blob widths 0.75-1.5 px).
 C. train step (forward + backward) of a C8 16-field k = 5 SteerableConv2d + AliasFreeNonlinearity vs nn.Conv2d +
    nn.ReLU of the same width (128 channels), 64x64, batch 2, interleaved medians.
+A, B and C also measure the quincunx variant (QuincunxAliasFreeNonlinearity, 'relu_aa_q') and the same with only
+the |x| part of ReLU filtered ('relu_aa_q_bypass'); docs/alias_free.md.
 
     python experiments/benchmarks/bench_alias_free.py [--only ABC] [--seeds 5] [--cutoffs 0.3,0.4] [--json out]
 
@@ -39,6 +41,7 @@ from bench_layers import have_escnn, offgrid_error, timeit_interleaved  # noqa: 
 from equinet import groups  # noqa: E402
 from equinet import nn as enn  # noqa: E402
 from equinet.kernels.diagnostics import analytic_field, stack_equivariance_error  # noqa: E402
+from equinet.nn.alias_free import QuincunxAliasFreeNonlinearity  # noqa: E402
 from equinet.nets import NetSpec, build  # noqa: E402
 from equinet.utils import write_json  # noqa: E402
 
@@ -120,7 +123,9 @@ def bench_stack(args, res):
     G = groups.cyclic(8)
     H = G.element(steps=1).matrix
     ft = enn.FieldType.regular(G, 8)
-    acts = {"relu": F.relu, "relu_aa": enn.AliasFreeNonlinearity(ft).double(), "none": lambda a: a}
+    acts = {"relu": F.relu, "relu_aa": enn.AliasFreeNonlinearity(ft).double(), "none": lambda a: a,
+            "relu_aa_q": QuincunxAliasFreeNonlinearity(ft).double(),
+            "relu_aa_q_bypass": QuincunxAliasFreeNonlinearity(ft, linear_bypass=True).double()}
     for c in args.cutoffs:
         acts[f"relu_aa(cutoff={c})"] = enn.AliasFreeNonlinearity(ft, cutoff=c).double()
     weights = stack_weights(range(args.seeds))
@@ -131,7 +136,7 @@ def bench_stack(args, res):
             if lib == "escnn" and act_name not in ("relu", "relu_aa"):
                 continue
             for kind in KINDS:
-                e = patch_stack_error(W1, act, W2, H, kind, seed=100 + s, act_reach=3 if "aa" in act_name else 0)
+                e = patch_stack_error(W1, act, W2, H, kind, seed=100 + s, act_reach=4 if "aa" in act_name else 0)
                 errs.setdefault((lib, act_name, kind), []).append(e)
                 if act_name == "relu" and kind != "sharper" and s == 0:  # reproduces bench_layers item [4]
                     ref = stack_equivariance_error([W1, W2], lambda a: np.maximum(a, 0.0), H, np.eye(1),
@@ -173,6 +178,16 @@ def blob_widths(sigma_px):
         _fields.SIGMA_PX = old
 
 
+def swap_quincunx(net, bypass=False):
+    """Replace every AliasFreeNonlinearity of ``net`` (in place) by the quincunx variant on the same field type."""
+    for name, child in net.named_children():
+        if isinstance(child, enn.AliasFreeNonlinearity):
+            setattr(net, name, QuincunxAliasFreeNonlinearity(child.in_type, child.function, linear_bypass=bypass))
+        else:
+            swap_quincunx(child, bypass)
+    return net
+
+
 def bench_dncnn(args, res):
     G = groups.cyclic(8)
     els = G.elements()
@@ -185,12 +200,15 @@ def bench_dncnn(args, res):
     print(f"[B] untrained C8 DnCNN (width 4 = 32 ch, depth 5, k=5) vs the Reynolds average of a plain ReLU DnCNN "
           f"(32 ch), 45°, {n_init} inits x 3 inputs")
     for kind, sig in (("smooth", None), ("sharper", SHARPER_SIGMA_PX)):
-        errs = {"relu": [], "relu_aa": [], "reynolds": []}
+        errs = {"relu": [], "relu_aa": [], "relu_aa_q": [], "relu_aa_q_bypass": [], "reynolds": []}
         for seed in range(n_init):
-            for a in ("relu", "relu_aa"):
+            for a in ("relu", "relu_aa", "relu_aa_q", "relu_aa_q_bypass"):
                 torch.manual_seed(seed)
-                spec = NetSpec(G, width=4, depth=5, kernel_size=5, activation=a)
-                eq = copy.deepcopy(build("dncnn", spec).eval()).double()
+                spec = NetSpec(G, width=4, depth=5, kernel_size=5, activation=a if a == "relu" else "relu_aa")
+                eq = build("dncnn", spec).eval()
+                if a.startswith("relu_aa_q"):
+                    swap_quincunx(eq, bypass=a.endswith("bypass"))
+                eq = copy.deepcopy(eq).double()
                 if a == "relu":
                     plain = copy.deepcopy(build("dncnn", spec.translation_twin("width")).eval()).double()
                 with blob_widths(sig):
@@ -200,9 +218,9 @@ def bench_dncnn(args, res):
         m = {k: float(np.mean(v)) for k, v in errs.items()}
         for k, v in m.items():
             res[f"dncnn45_{k}_{kind}"] = v
-        print(f"    {kind:8s}: C8 relu {m['relu']:.2e} ({m['relu'] / m['reynolds']:.2f}x) | C8 relu_aa "
-              f"{m['relu_aa']:.2e} ({m['relu_aa'] / m['reynolds']:.2f}x) | Reynolds {m['reynolds']:.2e}; per init "
-              f"relu_aa {' '.join(f'{e:.1e}' for e in errs['relu_aa'])}, Reynolds "
+        print(f"    {kind:8s}: Reynolds {m['reynolds']:.2e} | " + " | ".join(
+            f"C8 {a} {m[a]:.2e} ({m[a] / m['reynolds']:.2f}x)" for a in errs if a != "reynolds"))
+        print(f"              per init relu_aa {' '.join(f'{e:.1e}' for e in errs['relu_aa'])}, Reynolds "
               f"{' '.join(f'{e:.1e}' for e in errs['reynolds'])}")
     print("    (ratios: / Reynolds average; goal for relu_aa: <= 0.5x)")
 
@@ -214,18 +232,24 @@ def bench_step(args, res):
     plain = torch.nn.Sequential(torch.nn.Conv2d(ft.size, ft.size, 5, padding=2), torch.nn.ReLU())
     aa = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5), enn.AliasFreeNonlinearity(ft))
     relu = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5), enn.ReLU(ft))
+    q = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5), QuincunxAliasFreeNonlinearity(ft))
+    qb = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5), QuincunxAliasFreeNonlinearity(ft, linear_bypass=True))
 
     def step(m):
         def f():
             m.zero_grad(set_to_none=True)
             m(x).square().mean().backward()
         return f
-    t_plain, t_aa, t_relu = timeit_interleaved([step(plain), step(aa), step(relu)], args.repeats)
-    res.update(step_plain_relu_s=t_plain, step_c8_relu_aa_s=t_aa, step_c8_relu_s=t_relu)
+    t_plain, t_aa, t_relu, t_q, t_qb = timeit_interleaved([step(plain), step(aa), step(relu), step(q), step(qb)],
+                                                          args.repeats)
+    res.update(step_plain_relu_s=t_plain, step_c8_relu_aa_s=t_aa, step_c8_relu_s=t_relu, step_c8_relu_aa_q_s=t_q,
+               step_c8_relu_aa_q_bypass_s=t_qb)
     print(f"[C] fwd+bwd, 128 channels (C8: 16 regular fields), k=5, {args.size}x{args.size}, batch {args.batch}, "
           f"median of {args.repeats} interleaved runs, {torch.get_num_threads()} threads")
     print(f"    nn.Conv2d + ReLU {t_plain * 1e3:.1f} ms | C8 + relu_aa {t_aa * 1e3:.1f} ms (ratio "
           f"{t_aa / t_plain:.2f}x; goal <= 1.3x) | C8 + ReLU {t_relu * 1e3:.1f} ms ({t_relu / t_plain:.2f}x)")
+    print(f"    C8 + relu_aa_q {t_q * 1e3:.1f} ms ({t_q / t_plain:.2f}x) | C8 + relu_aa_q_bypass {t_qb * 1e3:.1f} ms "
+          f"({t_qb / t_plain:.2f}x)")
 
 
 def main(argv=None):
