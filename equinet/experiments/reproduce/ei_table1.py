@@ -41,9 +41,10 @@ PAPER = {"ct": {"pinv": 30.24, "mc": 31.01, "ei": 36.94, "ei_adv": 36.96, "sup":
 GAPS = (("EI − A†y", "ei", "pinv"), ("Sup − EI", "sup", "ei"), ("EI-sup − Sup", "ei_sup", "sup"))
 TRAIN_PHOTOS = ("brick", "grass", "gravel", "moon", "coins", "astronaut", "chelsea", "rocket")
 TEST_PHOTOS = ("camera", "coffee")
-#: the quick mode's CT views at 64x64: the paper's 50 views at 128x128 measure about half of the disk's unknowns
-#: (50 x 128 = 6400 of about 12500); 25 views at 64x64 do too (rank 1535 of 3024), 50 views at 64x64 measure 90 %
-#: (rank 2716), which leaves EI almost no null space to learn beyond MC (docs/reproduce_ei_table1.md)
+#: the quick mode's CT views at 64x64: the paper's 50 views at 128x128 measure at most half of the disk's unknowns
+#: (50 x 128 = 6400 of about 12500); 25 views at 64x64 do too (rank A = 1551 of 3096, `rank_condition`), 50 views
+#: at 64x64 measure 89 % (rank 2754), which leaves EI little null space to learn beyond MC
+#: (docs/reproduce_ei_table1.md)
 QUICK_CT_VIEWS = 25
 
 
