@@ -10,8 +10,8 @@ import torch
 pytest.importorskip("skimage")
 
 from equinet.experiments.reproduce.common import residual_unet  # noqa: E402
-from equinet.experiments.reproduce.lowdose_ct_rei import (LowDoseCTConfig, build_problems, run_lowdose_ct_rei,  # noqa: E402
-                                                          sure_check)
+from equinet.experiments.reproduce.lowdose_ct_rei import (  # noqa: E402
+    LowDoseCTConfig, build_problems, run_lowdose_ct_rei, sure_check)
 
 
 def test_lowdose_ct_rei_tiny(tmp_path):
