@@ -243,16 +243,17 @@ def _check_quincunx_options(passband, stopband, size):
 
 def _alias_free(x, fn, pixel_w, cell_w, linear, odd: int):
     """The layer's computation (shared by the module and its export): AA(σ) with ``fn`` = σ if ``linear`` is None,
-    else a·x + b·AA(|x|) with (a, b) = ``linear`` (``fn`` unused). ``odd``: the pixel filter's size."""
+    else a·x + AA(|x|) with a = ``linear`` and the filters already scaled by b (``fn`` unused). ``odd``: the pixel
+    filter's size. The sums are in place (measured 0.52 -> 0.41 of a plain step with the bypass, docs E)."""
     if linear is not None:
         fn = torch.abs
     # the cell-centre samples: means of 2x2 blocks of the replicate-padded input, (H+1) x (W+1), at (±1/2, ±1/2)
     cells = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 2, stride=1)
     C = x.shape[1]
     y = F.conv2d(fn(x), pixel_w, padding=odd // 2, groups=C)
-    y = y + F.conv2d(fn(cells), cell_w, padding=odd // 2 - 1, groups=C)
+    y = y.add_(F.conv2d(fn(cells), cell_w, padding=odd // 2 - 1, groups=C))
     if linear is not None:
-        y = linear[0] * x + linear[1] * y
+        y = y.add_(x, alpha=linear)
     return y
 
 
@@ -312,6 +313,9 @@ class QuincunxAliasFreeNonlinearity(EquivariantModule):
         self.function, self.kwargs = function, dict(kwargs)
         self.passband, self.stopband, self.size = float(passband), float(stopband), size
         pixel, cell = quincunx_filters(self.passband, self.stopband, size)
+        if self.linear is not None:  # a·x + b·AA(|x|): b goes into the filters, a stays
+            self.linear, b = self.linear
+            pixel, cell = b * pixel, b * cell
         C, dtype = self.in_type.size, torch.get_default_dtype()
         self.register_buffer("pixel", torch.tensor(np.array(pixel), dtype=dtype).expand(C, 1, size, size).clone(),
                              persistent=False)

@@ -14,6 +14,10 @@ B. 45° error of the untrained C8 DnCNN (width 4, depth 5, k = 5) with 'relu' an
    item [5], on its smooth inputs and on sharper ones (blob widths 0.75-1.5 px).
 C. train step (forward + backward) of a C8 16-field k = 5 SteerableConv2d + AliasFreeNonlinearity vs nn.Conv2d +
    nn.ReLU of the same width (128 channels), 64x64, batch 2, interleaved medians.
+D. (--only D) the quick CT comparison with a chosen variant of the alias-free ReLU in every proximal network:
+   ``python -m equinet compare --activation relu_aa`` run in this process with `equinet.nn.AliasFreeNonlinearity`
+   replaced by the variant (--ct-variant square|quincunx|quincunx_bypass; 'square' is the default relu_aa);
+   extra options after '--' go to compare, e.g. -- --models cnn --train-sizes 10 --workers 1 --threads 1.
 A, B and C also measure the quincunx variant (QuincunxAliasFreeNonlinearity, 'relu_aa_q') and the same with only
 the |x| part of ReLU filtered ('relu_aa_q_bypass'); docs/alias_free.md.
 
@@ -252,9 +256,25 @@ def bench_step(args, res):
           f"({t_qb / t_plain:.2f}x)")
 
 
+CT_VARIANTS = ("square", "quincunx", "quincunx_bypass")
+
+
+def bench_ct(args, res):
+    import equinet.nn
+    from equinet.__main__ import main as equinet_main
+    if args.ct_variant != "square":
+        bypass = args.ct_variant == "quincunx_bypass"
+
+        def factory(ftype, function="relu", **kw):  # what equinet.nets.proximal builds for 'relu_aa'
+            return QuincunxAliasFreeNonlinearity(ftype, function, linear_bypass=bypass, **kw)
+        equinet.nn.AliasFreeNonlinearity = factory
+    print(f"[D] quick CT comparison, every proximal network's ReLU alias-free: {args.ct_variant}")
+    equinet_main(["compare", "--quick", "--operators", "ct", "--activation", "relu_aa"] + args.compare_args)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="ABC", help="which parts to run, e.g. 'AC'")
+    ap.add_argument("--only", default="ABC", help="which parts to run, e.g. 'AC' (D, the CT comparison, only on request)")
     ap.add_argument("--seeds", type=int, default=5, help="part A: initialisations (and inputs)")
     ap.add_argument("--inits", type=int, default=3, help="part B: initialisations")
     ap.add_argument("--cutoffs", default="", help="part A: also these low-pass cutoffs (equinet), e.g. '0.3,0.45'")
@@ -263,13 +283,15 @@ def main(argv=None):
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--threads", type=int, default=None)
     ap.add_argument("--json", default=None)
+    ap.add_argument("--ct-variant", choices=CT_VARIANTS, default="square", help="part D: the alias-free ReLU")
+    ap.add_argument("compare_args", nargs="*", help="part D: options of `python -m equinet compare` (after --)")
     args = ap.parse_args(argv)
     args.cutoffs = [float(c) for c in args.cutoffs.split(",") if c.strip()]
     if args.threads:
         torch.set_num_threads(args.threads)
     print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, escnn {'yes' if have_escnn() else 'no'}")
     res = {}
-    parts = {"A": bench_stack, "B": bench_dncnn, "C": bench_step}
+    parts = {"A": bench_stack, "B": bench_dncnn, "C": bench_step, "D": bench_ct}
     for k in args.only.upper():
         if k in parts:
             parts[k](args, res)
