@@ -17,13 +17,15 @@ Both steps use filters with the square grid's symmetry on grids centred on the i
 equivariant to 90° rotations and flips (about the image centre) at every size, odd or even; it keeps the shape.
 It has no parameters (the filter is a fixed, non-persistent buffer) and exports to ``nn.Upsample``, the ``nn``
 activation and a depthwise ``nn.Conv2d``. Trade-off (docs/alias_free.md): the output is band-limited to
-``cutoff``, i.e. slightly blurred, and the fine grid costs memory traffic (4x the activations).
+``cutoff``, i.e. blurred (on positive inputs, the identity for a ReLU, the gain is 0.69 at 0.2 cycles/px: docs E),
+and the fine grid costs memory traffic (4x the activations).
 
 `QuincunxAliasFreeNonlinearity` is the cheaper, sharper variant measured against it (docs/alias_free.md): σ on the
 quincunx grid (the pixels plus the cell centres, 2x the samples instead of 4x), read back by a least-squares filter
 pair whose passband is flat (positive band-limited inputs pass unchanged up to ``passband``), optionally filtering
-only the |x| part of ReLU(x) = (x + |x|)/2. It trains 0.7-0.9 dB better in the CT proxy and costs 0.7x the
-square-grid layer, but its off-grid error in deep networks is 3x larger: the default stays the square-grid layer.
+only the |x| part of ReLU(x) = (x + |x|)/2. It trains 0.7-0.9 dB better in the CT proxy and its train step is
+1.38x a plain convolution's instead of 1.50x, but its off-grid error in a depth-5 network is 3x larger, so the
+default (``NetSpec(activation='relu_aa')``) stays the square-grid layer.
 """
 from __future__ import annotations
 
@@ -232,8 +234,8 @@ def _response(h, fx, fy):
 
 def _check_quincunx_options(passband, stopband, size):
     if isinstance(size, bool) or not isinstance(size, int) or size < 3 or size % 2 == 0:
-        raise ValueError(f"QuincunxAliasFreeNonlinearity size must be an odd integer >= 3 (the pixel filter is centred on a "
-                         f"pixel, the cell-centre filter is size - 1), got {size!r}")
+        raise ValueError(f"QuincunxAliasFreeNonlinearity size must be an odd integer >= 3 (the pixel filter is "
+                         f"centred on a pixel, the cell-centre filter is size - 1), got {size!r}")
     for name, v in (("passband", passband), ("stopband", stopband)):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:
             raise ValueError(f"QuincunxAliasFreeNonlinearity {name} must be in (0, 1] cycles per pixel, got {v!r}")
@@ -271,20 +273,21 @@ class _AliasFreePlain(nn.Module):
 
 
 class QuincunxAliasFreeNonlinearity(EquivariantModule):
-    """A pointwise nonlinearity evaluated on a twice denser (quincunx) grid and low-pass filtered back onto the
-    input pixels (module docstring): the ReLU's kinks no longer alias, so networks keep the off-grid
-    equivariance of their kernels, while band-limited content up to ``passband`` passes unchanged
-    (docs/alias_free.md).
+    """A pointwise nonlinearity evaluated on the quincunx grid (the pixels and the cell centres, whose values are
+    4-pixel means), then filtered back onto the pixels by a least-squares filter pair (`quincunx_filters`): the
+    kinks' harmonics are removed from ``stopband`` on, while positive content up to ``passband`` passes
+    unchanged (docs/alias_free.md, E).
 
     Args:
         in_type: the field type; every field must permute channels (trivial, regular, quotient), as for
             `PointwiseNonlinearity`.
-        function: 'relu' (default), 'leaky_relu', 'elu', 'tanh', 'sigmoid' or 'softplus'. For 'relu' and
-            'leaky_relu' only the |x| part is filtered (the linear part passes untouched).
+        function: 'relu' (default), 'leaky_relu', 'elu', 'tanh', 'sigmoid' or 'softplus'.
         passband: cycles per input pixel up to which a positive input passes unchanged (default 0.25).
         stopband: cycles per pixel from which the nonlinearity's harmonics are removed (default 0.5); lower is more
             equivariant off the grid and blurrier.
         size: the pixel filter's size (odd, default 7; the cell-centre filter is size - 1).
+        linear_bypass: 'relu' / 'leaky_relu' only: σ(x) = a·x + b·|x| is computed as a·x + b·AA(|x|), so the
+            linear part passes untouched and only the kinks are filtered.
         **kwargs: options of the torch activation (e.g. ``negative_slope``).
 
     Exactly equivariant to 90° rotations and flips for every image size; shape-preserving; no parameters;
@@ -306,8 +309,8 @@ class QuincunxAliasFreeNonlinearity(EquivariantModule):
         except TypeError as e:
             raise TypeError(f"bad options for the pointwise {function!r}: {e}") from None
         if linear_bypass and function not in _SPLIT:
-            raise ValueError(f"QuincunxAliasFreeNonlinearity(linear_bypass=True) needs a function of the form a·x + b·|x| "
-                             f"({sorted(_SPLIT)}), got {function!r}")
+            raise ValueError(f"QuincunxAliasFreeNonlinearity(linear_bypass=True) needs a function of the form "
+                             f"a·x + b·|x| ({sorted(_SPLIT)}), got {function!r}")
         if self.linear is not None:
             self.fn = None  # a·x + b·AA(|x|) instead
         self.function, self.kwargs = function, dict(kwargs)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import copy
-import math
 import os
 import sys
 import warnings
@@ -237,7 +236,8 @@ def bench_step(args, res):
     aa = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5), enn.AliasFreeNonlinearity(ft))
     relu = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5), enn.ReLU(ft))
     q = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5), QuincunxAliasFreeNonlinearity(ft))
-    qb = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5), QuincunxAliasFreeNonlinearity(ft, linear_bypass=True))
+    qb = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5),
+                                   QuincunxAliasFreeNonlinearity(ft, linear_bypass=True))
 
     def step(m):
         def f():
@@ -274,7 +274,8 @@ def bench_ct(args, res):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", default="ABC", help="which parts to run, e.g. 'AC' (D, the CT comparison, only on request)")
+    ap.add_argument("--only", default="ABC", help="which parts to run, e.g. 'AC' (D, the CT comparison, only "
+                    "on request)")
     ap.add_argument("--seeds", type=int, default=5, help="part A: initialisations (and inputs)")
     ap.add_argument("--inits", type=int, default=3, help="part B: initialisations")
     ap.add_argument("--cutoffs", default="", help="part A: also these low-pass cutoffs (equinet), e.g. '0.3,0.45'")
