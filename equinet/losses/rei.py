@@ -64,4 +64,5 @@ class REILoss(Loss):
         return out
 
     def extra_repr(self):
-        return f"transform={self.transform!r}, weight={self.weight}"
+        auto = "" if self.sure is not None else f", sure=auto{self._sure_kwargs or ''}"  # a given one is a child
+        return f"transform={self.transform!r}, weight={self.weight}" + auto
