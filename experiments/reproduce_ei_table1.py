@@ -1,6 +1,7 @@
 """Reproduction `ei-table1` (docs/reproduce_ei_table1.md): a thin wrapper of `python -m equinet reproduce ei-table1`.
 
-    python experiments/reproduce_ei_table1.py --quick                 # about 15 minutes on 2 CPU cores
+    python experiments/reproduce_ei_table1.py --quick                 # ≤ ~15 minutes on 2 CPU cores; CT at 25 views
+    python experiments/reproduce_ei_table1.py --quick --ct-views 50   # the paper's view count at 64x64 (see docs)
     python experiments/reproduce_ei_table1.py --full --device auto    # the paper-sized protocol (GPU)
 """
 import os
