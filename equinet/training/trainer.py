@@ -20,6 +20,7 @@ import contextlib
 import math
 import os
 import random
+import re
 import sys
 import time
 from typing import Callable, Dict, List, Optional, Union
@@ -85,6 +86,12 @@ def _build_optimizer(spec: OptimizerSpec, params, what: str) -> torch.optim.Opti
         return opt
     raise TypeError(f"{what} must be None, a torch.optim.Optimizer or a callable params -> Optimizer, "
                     f"got {type(spec).__name__}")
+
+
+def _settings_text(obj) -> str:
+    """``repr(obj)`` without memory addresses: the loss's settings (weights, transforms, SURE's noise parameters and
+    steps, sub-losses) as they print, comparable across processes for the checkpoint's fingerprint."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(obj))
 
 
 def _plain(v):
@@ -215,7 +222,7 @@ class Trainer:
         self.progress = progress
         self.fingerprint = dict(
             seed=self.seed, batch_size=self.batch_size, micro_batches=self.micro_batches, steps=self.total,
-            n_items=n, grad_clip=self.grad_clip, loss=type(loss).__name__,
+            n_items=n, grad_clip=self.grad_clip, loss=type(loss).__name__, loss_settings=_settings_text(loss),
             optimizer=[type(self.optimizer).__name__, _plain(self.optimizer.defaults)],
             scheduler=None if self.scheduler is None else type(self.scheduler).__name__,
             extra=_plain(fingerprint or {}))

@@ -214,3 +214,20 @@ def test_adversary_optimizer_steps_once_on_the_share_weighted_gradient():
     opt.apply()
     grad = (0.25 * 3.0 + 0.75 * 1.0) * 2 * torch.tensor([1.0, -2.0])
     assert torch.equal(p.detach(), torch.tensor([1.0, -2.0]) - 0.5 * grad)
+
+
+def test_a_resume_refuses_a_loss_with_other_settings(tmp_path):
+    """The checkpoint's fingerprint holds the loss's settings, not only its class: a resume after changing a loss
+    weight or SURE's step (same class) is refused, and an identical loss resumes."""
+    from equinet.losses import LossSum, MCLoss, SupervisedLoss
+    physics = Inpainting(12, drop=0.3, seed=0)
+    out = str(tmp_path / "run")
+
+    def make(weight, steps):
+        return Trainer(_model(), LossSum([SupervisedLoss(), MCLoss(weight=weight)]), physics, IMAGES, steps=steps,
+                       batch_size=4, out=out, progress=False, identifiability=False, plots=False)
+
+    make(0.5, 2).fit()
+    with pytest.raises(ValueError, match=r"another configuration .*loss_settings"):
+        make(0.25, 2).check_resume()
+    assert make(0.5, 2).check_resume() == 2
