@@ -27,7 +27,10 @@ def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType) -> Equiva
 
 def nonlinearity(spec: NetSpec, ftype: FieldType) -> EquivariantModule:
     """``spec.activation`` on regular (or plain) fields; norm-ReLU on the band-limited fields of SO(2)/O(2)."""
-    from ..nn import AliasFreeNonlinearity, NormNonlinearity, PointwiseNonlinearity, ReLU
+    from ..nn import AliasFreeNonlinearity, NormNonlinearity, PointwiseNonlinearity, QuincunxAliasFreeNonlinearity, ReLU
+    if spec.pointwise and spec.activation.endswith("_aaq"):
+        base = spec.activation[:-len("_aaq")]
+        return QuincunxAliasFreeNonlinearity(ftype, base, linear_bypass=base in ("relu", "leaky_relu"))
     if spec.pointwise and spec.activation.endswith("_aa"):
         return AliasFreeNonlinearity(ftype, spec.activation[:-len("_aa")])
     if spec.pointwise:

@@ -12,8 +12,10 @@ from ..utils.checks import check_bool, check_nonnegative_int, check_positive_int
 #: pointwise nonlinearities a network can be built with; the positively homogeneous ones allow ``bias=False``
 ACTIVATIONS = ("relu", "leaky_relu", "elu", "softplus")
 #: 'relu_aa', ...: the same function evaluated alias-free (equinet.nn.AliasFreeNonlinearity, docs/alias_free.md)
-ACTIVATIONS = ACTIVATIONS + tuple(a + "_aa" for a in ACTIVATIONS)
-HOMOGENEOUS = ("relu", "leaky_relu", "relu_aa", "leaky_relu_aa")
+#: 'relu_aaq', ...: the quincunx variant (equinet.nn.QuincunxAliasFreeNonlinearity: sharper and cheaper, less
+#: equivariant off the grid in deep networks; for ReLU/leaky ReLU only the kink part |x| is filtered)
+ACTIVATIONS = ACTIVATIONS + tuple(a + "_aa" for a in ACTIVATIONS) + tuple(a + "_aaq" for a in ACTIVATIONS)
+HOMOGENEOUS = ("relu", "leaky_relu", "relu_aa", "leaky_relu_aa", "relu_aaq", "leaky_relu_aaq")
 
 
 @dataclass(frozen=True)
@@ -37,7 +39,8 @@ class NetSpec:
             the pixel grid (docs/benchmarks.md). SO(2)/O(2) networks use the norm-ReLU and accept only 'relu';
             ``bias=False`` (positive homogeneity) needs 'relu' or 'leaky_relu'. The suffix '_aa' ('relu_aa', ...)
             evaluates the function alias-free (2x finer grid, radial low-pass; docs/alias_free.md): far more
-            equivariant off the pixel grid, exact on it, no parameters.
+            equivariant off the pixel grid, exact on it, no parameters; '_aaq' ('relu_aaq', ...) is the
+            quincunx variant (sharper, cheaper, less equivariant off the grid in deep networks).
     """
 
     group: object = "C4"

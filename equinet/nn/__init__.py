@@ -8,7 +8,7 @@ from .misc import Identity  # noqa: F401
 from .nonlinearity import (GatedNonlinearity, LeakyReLU, NormNonlinearity, PointwiseNonlinearity,  # noqa: F401
                            ReLU)
 from .pooling import GroupPooling, NormPooling  # noqa: F401
-from .alias_free import AliasFreeNonlinearity  # noqa: F401
+from .alias_free import AliasFreeNonlinearity, QuincunxAliasFreeNonlinearity  # noqa: F401
 from .resampling import Downsample2x, Upsample2x  # noqa: F401
 from .normalization import EquivariantBatchNorm, EquivariantInstanceNorm  # noqa: F401
 from .averaging import GroupAveraged  # noqa: F401
@@ -16,5 +16,5 @@ from .averaging import GroupAveraged  # noqa: F401
 __all__ = ["FieldType", "as_field_type", "check_same_type", "is_permutation", "EquivariantModule",
            "EquivariantSequential", "SteerableConv2d", "trivial_projector", "is_standard", "plain", "Identity",
            "PointwiseNonlinearity", "ReLU", "LeakyReLU", "NormNonlinearity", "GatedNonlinearity",
-           "AliasFreeNonlinearity", "GroupPooling", "NormPooling", "Downsample2x", "Upsample2x",
+           "AliasFreeNonlinearity", "QuincunxAliasFreeNonlinearity", "GroupPooling", "NormPooling", "Downsample2x", "Upsample2x",
            "EquivariantBatchNorm", "EquivariantInstanceNorm", "GroupAveraged"]

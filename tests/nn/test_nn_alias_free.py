@@ -263,3 +263,28 @@ def test_quincunx_bad_options():
         QuincunxAliasFreeNonlinearity(t, "softplus", linear_bypass=True)
     with pytest.raises(ValueError, match="unknown pointwise function"):
         QuincunxAliasFreeNonlinearity(t, "gelu")
+
+
+def test_netspec_switch_quincunx():
+    """'relu_aaq' builds the quincunx variant with the linear bypass (ReLU/leaky ReLU), 'softplus_aaq' without:
+    same parameters as the ReLU network, exact on the grid, positively homogeneous when bias-free, exported."""
+    with pytest.raises(ValueError, match="norm"):
+        NetSpec("SO2", activation="relu_aaq")
+    with pytest.raises(ValueError, match="homogeneous"):
+        NetSpec("C4", activation="softplus_aaq", bias=False)
+    torch.manual_seed(0)
+    q = build("dncnn", NetSpec(C8, width=2, depth=3, activation="relu_aaq"))
+    torch.manual_seed(0)
+    plain = build("dncnn", NetSpec(C8, width=2, depth=3, activation="relu"))
+    layers = [m for m in q.modules() if isinstance(m, QuincunxAliasFreeNonlinearity)]
+    assert len(layers) == 2 and all(m.linear is not None for m in layers)
+    soft = build("dncnn", NetSpec(C8, width=2, depth=3, activation="softplus_aaq"))
+    assert all(m.linear is None for m in soft.modules() if isinstance(m, QuincunxAliasFreeNonlinearity))
+    assert list(q.state_dict()) == list(plain.state_dict())
+    assert_equivariant(q, q.in_type, q.out_type, grid(C8), atol=1e-10, image_size=[16, 17])
+    bf = build("unet", NetSpec(D4, width=1, depth=2, activation="leaky_relu_aaq", bias=False), scales=1)
+    assert_equivariant(bf, bf.in_type, bf.out_type, grid(D4), atol=1e-10, image_size=[14, 15])
+    x = torch.randn(2, 1, 14, 14)
+    with torch.no_grad():
+        torch.testing.assert_close(bf(3.0 * x), 3.0 * bf(x), rtol=1e-5, atol=1e-5)
+        torch.testing.assert_close(q.export()(x), q(x), rtol=1e-5, atol=1e-5)
