@@ -8,7 +8,8 @@ from .misc import Identity  # noqa: F401
 from .nonlinearity import (GatedNonlinearity, LeakyReLU, NormNonlinearity, PointwiseNonlinearity,  # noqa: F401
                            ReLU)
 from .pooling import GroupPooling, NormPooling  # noqa: F401
-from .alias_free import AliasFreeNonlinearity, QuincunxAliasFreeNonlinearity  # noqa: F401
+from .alias_free import AliasFreeNonlinearity  # noqa: F401
+from .alias_free_quincunx import QuincunxAliasFreeNonlinearity  # noqa: F401
 from .resampling import Downsample2x, Upsample2x  # noqa: F401
 from .normalization import EquivariantBatchNorm, EquivariantInstanceNorm  # noqa: F401
 from .averaging import GroupAveraged  # noqa: F401

@@ -18,14 +18,15 @@ equivariant to 90° rotations and flips (about the image centre) at every size, 
 It has no parameters (the filter is a fixed, non-persistent buffer) and exports to ``nn.Upsample``, the ``nn``
 activation and a depthwise ``nn.Conv2d``. Trade-off (docs/alias_free.md): the output is band-limited to
 ``cutoff``, i.e. blurred (on positive inputs, the identity for a ReLU, the gain is 0.69 at 0.2 cycles/px: docs E),
-and the fine grid costs memory traffic (4x the activations).
+and the fine grid costs memory traffic (4x the activations). The blur is the price of the off-grid equivariance,
+not of this filter design: on idealised band-limited ReLUs the two trade monotonically (docs F).
 
-`QuincunxAliasFreeNonlinearity` is the cheaper, sharper variant measured against it (docs/alias_free.md): σ on the
-quincunx grid (the pixels plus the cell centres, 2x the samples instead of 4x), read back by a least-squares filter
-pair whose passband is flat (positive band-limited inputs pass unchanged up to ``passband``), optionally filtering
-only the |x| part of ReLU(x) = (x + |x|)/2. It trains 0.7-0.9 dB better in the CT proxy and its train step is
-1.38x a plain convolution's instead of 1.50x, but its off-grid error in a depth-5 network is 3x larger, so the
-default (``NetSpec(activation='relu_aa')``) stays the square-grid layer.
+The layer runs as one autograd node (`_AliasFreeFunction`): a ReLU or leaky ReLU is applied in place on the fine
+grid, and the gradient of the read-back is computed as one transposed convolution. That holds two fine-grid tensors per
+training step instead of four and avoids PyTorch's slow CPU input gradient of depthwise strided convolutions
+(docs/alias_free.md, C). Other functions use autograd for σ and the same read-back node.
+
+`equinet.nn.alias_free_quincunx.QuincunxAliasFreeNonlinearity` is the cheaper, sharper variant measured against it.
 """
 from __future__ import annotations
 
@@ -37,7 +38,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .export import plain
 from .field_type import as_field_type
 from .module import EquivariantModule
 from .nonlinearity import POINTWISE, require_pointwise
@@ -76,6 +76,69 @@ def lowpass_filter(cutoff: float = DEFAULT_CUTOFF, taps: int = DEFAULT_TAPS) -> 
     return h
 
 
+_CL = torch.channels_last
+
+
+def _upsample(x):
+    return F.interpolate(x, scale_factor=2, mode="bilinear", align_corners=False)
+
+
+def _upsample_backward(g, input_shape):
+    """The adjoint of `_upsample` (the exact gradient F.interpolate's autograd computes)."""
+    return torch.ops.aten.upsample_bilinear2d_backward(g, list(g.shape[-2:]), list(input_shape), False, 2.0, 2.0)
+
+
+def _read_back(fine, weight, padding):
+    return F.conv2d(fine, weight, stride=2, padding=padding, groups=fine.shape[1])
+
+
+def _read_back_backward(g, weight, padding):
+    """The adjoint of `_read_back`: one transposed depthwise convolution (its CPU kernel is ~3x faster than the
+    input gradient that autograd would compute for the strided depthwise convolution, docs C)."""
+    return F.conv_transpose2d(g.contiguous(memory_format=_CL), weight, stride=2, padding=padding, groups=g.shape[1])
+
+
+class _ReadBack(torch.autograd.Function):
+    """`_read_back` with `_read_back_backward` as its gradient (the filter is a constant)."""
+
+    @staticmethod
+    def forward(ctx, fine, weight, padding):
+        ctx.save_for_backward(weight)
+        ctx.padding = padding
+        return _read_back(fine, weight, padding)
+
+    @staticmethod
+    def backward(ctx, g):
+        weight, = ctx.saved_tensors
+        return _read_back_backward(g, weight, ctx.padding), None, None
+
+
+class _AliasFreeFunction(torch.autograd.Function):
+    """AA(leaky ReLU) of slope ``slope`` (0: ReLU) as one node: upsample, σ in place, read back. Saves the fine-grid
+    output of σ only (its sign is σ's derivative). The backward is built from differentiable torch ops, so a
+    second derivative (zero through σ) works too."""
+
+    @staticmethod
+    def forward(ctx, x, weight, padding, slope):
+        fine = _upsample(x)
+        fine = fine.relu_() if slope == 0 else F.leaky_relu_(fine, slope)
+        ctx.save_for_backward(fine, weight)
+        ctx.padding, ctx.slope, ctx.input_shape = padding, slope, x.shape
+        return _read_back(fine, weight, padding)
+
+    @staticmethod
+    def backward(ctx, g):
+        fine, weight = ctx.saved_tensors
+        gf = _read_back_backward(g, weight, ctx.padding)
+        if ctx.slope != 0:
+            gf = torch.ops.aten.leaky_relu_backward(gf, fine, ctx.slope, True)
+        elif torch.is_grad_enabled():  # create_graph: keep the graph (no out= variant)
+            gf = torch.ops.aten.threshold_backward(gf, fine, 0)
+        else:  # in place: no third fine-grid tensor
+            gf = torch.ops.aten.threshold_backward.grad_input(gf, fine, 0, grad_input=gf)
+        return _upsample_backward(gf, ctx.input_shape), None, None, None
+
+
 def _check_options(cutoff, taps):
     if isinstance(taps, bool) or not isinstance(taps, int) or taps < 2 or taps % 2:
         raise ValueError(f"AliasFreeNonlinearity taps must be an even integer >= 2 (the fine grid has two samples "
@@ -99,9 +162,9 @@ class AliasFreeNonlinearity(EquivariantModule):
         taps: fine-grid taps per axis of the low-pass (even; default 10, i.e. a window radius of 2.5 input px).
         **kwargs: options of the torch activation (e.g. ``negative_slope``).
 
-    Exactly equivariant to 90° rotations and flips for every image size; shape-preserving; no parameters;
-    positively homogeneous with 'relu' / 'leaky_relu'. Exports to ``nn.Sequential(nn.Upsample, <activation>,
-    nn.Conv2d)``.
+    Exactly equivariant to 90° rotations and flips for every image size; shape-preserving; keeps the input's memory
+    format (NCHW or channels-last); no parameters; positively homogeneous with 'relu' / 'leaky_relu'. Exports to
+    ``nn.Sequential(nn.Upsample, <activation>, nn.Conv2d)``.
     """
 
     def __init__(self, in_type, function: str = "relu", cutoff: float = DEFAULT_CUTOFF, taps: int = DEFAULT_TAPS,
@@ -123,11 +186,17 @@ class AliasFreeNonlinearity(EquivariantModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
-        # channels-last: the CPU kernels of the fine-grid steps are ~1.4x faster so (docs/alias_free.md, C)
-        fine = F.interpolate(x.contiguous(memory_format=torch.channels_last), scale_factor=2, mode="bilinear",
-                             align_corners=False)
-        y = F.conv2d(self.fn(fine), self.lowpass, stride=2, padding=self.taps // 2 - 1, groups=x.shape[1])
-        return y.contiguous()
+        # the output keeps the input's memory format (channels-last networks stay channels-last, which is ~5 %
+        # faster on CPU); the fine-grid steps always run channels-last, ~2x faster so (docs/alias_free.md, C)
+        keep = _CL if x.is_contiguous(memory_format=_CL) and not x.is_contiguous() else torch.contiguous_format
+        x = x.contiguous(memory_format=_CL)
+        padding = self.taps // 2 - 1
+        if self.function in ("relu", "leaky_relu"):
+            slope = 0.0 if self.function == "relu" else float(self.fn.negative_slope)
+            y = _AliasFreeFunction.apply(x, self.lowpass, padding, slope)
+        else:
+            y = _ReadBack.apply(self.fn(_upsample(x)), self.lowpass, padding)
+        return y.contiguous(memory_format=keep)
 
     def export(self) -> nn.Module:
         C, t = self.in_type.size, self.taps
@@ -141,202 +210,3 @@ class AliasFreeNonlinearity(EquivariantModule):
 
     def extra_repr(self) -> str:
         return f"{self.function}, cutoff={self.cutoff}, taps={self.taps}, in={self.in_type}"
-
-
-# ----- the quincunx variant -----
-
-#: QuincunxAliasFreeNonlinearity defaults (docs/alias_free.md): passband edge and stopband start in cycles per input
-#: pixel, and the pixel filter's size (the cell-centre filter is one smaller)
-DEFAULT_PASSBAND = 0.25
-DEFAULT_STOPBAND = 0.5
-DEFAULT_SIZE = 7
-#: least-squares weights of the design's three bands and the frequency grid's points per axis (0..1 cycle/px)
-_WEIGHTS = (10.0, 1.0, 1.0)
-_GRID = 101
-#: functions that split into a linear and an |x| part: σ(x) = a·x + b·|x|, (a, b) from the options
-_SPLIT = {"relu": lambda: (0.5, 0.5),
-          "leaky_relu": lambda negative_slope=0.01: ((1 + negative_slope) / 2, (1 - negative_slope) / 2)}
-
-
-def _offsets(size: int) -> np.ndarray:
-    """(size, size, 2) offsets (x, y) in input pixels of a centred filter's taps: tap (row, col) sits at
-    (col - c, c - row), c = (size - 1)/2 (integers for odd sizes, half-integers for even sizes)."""
-    t = np.arange(size)
-    c = (size - 1) / 2
-    rows, cols = np.meshgrid(t, t, indexing="ij")
-    return np.stack([cols - c, c - rows], axis=-1).astype(np.float64)
-
-
-def _orbit_basis(size: int, fx: np.ndarray, fy: np.ndarray):
-    """Cosine responses at (fx, fy) of the D4 orbits of a size x size filter: ((n_freq, n_orbits), orbit map)."""
-    p = _offsets(size)
-    a, b = np.abs(p[..., 0]), np.abs(p[..., 1])
-    key = np.round(np.minimum(a, b) * 1000 + np.maximum(a, b), 6)
-    keys, orbit = np.unique(key, return_inverse=True)
-    orbit = orbit.reshape(size, size)
-    cols = [np.cos(2 * np.pi * (np.outer(fx, p[orbit == k][:, 0]) + np.outer(fy, p[orbit == k][:, 1]))).sum(1)
-            for k in range(len(keys))]
-    return np.stack(cols, axis=1), orbit
-
-
-def cell_gain(fx, fy):
-    """Response of the cell-centre samples to a pixel-grid signal: the mean of 4 pixels at (±1/2, ±1/2)."""
-    return np.cos(np.pi * np.asarray(fx)) * np.cos(np.pi * np.asarray(fy))
-
-
-@functools.lru_cache(maxsize=32)
-def quincunx_filters(passband: float = DEFAULT_PASSBAND, stopband: float = DEFAULT_STOPBAND,
-                     size: int = DEFAULT_SIZE) -> tuple[np.ndarray, np.ndarray]:
-    """The read-back filters (float64, read-only, F.conv2d layout): ``pixel`` (size x size, on the input pixels)
-    and ``cell`` ((size-1) x (size-1), on the cell centres), with the square grid's symmetry, jointly summing to 1.
-
-    Weighted least squares on the frequency quadrant [0, 1]²: for |f| <= ``passband``, ``P(f) + C(f)·g(f) = 1``
-    (P, C: the filters' responses, g = `cell_gain`: the layer is the identity on positive inputs); for
-    |f| >= ``stopband`` inside the quincunx band |f_x| + |f_y| <= 1, ``P(f) + C(f) = 0`` (σ's harmonics on the
-    quincunx grid are removed); in between, ``P + C·g`` follows a radial raised cosine from 1 to 0."""
-    w1 = np.linspace(0.0, 1.0, _GRID)
-    fx, fy = (g.ravel() for g in np.meshgrid(w1, w1))
-    r = np.hypot(fx, fy)
-    P, orb_p = _orbit_basis(size, fx, fy)
-    C, orb_c = _orbit_basis(size - 1, fx, fy)
-    g = cell_gain(fx, fy)
-    inside = fx + fy <= 1 + 1e-9
-    pas, tra, sto = r <= passband, (r > passband) & (r < stopband) & inside, (r >= stopband) & inside
-    roll = 0.5 * (1 + np.cos(np.pi * (r - passband) / (stopband - passband)))
-    linear, quinc = np.concatenate([P, C * g[:, None]], 1), np.concatenate([P, C], 1)
-    wp, wt, ws = _WEIGHTS
-    A = np.concatenate([wp * linear[pas], wt * linear[tra], ws * quinc[sto]])
-    y = np.concatenate([wp * np.ones(pas.sum()), wt * roll[tra], np.zeros(sto.sum())])
-    coef = np.linalg.lstsq(A, y, rcond=None)[0]
-    n = P.shape[1]
-    pixel, cell = coef[:n][orb_p], coef[n:][orb_c]
-    total = pixel.sum() + cell.sum()
-    pixel, cell = pixel / total, cell / total
-    pixel.setflags(write=False)
-    cell.setflags(write=False)
-    return pixel, cell
-
-
-def linear_response(pixel: np.ndarray, cell: np.ndarray, fx: float, fy: float) -> float:
-    """The layer's response at (fx, fy) cycles/px on a positive (i.e. linear) input: P + C·`cell_gain`."""
-    return float(_response(pixel, fx, fy) + _response(cell, fx, fy) * cell_gain(fx, fy))
-
-
-def quincunx_response(pixel: np.ndarray, cell: np.ndarray, fx: float, fy: float) -> float:
-    """The read-back's response at (fx, fy) to a signal on the quincunx grid (what σ's harmonics see): P + C."""
-    return float(_response(pixel, fx, fy) + _response(cell, fx, fy))
-
-
-def _response(h, fx, fy):
-    p = _offsets(h.shape[0])
-    return (h * np.cos(2 * np.pi * (fx * p[..., 0] + fy * p[..., 1]))).sum()
-
-
-def _check_quincunx_options(passband, stopband, size):
-    if isinstance(size, bool) or not isinstance(size, int) or size < 3 or size % 2 == 0:
-        raise ValueError(f"QuincunxAliasFreeNonlinearity size must be an odd integer >= 3 (the pixel filter is "
-                         f"centred on a pixel, the cell-centre filter is size - 1), got {size!r}")
-    for name, v in (("passband", passband), ("stopband", stopband)):
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not 0.0 < v <= 1.0:
-            raise ValueError(f"QuincunxAliasFreeNonlinearity {name} must be in (0, 1] cycles per pixel, got {v!r}")
-    if not passband < stopband:
-        raise ValueError(f"QuincunxAliasFreeNonlinearity needs passband < stopband, got {passband!r} and {stopband!r}")
-
-
-def _alias_free(x, fn, pixel_w, cell_w, linear, odd: int):
-    """The layer's computation (shared by the module and its export): AA(σ) with ``fn`` = σ if ``linear`` is None,
-    else a·x + AA(|x|) with a = ``linear`` and the filters already scaled by b (``fn`` unused). ``odd``: the pixel
-    filter's size. The sums are in place (measured 0.52 -> 0.41 of a plain step with the bypass, docs E)."""
-    if linear is not None:
-        fn = torch.abs
-    # the cell-centre samples: means of 2x2 blocks of the replicate-padded input, (H+1) x (W+1), at (±1/2, ±1/2)
-    cells = F.avg_pool2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), 2, stride=1)
-    C = x.shape[1]
-    y = F.conv2d(fn(x), pixel_w, padding=odd // 2, groups=C)
-    y = y.add_(F.conv2d(fn(cells), cell_w, padding=odd // 2 - 1, groups=C))
-    if linear is not None:
-        y = y.add_(x, alpha=linear)
-    return y
-
-
-class _AliasFreePlain(nn.Module):
-    """Torch-only twin of `QuincunxAliasFreeNonlinearity` for export (traced by `plain`)."""
-
-    def __init__(self, fn, pixel_w, cell_w, linear, odd):
-        super().__init__()
-        self.fn, self.linear, self.odd = fn, linear, odd
-        self.register_buffer("pixel", pixel_w.detach().clone())
-        self.register_buffer("cell", cell_w.detach().clone())
-
-    def forward(self, x):
-        return _alias_free(x, self.fn, self.pixel, self.cell, self.linear, self.odd)
-
-
-class QuincunxAliasFreeNonlinearity(EquivariantModule):
-    """A pointwise nonlinearity evaluated on the quincunx grid (the pixels and the cell centres, whose values are
-    4-pixel means), then filtered back onto the pixels by a least-squares filter pair (`quincunx_filters`): the
-    kinks' harmonics are removed from ``stopband`` on, while positive content up to ``passband`` passes
-    unchanged (docs/alias_free.md, E).
-
-    Args:
-        in_type: the field type; every field must permute channels (trivial, regular, quotient), as for
-            `PointwiseNonlinearity`.
-        function: 'relu' (default), 'leaky_relu', 'elu', 'tanh', 'sigmoid' or 'softplus'.
-        passband: cycles per input pixel up to which a positive input passes unchanged (default 0.25).
-        stopband: cycles per pixel from which the nonlinearity's harmonics are removed (default 0.5); lower is more
-            equivariant off the grid and blurrier.
-        size: the pixel filter's size (odd, default 7; the cell-centre filter is size - 1).
-        linear_bypass: 'relu' / 'leaky_relu' only: σ(x) = a·x + b·|x| is computed as a·x + b·AA(|x|), so the
-            linear part passes untouched and only the kinks are filtered.
-        **kwargs: options of the torch activation (e.g. ``negative_slope``).
-
-    Exactly equivariant to 90° rotations and flips for every image size; shape-preserving; no parameters;
-    positively homogeneous with 'relu' / 'leaky_relu'. Exports to a torch-only traced module.
-    """
-
-    def __init__(self, in_type, function: str = "relu", passband: float = DEFAULT_PASSBAND,
-                 stopband: float = DEFAULT_STOPBAND, size: int = DEFAULT_SIZE, linear_bypass: bool = False,
-                 **kwargs):
-        super().__init__()
-        self.in_type = self.out_type = as_field_type(in_type)
-        if function not in POINTWISE:
-            raise ValueError(f"unknown pointwise function {function!r}; expected one of {sorted(POINTWISE)}")
-        require_pointwise(self.in_type, f"QuincunxAliasFreeNonlinearity({function!r})")
-        _check_quincunx_options(passband, stopband, size)
-        try:
-            self.fn = POINTWISE[function](**kwargs)
-            self.linear = _SPLIT[function](**kwargs) if linear_bypass and function in _SPLIT else None
-        except TypeError as e:
-            raise TypeError(f"bad options for the pointwise {function!r}: {e}") from None
-        if linear_bypass and function not in _SPLIT:
-            raise ValueError(f"QuincunxAliasFreeNonlinearity(linear_bypass=True) needs a function of the form "
-                             f"a·x + b·|x| ({sorted(_SPLIT)}), got {function!r}")
-        if self.linear is not None:
-            self.fn = None  # a·x + b·AA(|x|) instead
-        self.function, self.kwargs = function, dict(kwargs)
-        self.passband, self.stopband, self.size = float(passband), float(stopband), size
-        pixel, cell = quincunx_filters(self.passband, self.stopband, size)
-        if self.linear is not None:  # a·x + b·AA(|x|): b goes into the filters, a stays
-            self.linear, b = self.linear
-            pixel, cell = b * pixel, b * cell
-        C, dtype = self.in_type.size, torch.get_default_dtype()
-        self.register_buffer("pixel", torch.tensor(np.array(pixel), dtype=dtype).expand(C, 1, size, size).clone(),
-                             persistent=False)
-        self.register_buffer("cell", torch.tensor(np.array(cell), dtype=dtype)
-                             .expand(C, 1, size - 1, size - 1).clone(), persistent=False)
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        self.in_type.check(x)
-        # channels-last: the CPU depthwise kernels are faster so (docs/alias_free.md, C)
-        y = _alias_free(x.contiguous(memory_format=torch.channels_last), self.fn, self.pixel, self.cell,
-                        self.linear, self.size)
-        return y.contiguous()
-
-    def export(self) -> nn.Module:
-        fn = POINTWISE[self.function](**self.kwargs) if self.linear is None else None
-        return plain(_AliasFreePlain(fn, self.pixel, self.cell, self.linear, self.size))
-
-    def extra_repr(self) -> str:
-        return (f"{self.function}, passband={self.passband}, stopband={self.stopband}, size={self.size}, "
-                f"in={self.in_type}")
-

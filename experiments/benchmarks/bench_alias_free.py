@@ -13,7 +13,8 @@ B. 45° error of the untrained C8 DnCNN (width 4, depth 5, k = 5) with 'relu' an
    average (8 passes, Fourier rotations) of the plain ReLU DnCNN of the same channel count: bench_layers.py
    item [5], on its smooth inputs and on sharper ones (blob widths 0.75-1.5 px).
 C. train step (forward + backward) of a C8 16-field k = 5 SteerableConv2d + AliasFreeNonlinearity vs nn.Conv2d +
-   nn.ReLU of the same width (128 channels), 64x64, batch 2, interleaved medians.
+   nn.ReLU of the same width (128 channels), 64x64, batch 2, interleaved medians; NCHW tensors, and again with
+   channels-last input (and channels-last nn.Conv2d weights) for every candidate.
 D. (--only D) the quick CT comparison with a chosen variant of the alias-free ReLU in every proximal network:
    ``python -m equinet compare --activation relu_aa`` run in this process with `equinet.nn.AliasFreeNonlinearity`
    replaced by the variant (--ct-variant square|quincunx|quincunx_bypass; 'square' is the default relu_aa);
@@ -44,7 +45,7 @@ from bench_layers import have_escnn, offgrid_error, timeit_interleaved  # noqa: 
 from equinet import groups  # noqa: E402
 from equinet import nn as enn  # noqa: E402
 from equinet.kernels.diagnostics import analytic_field, stack_equivariance_error  # noqa: E402
-from equinet.nn.alias_free import QuincunxAliasFreeNonlinearity  # noqa: E402
+from equinet.nn.alias_free_quincunx import QuincunxAliasFreeNonlinearity  # noqa: E402
 from equinet.nets import NetSpec, build  # noqa: E402
 from equinet.utils import write_json  # noqa: E402
 
@@ -238,22 +239,30 @@ def bench_step(args, res):
     q = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5), QuincunxAliasFreeNonlinearity(ft))
     qb = enn.EquivariantSequential(enn.SteerableConv2d(ft, ft, 5),
                                    QuincunxAliasFreeNonlinearity(ft, linear_bypass=True))
+    cl = torch.channels_last
+    x_cl = x.contiguous(memory_format=cl)
+    plain_cl = copy.deepcopy(plain).to(memory_format=cl)
 
-    def step(m):
+    def step(m, inp=x):
         def f():
             m.zero_grad(set_to_none=True)
-            m(x).square().mean().backward()
+            m(inp).square().mean().backward()
         return f
-    t_plain, t_aa, t_relu, t_q, t_qb = timeit_interleaved([step(plain), step(aa), step(relu), step(q), step(qb)],
-                                                          args.repeats)
+    t = timeit_interleaved([step(plain), step(aa), step(relu), step(q), step(qb), step(plain_cl, x_cl),
+                            step(aa, x_cl), step(relu, x_cl)], args.repeats)
+    t_plain, t_aa, t_relu, t_q, t_qb, t_plain_cl, t_aa_cl, t_relu_cl = t
     res.update(step_plain_relu_s=t_plain, step_c8_relu_aa_s=t_aa, step_c8_relu_s=t_relu, step_c8_relu_aa_q_s=t_q,
-               step_c8_relu_aa_q_bypass_s=t_qb)
+               step_c8_relu_aa_q_bypass_s=t_qb, step_plain_relu_channels_last_s=t_plain_cl,
+               step_c8_relu_aa_channels_last_s=t_aa_cl, step_c8_relu_channels_last_s=t_relu_cl)
     print(f"[C] fwd+bwd, 128 channels (C8: 16 regular fields), k=5, {args.size}x{args.size}, batch {args.batch}, "
           f"median of {args.repeats} interleaved runs, {torch.get_num_threads()} threads")
-    print(f"    nn.Conv2d + ReLU {t_plain * 1e3:.1f} ms | C8 + relu_aa {t_aa * 1e3:.1f} ms (ratio "
+    print(f"    NCHW: nn.Conv2d + ReLU {t_plain * 1e3:.1f} ms | C8 + relu_aa {t_aa * 1e3:.1f} ms (ratio "
           f"{t_aa / t_plain:.2f}x; goal <= 1.3x) | C8 + ReLU {t_relu * 1e3:.1f} ms ({t_relu / t_plain:.2f}x)")
-    print(f"    C8 + relu_aa_q {t_q * 1e3:.1f} ms ({t_q / t_plain:.2f}x) | C8 + relu_aa_q_bypass {t_qb * 1e3:.1f} ms "
-          f"({t_qb / t_plain:.2f}x)")
+    print(f"          C8 + relu_aa_q {t_q * 1e3:.1f} ms ({t_q / t_plain:.2f}x) | C8 + relu_aa_q_bypass "
+          f"{t_qb * 1e3:.1f} ms ({t_qb / t_plain:.2f}x)")
+    print(f"    channels-last input (and nn.Conv2d weights): nn.Conv2d + ReLU {t_plain_cl * 1e3:.1f} ms | C8 + relu_aa "
+          f"{t_aa_cl * 1e3:.1f} ms ({t_aa_cl / t_plain_cl:.2f}x) | C8 + ReLU {t_relu_cl * 1e3:.1f} ms "
+          f"({t_relu_cl / t_plain_cl:.2f}x)")
 
 
 CT_VARIANTS = ("square", "quincunx", "quincunx_bypass")

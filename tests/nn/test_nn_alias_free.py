@@ -11,8 +11,9 @@ import torch.nn.functional as F
 from equinet import groups
 from equinet import nn as enn
 from equinet.nets import NetSpec, build
-from equinet.nn.alias_free import (QuincunxAliasFreeNonlinearity, linear_response, lowpass_filter,
-                                   quincunx_filters, quincunx_response)
+from equinet.nn.alias_free import lowpass_filter
+from equinet.nn.alias_free_quincunx import (QuincunxAliasFreeNonlinearity, linear_response, quincunx_filters,
+                                            quincunx_response)
 from equinet.testing import assert_equivariant, check_equivariance
 
 C4, D4, C8 = groups.cyclic(4), groups.dihedral(4), groups.cyclic(8)
@@ -93,6 +94,47 @@ def test_gradients_flow():
     x = torch.randn(1, t.size, 7, 7, dtype=torch.float64, requires_grad=True)
     layer = enn.AliasFreeNonlinearity(t).double()
     assert torch.autograd.gradcheck(lambda z: layer(z + 0.01), (x,), eps=1e-6, atol=1e-6)
+
+
+@pytest.mark.parametrize("function,kw", [("relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("softplus", {})])
+def test_fused_gradient_equals_autograd_of_the_export(function, kw):
+    """The layer's own backward (one autograd node, in-place σ, transposed-convolution read-back) gives the gradient
+    that autograd computes through the exported torch modules, for odd/even sizes, channels-last and strided inputs,
+    and a layer used twice in one graph (weight sharing in unrolled networks)."""
+    t = permutation_type(D4)
+    layer = enn.AliasFreeNonlinearity(t, function, **kw).double()
+    ex = layer.export().double()
+    for shape in ((2, t.size, 9, 12), (1, t.size, 8, 8)):
+        base = torch.randn(*shape, dtype=torch.float64)
+        for x in (base, base.contiguous(memory_format=torch.channels_last), base.transpose(2, 3)):
+            x = x.clone().requires_grad_()
+            w = torch.randn(x.shape, dtype=torch.float64)
+            g = torch.autograd.grad((layer(layer(x) - 0.1) * w).sum(), x)[0]
+            g_ref = torch.autograd.grad((ex(ex(x) - 0.1) * w).sum(), x)[0]
+            torch.testing.assert_close(g, g_ref, rtol=1e-12, atol=1e-12)
+
+
+def test_memory_format_kept_and_channels_last_network_equal():
+    """NCHW in, NCHW out; channels-last in, channels-last out (so a channels-last network stays so); same values."""
+    t = enn.FieldType.regular(C4, 2)
+    layer = enn.AliasFreeNonlinearity(t).double()
+    x = torch.randn(2, t.size, 9, 10, dtype=torch.float64)
+    y = layer(x)
+    assert y.is_contiguous()
+    y_cl = layer(x.contiguous(memory_format=torch.channels_last))
+    assert y_cl.is_contiguous(memory_format=torch.channels_last) and not y_cl.is_contiguous()
+    torch.testing.assert_close(y_cl, y, rtol=0, atol=1e-14)
+    net = build("dncnn", NetSpec(C4, width=2, depth=3, activation="relu_aa")).double().eval()
+    u = torch.randn(1, 1, 12, 12, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(net(u.contiguous(memory_format=torch.channels_last)), net(u), rtol=0, atol=1e-12)
+
+
+def test_second_derivative_through_the_fused_node():
+    t = enn.FieldType.regular(C4, 1)
+    x = torch.randn(1, t.size, 6, 6, dtype=torch.float64, requires_grad=True)
+    layer = enn.AliasFreeNonlinearity(t).double()
+    assert torch.autograd.gradgradcheck(lambda z: layer(z + 0.01) ** 2, (x,), eps=1e-6, atol=1e-6)
 
 
 def test_offgrid_tolerance_layer_and_better_than_relu():
