@@ -20,10 +20,11 @@ Results go to ``--out`` (JSON, written atomically). Example (1 thread; the train
 loaded 2-core machine)::
 
     python experiments/diagnose_c8_mri.py --part static
-    python experiments/diagnose_c8_mri.py --part train --models c4,c8 --seeds -1,1,2
+    python experiments/diagnose_c8_mri.py --part train --models c4,c8 --seeds=-1,1,2
     git archive 0a2c027 | tar -x -C /tmp/old && PYTHONPATH=/tmp/old python experiments/diagnose_c8_mri.py \
         --part dump-basis --basis /tmp/old_c8.npz
-    python experiments/diagnose_c8_mri.py --part train --operators mri --models c8 --seeds -1,1,2 --basis /tmp/old_c8.npz
+    python experiments/diagnose_c8_mri.py --part train --operators mri --models c8 --seeds=-1,1,2 --basis /tmp/old_c8.npz
+    python experiments/diagnose_c8_mri.py --part dump-basis --lowdin --basis /tmp/lowdin_c8.npz
 """
 from __future__ import annotations
 
@@ -42,11 +43,32 @@ from equinet.nn.conv import SteerableConv2d
 KEYS = ("cnn", "c4", "c8")
 
 
-def dump_basis(path: str) -> None:
+def lowdin_basis(in_rep, out_rep, kernel_size, method="analytic", rule=None, copy=True):
+    """The symmetric (Löwdin) orthonormal basis of the same sampled elements: (S Sᵀ)^(-1/2) S, after dropping the
+    elements that the canonical Gram-Schmidt drops. Unlike Gram-Schmidt it treats the elements alike (no order)
+    and is the orthonormal basis closest to them; it is a matrix function of the Gram matrix, so it is also
+    machine-independent. Only used to test whether the coordinates of the basis explain a PSNR difference."""
+    from equinet.kernels.basis import steerable_basis_numpy
+    from equinet.kernels.canonical import ordered_orthonormal
+    D = steerable_basis_numpy(in_rep, out_rep, kernel_size, method, rule, orthonormalize=False)
+    S = D.reshape(D.shape[0], -1).astype(np.float64)
+    S = S[ordered_orthonormal(S)[0]]
+    w, U = np.linalg.eigh(S @ S.T)
+    return ((U * w ** -0.5) @ U.T @ S).reshape(-1, *D.shape[1:])
+
+
+def dump_basis(path: str, lowdin: bool = False) -> None:
     """Save the bases of the quick comparison's MRI C8 network (``"<layer>.<buffer>"`` -> array) to ``path``. Needs
     only `equinet.nets`, so it also runs on old checkouts: ``PYTHONPATH=<old tree> python diagnose_c8_mri.py
     --part dump-basis --basis b.npz`` (the basis of another version; the same span, another orthonormal basis)."""
-    net = build("dncnn", NetSpec("C8", in_channels=2, out_channels=2, width=2, depth=4, kernel_size=5))
+    import equinet.nn.conv as conv
+    original = conv.steerable_basis_numpy
+    if lowdin:  # build the network with Löwdin bases (`lowdin_basis`) instead of the canonical ones
+        conv.steerable_basis_numpy = lowdin_basis
+    try:
+        net = build("dncnn", NetSpec("C8", in_channels=2, out_channels=2, width=2, depth=4, kernel_size=5))
+    finally:
+        conv.steerable_basis_numpy = original
     arrays = {f"{i}.{name}": getattr(m, name).numpy() for i, m in enumerate(net.body)
               if isinstance(m, SteerableConv2d) for name, *_ in m._block_meta}
     tmp = path + ".tmp.npz"  # written whole, then renamed (np.savez appends .npz to other names)
@@ -201,6 +223,8 @@ def main(argv=None) -> int:
     p.add_argument("--mix", type=int, default=-1, help="rotate the bases with this seed (-1: canonical bases)")
     p.add_argument("--seed", type=int, default=0, help="the comparison's seed (data, operator, test set)")
     p.add_argument("--out", default="outputs/diagnose_c8_mri")
+    p.add_argument("--lowdin", action="store_true", help="dump-basis: the symmetric (Löwdin) orthonormal bases of "
+                   "this checkout instead of its canonical ones")
     a = p.parse_args(argv)
     models = [m for m in a.models.split(",") if m]
     bad = [m for m in models if m not in KEYS]
@@ -213,7 +237,7 @@ def main(argv=None) -> int:
     if a.part == "dump-basis":
         if not a.basis:
             p.error("--part dump-basis needs --basis FILE.npz")
-        dump_basis(a.basis)
+        dump_basis(a.basis, lowdin=a.lowdin)
         return 0
     from equinet.experiments.comparison.config import ComparisonConfig
     from equinet.experiments.comparison.data import ComparisonData
