@@ -21,10 +21,10 @@ activation and a depthwise ``nn.Conv2d``. Trade-off (docs/alias_free.md): the ou
 and the fine grid costs memory traffic (4x the activations). The blur is the price of the off-grid equivariance,
 not of this filter design: on idealised band-limited ReLUs the two trade monotonically (docs F).
 
-The layer runs as one autograd node (`_AliasFreeFunction`): a ReLU or leaky ReLU is applied in place on the fine
-grid, and the gradient of the read-back is computed as one transposed convolution. That holds two fine-grid tensors per
-training step instead of four and avoids PyTorch's slow CPU input gradient of depthwise strided convolutions
-(docs/alias_free.md, C). Other functions use autograd for σ and the same read-back node.
+With ReLU or leaky ReLU the layer runs as one autograd node (`_AliasFreeFunction`): σ is applied in place on the
+fine grid, only its output is saved (its sign is σ's derivative), and σ's gradient is applied in place. That holds
+two fresh fine-grid tensors per training step instead of four, which on CPU is what the step mostly paid for
+(page faults of new 16 MB buffers, docs/alias_free.md C). Other functions use plain autograd.
 
 `equinet.nn.alias_free_quincunx.QuincunxAliasFreeNonlinearity` is the cheaper, sharper variant measured against it.
 """
@@ -92,25 +92,11 @@ def _read_back(fine, weight, padding):
     return F.conv2d(fine, weight, stride=2, padding=padding, groups=fine.shape[1])
 
 
-def _read_back_backward(g, weight, padding):
-    """The adjoint of `_read_back`: one transposed depthwise convolution (its CPU kernel is ~3x faster than the
-    input gradient that autograd would compute for the strided depthwise convolution, docs C)."""
-    return F.conv_transpose2d(g.contiguous(memory_format=_CL), weight, stride=2, padding=padding, groups=g.shape[1])
-
-
-class _ReadBack(torch.autograd.Function):
-    """`_read_back` with `_read_back_backward` as its gradient (the filter is a constant)."""
-
-    @staticmethod
-    def forward(ctx, fine, weight, padding):
-        ctx.save_for_backward(weight)
-        ctx.padding = padding
-        return _read_back(fine, weight, padding)
-
-    @staticmethod
-    def backward(ctx, g):
-        weight, = ctx.saved_tensors
-        return _read_back_backward(g, weight, ctx.padding), None, None
+def _read_back_backward(g, fine, weight, padding):
+    """The adjoint of `_read_back` (the kernel autograd itself would call), on channels-last tensors."""
+    return torch.ops.aten.convolution_backward(g.contiguous(memory_format=_CL), fine, weight, None, [2, 2],
+                                               [padding, padding], [1, 1], False, [0, 0], fine.shape[1],
+                                               [True, False, False])[0]
 
 
 class _AliasFreeFunction(torch.autograd.Function):
@@ -129,7 +115,7 @@ class _AliasFreeFunction(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g):
         fine, weight = ctx.saved_tensors
-        gf = _read_back_backward(g, weight, ctx.padding)
+        gf = _read_back_backward(g, fine, weight, ctx.padding)
         if ctx.slope != 0:
             gf = torch.ops.aten.leaky_relu_backward(gf, fine, ctx.slope, True)
         elif torch.is_grad_enabled():  # create_graph: keep the graph (no out= variant)
@@ -195,7 +181,7 @@ class AliasFreeNonlinearity(EquivariantModule):
             slope = 0.0 if self.function == "relu" else float(self.fn.negative_slope)
             y = _AliasFreeFunction.apply(x, self.lowpass, padding, slope)
         else:
-            y = _ReadBack.apply(self.fn(_upsample(x)), self.lowpass, padding)
+            y = _read_back(self.fn(_upsample(x)), self.lowpass, padding)
         return y.contiguous(memory_format=keep)
 
     def export(self) -> nn.Module:

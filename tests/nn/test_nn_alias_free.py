@@ -98,7 +98,7 @@ def test_gradients_flow():
 
 @pytest.mark.parametrize("function,kw", [("relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("softplus", {})])
 def test_fused_gradient_equals_autograd_of_the_export(function, kw):
-    """The layer's own backward (one autograd node, in-place σ, transposed-convolution read-back) gives the gradient
+    """The layer's own backward (one autograd node, σ and its gradient in place) gives the gradient
     that autograd computes through the exported torch modules, for odd/even sizes, channels-last and strided inputs,
     and a layer used twice in one graph (weight sharing in unrolled networks)."""
     t = permutation_type(D4)
