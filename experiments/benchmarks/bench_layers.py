@@ -51,8 +51,9 @@ def timeit(fn, repeats, warmup=2):
 def timeit_interleaved(fns, repeats, warmup=2, clock=time.perf_counter):
     """Median time of each callable, measured round-robin so that drifts of the machine's load hit every candidate
     alike; the ratios are then far more stable than block-wise timings. Each round starts one candidate later
-    (a, b, c; b, c, a; c, a, b; ...): what a call leaves behind (e.g. freed memory the allocator must fault in
-    again) then costs every candidate alike, instead of always the one that follows it."""
+    (a, b, c; b, c, a; c, a, b; ...): what a call leaves behind (e.g. the allocator's free lists, which decide
+    whether the next call's buffers need fresh pages) then affects every candidate alike, instead of always the one
+    that follows it."""
     for _ in range(warmup):
         for fn in fns:
             fn()
