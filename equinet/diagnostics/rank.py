@@ -118,11 +118,15 @@ def support_mask(support, image_size) -> Optional[torch.Tensor]:
     return mask
 
 
+def _flat_support(mask, shape) -> Optional[torch.Tensor]:
+    """The support mask over the flattened unknowns (C·H·W), or None for all."""
+    return None if mask is None else mask.expand(*shape).reshape(-1)
+
+
 def _support_indices(mask, shape) -> Optional[torch.Tensor]:
     """Flat indices (over C·H·W) of the unknowns inside the support, or None for all."""
-    if mask is None:
-        return None
-    return torch.nonzero(mask.expand(*shape).reshape(-1), as_tuple=False).flatten()
+    flat = _flat_support(mask, shape)
+    return None if flat is None else torch.nonzero(flat, as_tuple=False).flatten()
 
 
 def _check_rtol(rtol):
@@ -238,7 +242,8 @@ def _probe(physics, actions, shape, rtol, probes, steps, seed, mask=None):
     n_all = math.prod(shape)
     g = torch.Generator().manual_seed(int(seed))
     z = (torch.randint(0, 2, (probes, n_all), generator=g, dtype=torch.int64) * 2 - 1).to(torch.float64)
-    flat = None if mask is None else mask.expand(*shape).reshape(-1).to(torch.float64)
+    flat = _flat_support(mask, shape)
+    flat = None if flat is None else flat.to(torch.float64)
     if flat is not None:
         z = z * flat  # Rademacher probes of the support subspace (zero elsewhere)
     n = n_all if flat is None else int(flat.sum())

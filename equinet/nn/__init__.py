@@ -2,9 +2,9 @@
 normalisation; every module exports to standard torch modules."""
 from .field_type import FieldType, as_field_type, check_same_type, is_permutation  # noqa: F401
 from .module import EquivariantModule, EquivariantSequential  # noqa: F401
-from .conv import SteerableConv2d, trivial_projector  # noqa: F401
+from .conv import SteerableConv2d  # noqa: F401
 from .export import is_standard, plain  # noqa: F401
-from .misc import Identity  # noqa: F401
+from .misc import Identity, trivial_projector  # noqa: F401
 from .nonlinearity import (GatedNonlinearity, LeakyReLU, NormNonlinearity, PointwiseNonlinearity,  # noqa: F401
                            ReLU)
 from .pooling import GroupPooling, NormPooling  # noqa: F401

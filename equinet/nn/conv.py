@@ -15,9 +15,9 @@ from torch import nn
 
 from ..kernels import DEFAULT_RULE, SamplingRule, steerable_basis_numpy
 from ..kernels.basis import BASIS_VERSION
-from ..kernels.canonical import canonical_rows
 from ..kernels.signature import BasisSignature, basis_checksum, describe_field_type
 from .field_type import FieldType, as_field_type
+from .misc import trivial_projector
 from .module import EquivariantModule
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
@@ -33,19 +33,6 @@ def _field_groups(ft: FieldType):
         idx = np.concatenate([np.arange(ft.offsets[i], ft.offsets[i] + r.size) for i in fields])
         out.append((r, torch.as_tensor(idx, dtype=torch.long), len(fields)))
     return out
-
-
-def trivial_projector(rep) -> np.ndarray:
-    """Orthonormal columns spanning the invariant (trivial-irrep) subspace of ``rep``: (size, n_trivial).
-
-    The columns are canonical (`canonical_rows`): they depend on the subspace
-    only, not on the machine-dependent change of basis, so bias coefficients mean the same everywhere.
-    """
-    cols = [rep.change_of_basis[:, o:o + p.size] for o, p in
-            zip(np.cumsum([0] + [p.size for p in rep.irreps[:-1]]), rep.irreps) if p.is_trivial()]
-    if not cols:
-        return np.zeros((rep.size, 0))
-    return canonical_rows(np.concatenate(cols, axis=1).T).T
 
 
 class SteerableConv2d(EquivariantModule):

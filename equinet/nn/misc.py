@@ -1,4 +1,5 @@
-"""Identity layer and the field-layout helpers shared by the field-wise layers.
+"""Identity layer and the field-layout helpers shared by the field-wise layers (and `trivial_projector`, the
+invariant subspace of a representation, shared by the layers with biases).
 
 Bias-free switch: every equinet layer with an additive term takes ``bias=...`` (`SteerableConv2d`,
 `NormNonlinearity`, `EquivariantBatchNorm`, `EquivariantInstanceNorm`); with ``bias=False``
@@ -7,11 +8,26 @@ average/max pooling and resampling is positively homogeneous, f(c·x) = c·f(x) 
 """
 from __future__ import annotations
 
+import numpy as np
 import torch
 from torch import nn
 
+from ..kernels.canonical import canonical_rows
 from .field_type import FieldType, as_field_type
 from .module import EquivariantModule
+
+
+def trivial_projector(rep) -> np.ndarray:
+    """Orthonormal columns spanning the invariant (trivial-irrep) subspace of ``rep``: (size, n_trivial).
+
+    The columns are canonical (`canonical_rows`): they depend on the subspace
+    only, not on the machine-dependent change of basis, so bias coefficients mean the same everywhere.
+    """
+    cols = [rep.change_of_basis[:, o:o + p.size] for o, p in
+            zip(np.cumsum([0] + [p.size for p in rep.irreps[:-1]]), rep.irreps) if p.is_trivial()]
+    if not cols:
+        return np.zeros((rep.size, 0))
+    return canonical_rows(np.concatenate(cols, axis=1).T).T
 
 
 class Identity(EquivariantModule):

@@ -19,10 +19,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .conv import trivial_projector
 from .export import _detached, plain
 from .field_type import FieldType, as_field_type
-from .misc import channel_field, field_sum, field_sum_matrix, uniform_field_size
+from .misc import channel_field, field_sum, field_sum_matrix, trivial_projector, uniform_field_size
 from .module import EquivariantModule
 
 
