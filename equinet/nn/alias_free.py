@@ -21,7 +21,7 @@ activation and a depthwise ``nn.Conv2d``. Trade-off (docs/alias_free.md): the ou
 and the fine grid costs memory traffic (4x the activations). The blur is the price of the off-grid equivariance,
 not of this filter design: on idealised band-limited ReLUs the two trade monotonically (docs F).
 
-With ReLU or leaky ReLU the layer runs as one autograd node (`_AliasFreeFunction`): σ is applied in place on the
+With ReLU or leaky ReLU (slope >= 0) the layer runs as one autograd node (`_AliasFreeFunction`): σ is applied in place on the
 fine grid, only its output is saved (its sign is σ's derivative), and σ's gradient is applied in place. That holds
 two fresh fine-grid tensors per training step instead of four, which on CPU is what the step mostly paid for
 (page faults of new 16 MB buffers, docs/alias_free.md C). Other functions use plain autograd.
@@ -100,7 +100,7 @@ def _read_back_backward(g, fine, weight, padding):
 
 
 class _AliasFreeFunction(torch.autograd.Function):
-    """AA(leaky ReLU) of slope ``slope`` (0: ReLU) as one node: upsample, σ in place, read back. Saves the fine-grid
+    """AA(leaky ReLU) of slope ``slope`` >= 0 (0: ReLU) as one node: upsample, σ in place, read back. Saves the fine-grid
     output of σ only (its sign is σ's derivative). The backward is built from differentiable torch ops, so a
     second derivative (zero through σ) works too."""
 
@@ -172,13 +172,13 @@ class AliasFreeNonlinearity(EquivariantModule):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
-        # the output keeps the input's memory format (channels-last networks stay channels-last, which is ~5 %
-        # faster on CPU); the fine-grid steps always run channels-last, ~2x faster so (docs/alias_free.md, C)
+        # the output keeps the input's memory format (channels-last networks stay channels-last); the fine-grid
+        # steps always run channels-last, whose CPU kernels are faster (docs/alias_free.md, C)
         keep = _CL if x.is_contiguous(memory_format=_CL) and not x.is_contiguous() else torch.contiguous_format
         x = x.contiguous(memory_format=_CL)
         padding = self.taps // 2 - 1
-        if self.function in ("relu", "leaky_relu"):
-            slope = 0.0 if self.function == "relu" else float(self.fn.negative_slope)
+        slope = 0.0 if self.function == "relu" else float(getattr(self.fn, "negative_slope", -1.0))
+        if self.function in ("relu", "leaky_relu") and slope >= 0:  # σ's output sign is then its input's sign
             y = _AliasFreeFunction.apply(x, self.lowpass, padding, slope)
         else:
             y = _read_back(self.fn(_upsample(x)), self.lowpass, padding)

@@ -96,11 +96,13 @@ def test_gradients_flow():
     assert torch.autograd.gradcheck(lambda z: layer(z + 0.01), (x,), eps=1e-6, atol=1e-6)
 
 
-@pytest.mark.parametrize("function,kw", [("relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("softplus", {})])
+@pytest.mark.parametrize("function,kw", [("relu", {}), ("leaky_relu", {"negative_slope": 0.2}), ("softplus", {}),
+                                         ("leaky_relu", {"negative_slope": -0.5})])
 def test_fused_gradient_equals_autograd_of_the_export(function, kw):
     """The layer's own backward (one autograd node, σ and its gradient in place) gives the gradient
     that autograd computes through the exported torch modules, for odd/even sizes, channels-last and strided inputs,
-    and a layer used twice in one graph (weight sharing in unrolled networks)."""
+    and a layer used twice in one graph (weight sharing in unrolled networks). A negative slope (σ's output sign is
+    not its input's) takes the plain autograd path."""
     t = permutation_type(D4)
     layer = enn.AliasFreeNonlinearity(t, function, **kw).double()
     ex = layer.export().double()
