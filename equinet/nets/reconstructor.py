@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import torch
 from torch import nn
+from ..nn.loading import AllOrNothingLoad
 
 __all__ = ["PinvReconstructor", "INITS"]
 
 INITS = ("pinv", "adjoint")
 
 
-class PinvReconstructor(nn.Module):
+class PinvReconstructor(AllOrNothingLoad, nn.Module):
     """``model(y, physics) = x0 + net(x0)`` (``residual=True``) or ``net(x0)``, with ``x0 = physics.pinv(y)``
     (``init='pinv'``) or ``physics.adjoint(y)`` (``init='adjoint'``).
 

@@ -4,10 +4,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from .loading import AllOrNothingLoad
 from .field_type import FieldType, check_same_type
 
 
-class EquivariantModule(nn.Module):
+class EquivariantModule(AllOrNothingLoad, nn.Module):
     """A module mapping tensors of ``in_type`` to tensors of ``out_type`` (plain ``torch.Tensor`` in and out).
 
     Subclasses implement ``forward`` and `export`, which returns standard torch modules computing the same

@@ -23,6 +23,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ..utils.checks import check_positive_int, check_positive_float
+from ..nn.loading import AllOrNothingLoad
 
 INITS = ("zero", "pinv", "adjoint")
 MODES = ("pgd", "general")
@@ -33,7 +34,7 @@ def _channels_of(net: nn.Module, attr: str) -> int | None:
     return None if t is None else int(t.size)
 
 
-class UnrolledPGD(nn.Module):
+class UnrolledPGD(AllOrNothingLoad, nn.Module):
     """Unrolled PGD reconstruction network ``y -> u_K``.
 
     Args:
