@@ -34,11 +34,18 @@ def cache_info() -> dict:
     return {"entries": len(_CACHE), "capacity": _CACHE_SIZE}
 
 
+#: the largest steerable kernel (a 65x65 filter already spans most images it is applied to)
+MAX_KERNEL_SIZE = 65
+
+
 def _check_kernel_size(kernel_size) -> int:
     if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)):
         raise TypeError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
     if kernel_size < 1:
         raise ValueError(f"kernel_size must be >= 1, got {kernel_size}")
+    if kernel_size > MAX_KERNEL_SIZE:
+        raise ValueError(f"kernel_size = {kernel_size} is above the supported maximum {MAX_KERNEL_SIZE} (the basis "
+                         "is solved on kernel_size² samples per entry)")
     return int(kernel_size)
 
 

@@ -53,6 +53,10 @@ def _check_channels(spec: NetSpec, residual: bool):
                          f"{spec.out_channels} input channels), got in={spec.in_channels}, out={spec.out_channels}")
 
 
+#: the most down-sampling levels of a U-Net (its bottom has width·2^scales fields and sees 2^scales-pixel cells)
+MAX_UNET_SCALES = 10
+
+
 class _ResidualPlain(nn.Module):
     def __init__(self, body: nn.Module, out_channels: int, residual: bool):
         super().__init__()
@@ -157,8 +161,9 @@ class UNet(_ProximalNet):
     def __init__(self, spec: NetSpec, scales: int = 2, residual: bool = True):
         super().__init__()
         from ..nn import Downsample2x
-        if scales < 1:
-            raise ValueError(f"UNet needs scales >= 1, got {scales}")
+        if isinstance(scales, bool) or not isinstance(scales, int) or not 1 <= scales <= MAX_UNET_SCALES:
+            raise ValueError(f"UNet needs an integer 1 <= scales <= {MAX_UNET_SCALES} (the width doubles at every "
+                             f"scale: {spec.width}·2^scales fields at the bottom), got {scales!r}")
         _check_channels(spec, residual)
         self.spec, self.scales, self.residual = spec, scales, residual
         self.in_type, self.out_type = spec.image_type(spec.in_channels), spec.image_type(spec.out_channels)

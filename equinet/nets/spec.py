@@ -70,6 +70,10 @@ class NetSpec:
         for name in ("in_channels", "out_channels", "width", "depth", "kernel_size"):
             v = getattr(self, name)
             check_positive_int(v, f"NetSpec.{name}")
+        from ..kernels.basis import MAX_KERNEL_SIZE
+        if self.kernel_size > MAX_KERNEL_SIZE:
+            raise ValueError(f"NetSpec.kernel_size = {self.kernel_size} is above the supported maximum "
+                             f"{MAX_KERNEL_SIZE}")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"NetSpec.kernel_size must be odd (a centred kernel keeps the network equivariant about "
                              f"pixel centres; 'same' padding of an even kernel shifts by half a pixel), got "

@@ -17,6 +17,8 @@ from typing import Any, Callable, Dict
 import torch
 from torch import nn
 
+from ..utils.checks import check_memory, check_number
+
 __all__ = ["ConfigError", "load_config", "parse_config", "build_run", "Run", "PHYSICS", "NOISES", "LOSSES",
            "TRANSFORMS", "MODELS", "BACKBONES", "DATASETS", "OPTIMIZERS"]
 
@@ -176,7 +178,10 @@ def _physics(table: dict, image_size: int):
         if sigma is None or "kernel" in kw:
             raise ConfigError("[physics] blur takes kernel_sigma = <width of its Gaussian kernel in pixels>")
         _check_value("physics.kernel_sigma", sigma, _NUM)
-        fixed["kernel"] = gaussian_kernel(float(sigma))
+        try:
+            fixed["kernel"] = gaussian_kernel(float(sigma))
+        except ValueError as err:
+            raise ConfigError(f"physics.kernel_sigma = {sigma!r}: {err}") from None
     if "mask" in kw:
         raise ConfigError("physics.mask cannot be given in a config; use drop/seed (inpainting) or "
                           "acceleration/seed (mri)")
@@ -308,14 +313,18 @@ def parse_config(raw: dict, source: str = "config") -> dict:
             raise ConfigError(f"train.{key} must be >= 1, got {t[key]}")
     _choice("train.optimizer", t["optimizer"], OPTIMIZERS)
     _choice("train.schedule", t["schedule"], ("constant", "cosine"))
-    for key in ("lr", "adversary_lr"):
-        if not t[key] > 0:
-            raise ConfigError(f"train.{key} must be > 0, got {t[key]}")
-    for key in ("weight_decay", "min_lr", "momentum"):
-        if t[key] < 0:
-            raise ConfigError(f"train.{key} must be >= 0, got {t[key]}")
-    if t["grad_clip"] is not None and not t["grad_clip"] > 0:
-        raise ConfigError(f"train.grad_clip must be > 0, got {t['grad_clip']}")
+    try:
+        for key in ("lr", "adversary_lr", "grad_clip", "data_range"):
+            if t[key] is not None:
+                check_number(t[key], f"train.{key}", 0, strict_minimum=True)
+        for key in ("weight_decay", "min_lr", "momentum"):
+            check_number(t[key], f"train.{key}", 0)
+        # the images and their measurements are held in memory (MRI: two channels; measurements ~ images)
+        check_memory(16.0 * (d["n_train"] + d["n_val"]) * d["image_size"] ** 2,
+                     f"data.n_train + data.n_val = {d['n_train'] + d['n_val']} images of data.image_size = "
+                     f"{d['image_size']}")
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     if t["betas"] is not None and (len(t["betas"]) != 2 or not all(
             isinstance(b, numbers.Real) and not isinstance(b, bool) and 0 <= b < 1 for b in t["betas"])):
         raise ConfigError(f"train.betas must be two numbers in [0, 1), got {t['betas']!r}")
@@ -333,6 +342,11 @@ def load_config(path: str) -> dict:
             raw = tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text, so not a TOML file (byte {err.start}: "
+                          f"{err.object[err.start:err.start + 1]!r})") from None
+    except OSError as err:
+        raise ConfigError(f"config file {path!r} cannot be read: {err.strerror}") from None
     return parse_config(raw, path)
 
 

@@ -278,6 +278,33 @@ class Trainer:
         state = self._checkpoint_state("cpu")
         return None if state is None else int(state["step"])
 
+    def check(self) -> None:
+        """The first step's checks, run now without training or writing anything (the command line calls it before
+        it writes its first file): the first batch's measurements are finite and fit the physics and the model
+        (`preflight`), and the loss gives a finite value on them. The model, the loss and every random state are
+        left as they were. Raises ``ValueError``/``TypeError`` naming the problem."""
+        dev = self.ctx.device
+        ids = torch.tensor_split(batch_indices(self.data.n, self.batch_size, self.seed, 0), self.micro_batches)[0]
+        loss_state = {k: v.clone() for k, v in self.loss.state_dict().items()}
+        was = self.model.training
+        with _forked_rng(dev), torch.no_grad():
+            x, y = self.data.fetch(ids)
+            x = None if x is None else x.to(dev)
+            g = step_generator(self.seed, 0, 0, self.micro_batches)
+            y = self.measure(x, g) if y is None else y.to(dev)
+            preflight(self.loss, self.physics, y, self.model)
+            self.model.eval()
+            try:
+                terms = self.loss(LossInputs(y, self.physics, self.model, self.model(y, self.physics), g,
+                                             x if self.loss.needs_ground_truth else None))
+            finally:
+                self.model.train(was)
+                self.loss.load_state_dict(loss_state)
+            tot = total(terms)
+            if not bool(torch.isfinite(tot)):
+                raise ValueError(f"the loss is not finite on the first batch ({float(tot)}: "
+                                 f"{ {k: float(v) for k, v in terms.items()} }); check its weights and the data")
+
     def _load(self) -> Optional[list]:
         """Load the checkpoint if resuming; returns the saved RNG states (one per process) or None."""
         state = self._checkpoint_state(self.ctx.device)
@@ -420,6 +447,10 @@ class Trainer:
         if self.grad_clip is not None:
             torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
         self.optimizer.step()
+        if not bool(torch.stack([torch.isfinite(p.detach()).all() for p in self.params]).all()):
+            raise FloatingPointError(
+                f"the weights became NaN or inf at step {step + 1} (learning rate {cur_lr:g}, loss before the update "
+                f"{values[_TOTAL]:.4g}); lower the learning rate, set grad_clip, or check the loss weights")
         if self.scheduler is not None:
             self.scheduler.step()
         if adv_proxy is not None:

@@ -168,8 +168,9 @@ def _guarded(body, argv, prog: str, interrupted: str) -> int:
     except UsageError as err:
         _say(prog, f"error: {err}")
         return 2
-    except KeyboardInterrupt:
-        _say(prog, "interrupted" + (f": {interrupted}" if interrupted else ""))
+    except KeyboardInterrupt as err:
+        detail = str(err) if str(err) and not str(err).startswith("signal ") else interrupted
+        _say(prog, "interrupted" + (f": {detail}" if detail else ""))
         return 130
     except FloatingPointError as err:
         _say(prog, f"error: {err}")
