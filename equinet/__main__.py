@@ -9,8 +9,9 @@ from .utils.cli import Parser, UsageError, run_command
 PROG = "python -m equinet"
 #: subcommand -> one-line description (shown by --help and by the error for a missing or unknown name)
 COMMANDS = {
-    "compare": "translation- vs roto-translation-equivariant unrolled PGD on CT and MRI (--quick: a few minutes "
-               "on 2 CPU cores; --full: the whole protocol); results in --out (default outputs/comparison)",
+    "compare": "translation- vs roto-translation-equivariant unrolled PGD on CT and MRI (--quick, the default: "
+               "about 10 min on 2 idle CPU cores; --full: the whole protocol); results in --out (default "
+               "outputs/comparison)",
     "basis": "solve, print and plot a steerable kernel basis (a few seconds); figure in --out (default outputs)",
     "train": "train a reconstruction network from a TOML configuration (CONFIG.toml [--resume] [--out DIR]; also "
              "under torchrun --nproc_per_node=N -m equinet train ...)",

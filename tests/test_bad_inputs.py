@@ -70,7 +70,7 @@ def train(name, *args, files=None, **changes):
 
 
 EQ, DIAG, PORT, PROOFS = "equinet", "equinet.diagnostics", "equinet.testing.portability", "proofs"
-NOISE_FREE = {"name": "denoising"}
+NOISE_FREE = {"name": "denoising", "noise": None}
 
 #: (case, substrings the error line must contain)
 USER_ERRORS = [
@@ -212,25 +212,28 @@ def _snapshot(path, mutate):
     torch.save(snap, path)
 
 
-def test_portability_compare_fails_on_nan_outputs_and_on_no_cases(tmp_path):
+def test_portability_compare_fails_on_nan_outputs_and_on_no_cases(tmp_path, capsys):
+    """NaN > tol is False: a comparison written as `diff > tol` passes NaN; zero cases compare nothing."""
     import equinet.testing.portability as P
+    from equinet.utils.cli import run_command
 
     def nan_outputs(s):
         for c in s["cases"].values():
             c["output"] = torch.full_like(c["output"], float("nan"))
 
+    def inf_basis(s):
+        c = next(iter(s["cases"].values()))
+        next(iter(c["bases"].values())).view(-1)[0] = float("inf")
+
     def no_cases(s):
         s["cases"] = {}
 
-    def inf_basis(s):
-        c = next(iter(s["cases"].values()))
-        b = next(iter(c["bases"].values()))
-        b.view(-1)[0] = float("inf")
-
-    for mutate in (nan_outputs, no_cases, inf_basis):
+    for mutate, status in ((nan_outputs, 1), (inf_basis, 1), (no_cases, 2)):
         path = tmp_path / f"{mutate.__name__}.pt"
         _snapshot(path, mutate)
-        assert P.main(["compare", str(path)]) == 1, mutate.__name__
+        assert run_command(P.main, ["compare", str(path)], prog="portability") == status, mutate.__name__
+        err = capsys.readouterr().err
+        assert len(err.strip().splitlines()) == 1 and "Traceback" not in err, err
     ok = tmp_path / "ok.pt"
     _snapshot(ok, lambda s: None)
-    assert P.main(["compare", str(ok)]) == 0
+    assert run_command(P.main, ["compare", str(ok)], prog="portability") == 0

@@ -29,12 +29,14 @@ import contextlib
 import errno
 import os
 import re
+import shutil
 import signal
 import sys
 import traceback
 from typing import Callable, Iterator, List, Optional, Sequence
 
-__all__ = ["UsageError", "Parser", "user_input", "run_command", "plain_text", "undocumented_flags"]
+__all__ = ["UsageError", "Parser", "user_input", "run_command", "plain_text", "undocumented_flags",
+           "check_writable_file"]
 
 #: errno values of storage failures (full disk, quota, file too large, read-only, permission, path not a folder)
 STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EACCES, errno.EPERM, errno.ENOTDIR,
@@ -79,6 +81,19 @@ class _PlainFormatter(argparse.RawDescriptionHelpFormatter):
         return text
 
 
+def _wrap(text: str) -> str:
+    """Wrap each line of ``text`` to the help width, with a hanging indent for bullets and ``name   text`` rows."""
+    import textwrap
+    width = min(100, max(40, shutil.get_terminal_size((100, 24)).columns)) - 2
+    out = []
+    for line in text.splitlines():
+        m = re.match(r"^(\s*)(\* |\S+\s{2,})?", line)
+        hang = len(m.group(0)) if m.group(2) else len(m.group(1))
+        out.append(textwrap.fill(line, width, subsequent_indent=" " * hang, break_on_hyphens=False)
+                   if len(line) > width else line)
+    return "\n".join(out)
+
+
 class Parser(argparse.ArgumentParser):
     """An ``argparse`` parser of the contract: its errors are one line (``PROG: error: ... (see --help)``, exit
     status 2), its description is printed as plain text (`plain_text`), and defaults are shown."""
@@ -86,9 +101,9 @@ class Parser(argparse.ArgumentParser):
     def __init__(self, *args, **kw):
         kw.setdefault("formatter_class", _PlainFormatter)
         if kw.get("description"):
-            kw["description"] = plain_text(kw["description"])
+            kw["description"] = _wrap(plain_text(kw["description"]))
         if kw.get("epilog"):
-            kw["epilog"] = plain_text(kw["epilog"])
+            kw["epilog"] = _wrap(plain_text(kw["epilog"]))
         super().__init__(*args, **kw)
 
     def error(self, message: str):
@@ -122,6 +137,23 @@ def undocumented_flags(parser: argparse.ArgumentParser) -> List[str]:
         if not action.help or action.help == argparse.SUPPRESS:
             bad.append(f"{parser.prog}: {'/'.join(action.option_strings) or action.dest}")
     return bad
+
+
+def check_writable_file(path: str, flag: str = "") -> str:
+    """Refuse (`UsageError`) a file path that cannot be written: a folder, or under a file or an unwritable folder.
+    Nothing is created."""
+    path = os.fspath(path)
+    name = f"{flag} {path!r}" if flag else repr(path)
+    if os.path.isdir(path):
+        raise UsageError(f"{name} is a folder; give a file path")
+    p = os.path.dirname(os.path.abspath(path))
+    while not os.path.exists(p):
+        p = os.path.dirname(p)
+    if not os.path.isdir(p):
+        raise UsageError(f"{name} cannot be written: {p!r} is a file, not a folder")
+    if not os.access(p, os.W_OK | os.X_OK):
+        raise UsageError(f"{name} cannot be written: the folder {p!r} is not writable")
+    return path
 
 
 def _rank() -> int:
