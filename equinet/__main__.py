@@ -49,6 +49,17 @@ def parsers() -> Iterator[Tuple[str, object]]:
 
 def _dispatch(argv: Sequence[str]) -> Optional[int]:
     argv = list(argv)
+    try:
+        return _run(argv)
+    except (UsageError, KeyboardInterrupt, FloatingPointError, OSError) as err:
+        # name the subcommand in the line the contract prints: "python -m equinet train: error: ..."
+        if getattr(err, "prog", None) is None and argv and argv[0] in COMMANDS:
+            err.prog = f"{PROG} {argv[0]}" + (f" {argv[1]}" if argv[0] == "reproduce" and len(argv) > 1
+                                                 and not argv[1].startswith("-") else "")
+        raise
+
+
+def _run(argv: list) -> Optional[int]:
     if argv and argv[0] in COMMANDS:  # the command parses its own options (and its own --help)
         cmd, rest = argv[0], argv[1:]
     else:

@@ -30,6 +30,7 @@ class Case:
     args: Sequence[str]
     files: Dict[str, object] = field(default_factory=dict)
     timeout: float = 30.0
+    file_size_limit: Optional[int] = None  # bytes (RLIMIT_FSIZE): a "full disk" for the files the case writes
 
 
 @dataclass
@@ -61,6 +62,8 @@ for c in cases:
         try:
             os.setpgid(0, 0)
             resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+            if c["fsize"] is not None:
+                resource.setrlimit(resource.RLIMIT_FSIZE, (c["fsize"], c["fsize"]))
             fo, fe = os.open(out_path, os.O_WRONLY | os.O_CREAT), os.open(err_path, os.O_WRONLY | os.O_CREAT)
             os.dup2(fo, 1); os.dup2(fe, 2)
             sys.stdout = io.TextIOWrapper(os.fdopen(1, "wb", closefd=False), write_through=True)
@@ -115,7 +118,7 @@ def run_cases(cases: Sequence[Case], tmp_path, memory_cap: int = MEMORY_CAP) -> 
             with open(p, "wb" if isinstance(content, bytes) else "w") as f:
                 f.write(content)
         specs.append({"module": c.module, "args": [str(a) for a in c.args], "cwd": cwd, "tmp": base,
-                      "timeout": c.timeout})
+                      "timeout": c.timeout, "fsize": c.file_size_limit})
     env = dict(os.environ, PYTHONHASHSEED="0", OMP_NUM_THREADS="1", COLUMNS="100")
     proc = subprocess.run([sys.executable, "-c", _DRIVER, ROOT, str(memory_cap)], input=json.dumps(specs),
                           capture_output=True, text=True, env=env, cwd=ROOT,

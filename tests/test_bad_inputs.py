@@ -3,7 +3,10 @@ no traceback, nothing written, before any work (a memory cap and a timeout turn 
 failure). Each case is a real process (`tests.commands`: one interpreter start, one fork per case)."""
 from __future__ import annotations
 
+import json
 import math
+import os
+import socket
 
 import pytest
 import torch
@@ -152,6 +155,26 @@ USER_ERRORS = [
     (Case("proofs: not a number", PROOFS, ["--only", "abc"]), ["abc"]),
 ]
 
+def _live_lock() -> str:
+    """A lock file held by this (live) test process."""
+    from equinet.utils.lock import _start_time
+    return json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "start": _start_time(os.getpid()),
+                       "command": "python -m equinet train other.toml", "since": "2026-01-01 00:00:00"})
+
+
+LOCKED = {"run/.equinet.lock": _live_lock()}
+USER_ERRORS += [
+    (train("folder in use", files=LOCKED), ["in use", str(os.getpid())]),
+    (train("--resume of a live run", "--resume", files=LOCKED), ["in use", str(os.getpid())]),
+    (Case("compare: folder in use", EQ, ["compare", "--out", "run"], LOCKED), ["in use", str(os.getpid())]),
+    (Case("reproduce: folder in use", EQ, ["reproduce", "toy-1d", "--out", "run"], LOCKED),
+     ["in use", str(os.getpid())]),
+]
+
+#: a full disk while the run writes: one line naming the file, exit status 1, no half-written file
+DISK_FULL = [Case("train: disk full", EQ, ["train", "run.toml", "--out", "run"], {"run.toml": config()},
+                  file_size_limit=4096)]
+
 HELP = [Case(f"help: {m} {' '.join(a)}", m, a) for m, a in [
     (EQ, ["--help"]), (EQ, ["compare", "--help"]), (EQ, ["basis", "--help"]), (EQ, ["train", "--help"]),
     (EQ, ["reproduce", "--help"]), (EQ, ["reproduce", "toy-1d", "--help"]), (DIAG, ["--help"]),
@@ -160,7 +183,7 @@ HELP = [Case(f"help: {m} {' '.join(a)}", m, a) for m, a in [
 
 @pytest.fixture(scope="module")
 def results(tmp_path_factory):
-    cases = [c for c, _ in USER_ERRORS] + HELP
+    cases = [c for c, _ in USER_ERRORS] + HELP + DISK_FULL
     return dict(zip([c.name for c in cases], run_cases(cases, tmp_path_factory.mktemp("bad"))))
 
 
@@ -196,6 +219,17 @@ def test_help_is_plain_text(results, case):
     assert "``" not in r.stdout and "__main__" not in r.stdout and ":func:" not in r.stdout, r.stdout
     assert r.stdout.startswith("usage: python -m "), r.stdout[:200]
     assert not r.left
+
+
+@pytest.mark.parametrize("case", DISK_FULL, ids=[c.name for c in DISK_FULL])
+def test_full_disk_is_one_line_naming_the_file(results, case):
+    r = results[case.name]
+    assert r.status == 1 and "Traceback" not in r.stderr, r.stderr[-1500:]
+    last = r.stderr_lines[-1]
+    assert last.startswith("python -m equinet train: error: cannot write") and "checkpoint.pt" in last, last
+    assert "File too large" in last and "whole" in last, last
+    assert not [p for p in r.left if ".tmp-" in p], r.left  # no half-written temporary left behind
+    assert "run/checkpoint.pt" not in r.left
 
 
 def test_top_level_help_lists_every_subcommand(results):

@@ -3,7 +3,8 @@
 
     python -m equinet.diagnostics [--exact 32] [--probe 32 64 128] [--json out.json]
 
-Takes about a minute with the defaults on 2 CPU cores.
+With the defaults it took 14 min on a busy 2-core machine, most of it in the 128x128 probes; --probe 32 64
+is much quicker.
 """
 from __future__ import annotations
 

@@ -23,7 +23,7 @@ import torch
 from ..groups import PlanarGroup
 from ..kernels import steerable_basis_numpy
 from ..nets import DnCNN, NetSpec
-from ..utils.io import atomic_path
+from ..utils.io import torch_save
 
 FORMAT = "equinet.portability/1"
 BASIS_TOL = 1e-10
@@ -97,8 +97,7 @@ def snapshot() -> dict:
 def save(path: str) -> dict:
     """Write `snapshot` to ``path`` atomically; returns it."""
     snap = snapshot()
-    with atomic_path(path) as tmp:
-        torch.save(snap, tmp)
+    torch_save(snap, path)
     return snap
 
 

@@ -14,7 +14,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 import torch
 
-from ..utils.io import atomic_path
+from ..utils.io import torch_save
 
 __all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "config_mismatch"]
 
@@ -55,8 +55,7 @@ def _python_state_from_tensor(d):
 
 def save_checkpoint(path: str, state: Dict[str, Any]) -> None:
     """Write ``state`` (with the format tag) to ``path`` atomically: a crash leaves the previous checkpoint."""
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, **state}, tmp)
+    torch_save({"format": FORMAT, **state}, path)
 
 
 def load_checkpoint(path: str, map_location=None) -> Optional[Dict[str, Any]]:

@@ -44,7 +44,10 @@ STORAGE_ERRORS = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG, errno.EROFS, errno.EA
 
 
 class UsageError(ValueError):
-    """A user error: printed as one line ``PROG: error: MESSAGE`` with exit status 2, before any work."""
+    """A user error: printed as one line ``PROG: error: MESSAGE`` with exit status 2, before any work
+    (``prog``: the command that refused it, when more precise than the entry point's name)."""
+
+    prog: Optional[str] = None
 
 
 @contextlib.contextmanager
@@ -107,7 +110,9 @@ class Parser(argparse.ArgumentParser):
         super().__init__(*args, **kw)
 
     def error(self, message: str):
-        raise UsageError(_one_line(message) + " (see --help)")
+        err = UsageError(_one_line(message) + " (see --help)")
+        err.prog = self.prog
+        raise err
 
 
 def plain_text(doc: str) -> str:
@@ -198,18 +203,18 @@ def _guarded(body, argv, prog: str, interrupted: str) -> int:
         _say(prog, f"error: {e.code}")
         return 1
     except UsageError as err:
-        _say(prog, f"error: {err}")
+        _say(err.prog or prog, f"error: {err}")
         return 2
     except KeyboardInterrupt as err:
         detail = str(err) if str(err) and not str(err).startswith("signal ") else interrupted
-        _say(prog, "interrupted" + (f": {detail}" if detail else ""))
+        _say(getattr(err, "prog", None) or prog, "interrupted" + (f": {detail}" if detail else ""))
         return 130
     except FloatingPointError as err:
-        _say(prog, f"error: {err}")
+        _say(getattr(err, "prog", None) or prog, f"error: {err}")
         return 1
     except OSError as err:
         if err.errno in STORAGE_ERRORS and err.filename is not None:
-            _say(prog, f"error: cannot write {err.filename!r}: {err.strerror}"
+            _say(getattr(err, "prog", None) or prog, f"error: cannot write {err.filename!r}: {err.strerror}"
                  + ("; files already written (checkpoints included) are whole" if err.errno in
                     (errno.ENOSPC, errno.EDQUOT, errno.EFBIG) else ""))
             return 1

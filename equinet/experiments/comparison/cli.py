@@ -52,8 +52,9 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
     ap.add_argument("--kernel-size", type=int, default=None, help="odd kernel size of every convolution")
     ap.add_argument("--width", type=int, default=None, help="regular fields of the reference C8 network")
     ap.add_argument("--net", choices=("dncnn", "unet"), default=None, help="proximal network (default dncnn)")
-    ap.add_argument("--activation", choices=ACTIVATIONS, default=None,
-                    help="pointwise nonlinearity of every proximal network (default relu)")
+    ap.add_argument("--activation", choices=ACTIVATIONS, default=None, metavar="NAME",
+                    help="pointwise nonlinearity of every proximal network, one of " + ", ".join(ACTIVATIONS)
+                         + " (default relu)")
     ap.add_argument("--backend", choices=BACKENDS, default=None,
                     help="library that builds the equivariant proximal networks (escnn/e2cnn need the escnn "
                          "extra; DnCNN only); default equinet")
