@@ -74,7 +74,12 @@ def _one_line(text: str) -> str:
 
 
 class _PlainFormatter(argparse.RawDescriptionHelpFormatter):
-    """Keeps the description's paragraphs as written (plain text) and shows every default in the help."""
+    """Keeps the description's paragraphs as written (plain text), shows every default in the help, and fits the
+    terminal, at most 100 columns."""
+
+    def __init__(self, prog, indent_increment=2, max_help_position=24, width=None):
+        width = min(100, max(40, shutil.get_terminal_size((100, 24)).columns)) - 2 if width is None else width
+        super().__init__(prog, indent_increment, max_help_position, width)
 
     def _get_help_string(self, action):
         text = action.help or ""
