@@ -14,8 +14,8 @@ def all_parsers():
     from equinet.testing.portability import build_parser as portability
     from proofs.__main__ import build_parser as proofs
     found = list(parsers())
-    found += [("python -m equinet.diagnostics", diagnostics()), ("python -m equinet.testing.portability", portability()),
-              ("python -m proofs", proofs())]
+    found += [("python -m equinet.diagnostics", diagnostics()), ("python -m proofs", proofs()),
+              ("python -m equinet.testing.portability", portability())]
     return found
 
 

@@ -23,7 +23,8 @@ def assert_bit_identical(m, before):
     now = snapshot(m)
     assert now.keys() == before.keys()
     for k in now:
-        assert now[k].dtype == before[k].dtype and torch.equal(now[k].reshape(-1).view(torch.uint8), before[k].reshape(-1).view(torch.uint8)), k
+        a, b = now[k].reshape(-1), before[k].reshape(-1)
+        assert a.dtype == b.dtype and torch.equal(a.view(torch.uint8), b.view(torch.uint8)), k  # bit for bit
 
 
 def other_weights(sd, seed=1):

@@ -1,5 +1,6 @@
-"""A run killed with SIGKILL (a real subprocess, ``kill -9``) or stopped with Ctrl-C (SIGINT), and resumed reproduces the uninterrupted run bit for
-bit: the same CSV (every loss term, learning rate and validation value) and the same final weights."""
+"""A run killed with SIGKILL (a real subprocess, ``kill -9``) or stopped with Ctrl-C (SIGINT), and resumed,
+reproduces the uninterrupted run bit for bit: the same CSV (every loss term, learning rate and validation value)
+and the same final weights."""
 import os
 import signal
 import subprocess

@@ -33,7 +33,8 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
                       help="64x64 images, small nets, 300 steps, 2 workers: about 10 minutes on 2 idle CPU cores")
-    mode.add_argument("--full", dest="mode", action="store_const", const="full", help="the full protocol (128x128, larger nets; hours on a CPU: for a GPU, --device auto)")
+    mode.add_argument("--full", dest="mode", action="store_const", const="full",
+                      help="the full protocol (larger images and nets; hours on a CPU: for a GPU, --device auto)")
     ap.set_defaults(mode=default_mode)
     ap.add_argument("--out", default="outputs/comparison", help="output folder (default outputs/comparison)")
     ap.add_argument("--seed", type=int, default=None, help="run seed: data, initialisation, batches (default 0)")
@@ -64,7 +65,8 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
     ap.add_argument("--ct-noise", type=float, default=None, help="CT Gaussian noise level, finite >= 0 (default 0.05)")
     ap.add_argument("--mri-acceleration", type=float, default=None,
                     help="MRI undersampling factor, finite >= 1 (default 4)")
-    ap.add_argument("--mri-noise", type=float, default=None, help="MRI Gaussian noise level, finite >= 0 (default 0.05)")
+    ap.add_argument("--mri-noise", type=float, default=None,
+                    help="MRI Gaussian noise level, finite >= 0 (default 0.05)")
     ap.add_argument("--threads", type=int, default=None, help="torch CPU threads per process (quick mode: 1)")
     ap.add_argument("--workers", type=int, default=None,
                     help="training processes (default: quick mode min(2, CPU cores), full mode 1); the table "

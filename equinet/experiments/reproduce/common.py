@@ -27,7 +27,8 @@ from ...utils.seeding import check_seed
 from ..runner import prepare_output
 
 __all__ = ["METHODS", "LABELS", "residual_unet", "make_loss", "train_model", "reconstruct", "psnr_per_image",
-           "real_photographs", "disk_mask", "cli", "report", "BUILD_PARSER", "QUICK_MINUTES", "mean_std", "pm", "figure_grid"]
+           "real_photographs", "disk_mask", "cli", "report", "check_config", "BUILD_PARSER", "QUICK_MINUTES",
+           "mean_std", "pm", "figure_grid"]
 
 #: the learning methods of Table 1 of the EI paper (plus the linear baseline ``pinv`` = A†y)
 METHODS = ("pinv", "mc", "ei", "ei_adv", "sup", "ei_sup")
