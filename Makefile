@@ -10,7 +10,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
-ARGS ?=
+ARGS ?= compare
 PYTEST_ARGS ?=
 
 PY := $(VENV)/bin/python
@@ -19,7 +19,7 @@ DEPS := setup.cfg pyproject.toml
 .PHONY: run test venv docs wheel-check clean-venv help
 
 help:
-	@echo "make run     - set up $(VENV) if needed and run the main demo (python -m equinet)"
+	@echo "make run     - set up $(VENV) if needed and run the main demo (python -m equinet compare)"
 	@echo "make test    - set up $(VENV) with the test extras if needed and run the test suite"
 	@echo "make docs    - build the docs site in strict mode into site/ (own venv .venv-docs)"
 	@echo "make wheel-check - build the sdist and wheel and smoke-test the wheel outside the source tree"

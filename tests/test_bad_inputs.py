@@ -271,3 +271,56 @@ def test_portability_compare_fails_on_nan_outputs_and_on_no_cases(tmp_path, caps
     ok = tmp_path / "ok.pt"
     _snapshot(ok, lambda s: None)
     assert run_command(P.main, ["compare", str(ok)], prog="portability") == 0
+
+
+# ------------------------------------------------------------------------------------------------ the API
+def _api_cases():
+    from equinet import groups
+    from equinet.data import random_ellipses
+    from equinet.kernels import steerable_basis_numpy
+    from equinet.nets import NetSpec, UNet
+    from equinet.physics import MRI, Radon, gaussian_kernel
+    from equinet.unrolled import UnrolledPGD
+    C8 = groups.cyclic(8)
+    return {
+        "Radon with 10^8 views": (lambda: Radon(64, angles=100_000_000), r"100000000 views.*TB of memory"),
+        "image size 10^6": (lambda: Radon(1_000_000, angles=2), r"1000000x1000000 image.*TB of memory"),
+        "blur sigma 10^6": (lambda: gaussian_kernel(1e6), r"Gaussian kernel of 6000001x6000001.*of memory"),
+        "C_100000": (lambda: groups.cyclic(100_000), r"N = 100000 is above the supported maximum 1024"),
+        "kernel size 1001": (lambda: steerable_basis_numpy(C8.trivial, C8.regular, 1001), r"kernel_size = 1001"),
+        "NetSpec kernel 1001": (lambda: NetSpec(group="C8", kernel_size=1001), r"kernel_size = 1001"),
+        "NetSpec width 10^5": (lambda: NetSpec(group="C8", width=100_000), r"800000 channels.*of memory"),
+        "U-Net 40 scales": (lambda: UNet(NetSpec(group="C4", width=2), scales=40), r"scales <= 10"),
+        "U-Net too wide at the bottom": (lambda: UNet(NetSpec(group="C8", width=64), scales=10),
+                                         r"channels at the bottom.*of memory"),
+        "10^9 phantoms": (lambda: random_ellipses(1_000_000_000, 64), r"1000000000 phantoms.*of memory"),
+        "MRI acceleration inf": (lambda: MRI(16, acceleration=float("inf")), r"finite number >= 1, got inf"),
+        "10^6 unrolled iterations": (lambda: UnrolledPGD(Radon(16, angles=4), NetSpec(group="C1"), n_iter=10 ** 6),
+                                     r"n_iter = 1000000 is above"),
+    }
+
+
+@pytest.mark.parametrize("name", list(_api_cases()))
+def test_impossible_sizes_are_refused_by_the_constructors_before_allocating(name):
+    """Each is refused by a bound or a memory estimate (an allocation would raise MemoryError or RuntimeError)."""
+    build, match = _api_cases()[name]
+    with pytest.raises(ValueError, match=match):
+        build()
+
+
+def test_fbp_of_an_empty_batch_is_empty():
+    from equinet.physics import Radon
+    A = Radon(16, angles=8, circle=False)
+    y = A(torch.zeros(0, 1, 16, 16))
+    assert A.pinv(y).shape == (0, 1, 16, 16) and A.fbp(y, filter=None).shape == (0, 1, 16, 16)
+
+
+def test_a_signature_that_is_json_but_not_an_object_is_refused_cleanly():
+    from equinet import groups
+    from equinet.nn import FieldType, SteerableConv2d
+    C4 = groups.cyclic(4)
+    conv = SteerableConv2d(FieldType.trivial(C4), FieldType.regular(C4, 1), 3)
+    sd = conv.state_dict()
+    sd["_extra_state"] = torch.tensor(list(b"[1, 2, 3]"), dtype=torch.uint8)
+    with pytest.raises(ValueError, match="a JSON object was expected, got list"):
+        conv.load_state_dict(sd)

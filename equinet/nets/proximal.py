@@ -16,6 +16,7 @@ from ..nn.field_type import FieldType
 from ..nn.module import EquivariantModule, EquivariantSequential
 from ..nn.plain_conv import TranslationConv2d
 from .spec import NetSpec
+from ..utils.checks import check_memory
 
 
 def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType) -> EquivariantModule:
@@ -164,6 +165,11 @@ class UNet(_ProximalNet):
         if isinstance(scales, bool) or not isinstance(scales, int) or not 1 <= scales <= MAX_UNET_SCALES:
             raise ValueError(f"UNet needs an integer 1 <= scales <= {MAX_UNET_SCALES} (the width doubles at every "
                              f"scale: {spec.width}·2^scales fields at the bottom), got {scales!r}")
+        G = spec.G
+        field = G.N * (2 if G.reflections else 1) if G.N is not None else 2 * spec.max_frequency + 1
+        bottom = spec.width * 2 ** scales * field  # channels of the bottom block's convolutions
+        check_memory(4.0 * 4 * bottom ** 2 * spec.kernel_size ** 2,
+                     f"a U-Net with {scales} scales ({bottom} channels at the bottom)")
         _check_channels(spec, residual)
         self.spec, self.scales, self.residual = spec, scales, residual
         self.in_type, self.out_type = spec.image_type(spec.in_channels), spec.image_type(spec.out_channels)

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from ..groups import PlanarGroup, direct_sum, get, trivial_group
 from ..groups.representation import Representation
 from ..nn.field_type import FieldType
-from ..utils.checks import check_bool, check_nonnegative_int, check_positive_int
+from ..utils.checks import check_bool, check_memory, check_nonnegative_int, check_positive_int
 
 
 #: pointwise nonlinearities a network can be built with; the positively homogeneous ones allow ``bias=False``
@@ -16,6 +16,10 @@ ACTIVATIONS = ("relu", "leaky_relu", "elu", "softplus")
 #: equivariant off the grid in deep networks; for ReLU/leaky ReLU only the kink part |x| is filtered)
 ACTIVATIONS = ACTIVATIONS + tuple(a + "_aa" for a in ACTIVATIONS) + tuple(a + "_aaq" for a in ACTIVATIONS)
 HOMOGENEOUS = ("relu", "leaky_relu", "relu_aa", "leaky_relu_aa", "relu_aaq", "leaky_relu_aaq")
+
+
+#: the most layers of a proximal network (DnCNN depth, convolutions per U-Net block)
+MAX_DEPTH = 256
 
 
 @dataclass(frozen=True)
@@ -83,6 +87,13 @@ class NetSpec:
         if G.N is None and self.activation != "relu":
             raise ValueError(f"NetSpec.activation={self.activation!r}: {G.name} networks use the norm nonlinearity "
                              f"on band-limited fields, which supports only 'relu'")
+        if self.depth > MAX_DEPTH:
+            raise ValueError(f"NetSpec.depth = {self.depth} is above the supported maximum {MAX_DEPTH}")
+        # the widest convolution's expanded filter (float32): (width·|G|)² k² values, at every layer
+        channels = self.width * (G.N * (2 if G.reflections else 1) if G.N is not None else 2 * self.max_frequency + 1)
+        check_memory(4.0 * self.depth * channels ** 2 * self.kernel_size ** 2,
+                     f"a network of depth {self.depth} with {self.width} {G.name} fields per layer "
+                     f"({channels} channels), kernel {self.kernel_size}")
         if not self.bias and self.activation not in HOMOGENEOUS:
             raise ValueError(f"NetSpec(bias=False) promises f(c·x) = c·f(x), which needs a positively homogeneous "
                              f"activation {HOMOGENEOUS}, got {self.activation!r}")

@@ -10,9 +10,11 @@ loads this way; `load_state_dict` does it for any other module (e.g. a user's wr
 Example:
 
     >>> import torch
-    >>> from equinet.nn import SteerableConv2d
-    >>> a = SteerableConv2d("C4", [1], ["regular"], 3)
-    >>> b = SteerableConv2d("C8", [1], ["regular"], 3)
+    >>> from equinet import groups
+    >>> from equinet.nn import FieldType, SteerableConv2d
+    >>> C4, D2 = groups.cyclic(4), groups.dihedral(2)
+    >>> a = SteerableConv2d(FieldType.regular(C4, 1), FieldType.regular(C4, 1), 3)
+    >>> b = SteerableConv2d(FieldType.regular(D2, 1), FieldType.regular(D2, 1), 3)
     >>> before = a.weight.clone()
     >>> try:
     ...     a.load_state_dict(b.state_dict())

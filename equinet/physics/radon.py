@@ -306,6 +306,8 @@ class Radon(LinearPhysics):
 
     def _fbp(self, y: torch.Tensor, filt: Optional[str]) -> torch.Tensor:
         b, c, na, d = y.shape
+        if b * c == 0:  # an empty batch (MKL's FFT refuses zero transforms)
+            return y.new_zeros(b, c, self._n, self._n)
         h = self._filter_response(filt, y.dtype, y.device)
         filtered = torch.fft.irfft(torch.fft.rfft(y, n=self._pad, dim=-1) * h, n=self._pad, dim=-1)
         # circular filtering is shift-equivariant, so bins outside [0, d) are read cyclically

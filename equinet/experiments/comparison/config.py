@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from ...nets.spec import ACTIVATIONS, NetSpec
-from ...utils.checks import check_memory, check_number, check_positive_int
+from ...utils.checks import check_at_most, check_memory, check_number, check_positive_int
 from ...utils.seeding import check_seed
 
 __all__ = ["ComparisonConfig", "MODELS", "OPERATORS", "TEST_SETS", "LABELS", "label"]
@@ -144,6 +144,9 @@ class ComparisonConfig:
                     raise ValueError(f"{err} (or None)") from None
         check_seed(self.seed)
         check_number(self.mri_acceleration, "mri_acceleration", 1)
+        check_at_most(self.repeats, "repeats", 1000)
+        if self.threads is not None:
+            check_at_most(self.threads, "threads", 1024)
         check_number(self.mri_center_fraction, "mri_center_fraction", 0, 1, strict_minimum=True)
         n = self.image_size
         check_memory(8.0 * n * n, f"one image of image_size = {n}")

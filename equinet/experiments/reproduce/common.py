@@ -241,6 +241,8 @@ def check_config(cfg) -> None:
             check_positive_int(d[k], f"{name}.{k}")
     if d.get("lr") is not None:
         check_number(d["lr"], f"{name}.lr", 0, strict_minimum=True)
+    if d.get("threads") is not None:
+        check_at_most(d["threads"], f"{name}.threads", 1024)
     if d.get("scales") is not None:
         check_at_most(d["scales"], f"{name}.scales", MAX_UNET_SCALES)
     side = d.get("image_size") or d.get("patch") or d.get("length") or 1
