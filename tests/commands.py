@@ -51,7 +51,16 @@ _DRIVER = r'''
 import io, json, os, resource, runpy, signal, sys, time, traceback
 root, cap = sys.argv[1], int(sys.argv[2])
 sys.path.insert(0, root)
+import importlib
 import torch, equinet  # noqa: F401  (paid once, shared by every case)
+for m in ("equinet.__main__", "equinet.training.cli", "equinet.training.trainer", "equinet.experiments.comparison",
+          "equinet.experiments.reproduce", "equinet.experiments.reproduce.common", "equinet.diagnostics.__main__",
+          "equinet.testing.portability", "equinet.demo_basis", "equinet.losses", "equinet.nets", "equinet.physics",
+          "equinet.unrolled", "equinet.transforms", "equinet.data", "proofs.__main__"):
+    importlib.import_module(m)  # what the commands import, paid once too (runpy re-runs only the __main__ module)
+for name in __import__("equinet.experiments.reproduce", fromlist=["REPRODUCTIONS"]).REPRODUCTIONS.values():
+    importlib.import_module("equinet.experiments.reproduce." + name)
+torch.optim.Adam([torch.nn.Parameter(torch.zeros(1))])  # its first construction imports torch._dynamo (seconds)
 cases = json.load(sys.stdin)
 out = []
 for c in cases:

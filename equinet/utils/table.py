@@ -18,9 +18,9 @@ def markdown_rows(text: str) -> List[List[str]]:
     for line in text.splitlines():
         s = line.strip()
         if s.startswith("|") and s.endswith("|"):
-            cells = [c.strip().replace("\\|", "|") for c in s[1:-1].split(" | ")]
-            if all(set(c) <= set("-: ") for c in cells):
+            if set(s) <= set("|-: "):  # the alignment row
                 continue
+            cells = [c.strip().replace("\\|", "|") for c in s[1:-1].split(" | ")]
             rows.append([c.strip("|").strip() for c in cells])
             started = True
         elif started:
