@@ -392,7 +392,7 @@ def build_run(cfg: dict) -> Run:
     ch = getattr(physics, "channels", None) or 1
     try:
         images = _images(d, d["n_train"] + d["n_val"], ch)
-    except (TypeError, ValueError, ImportError) as err:
+    except (TypeError, ValueError, ImportError, RuntimeError) as err:  # RuntimeError: phantoms too small to draw
         raise ConfigError(f"[data]: {err}") from None
     train_x, val_x = images[:d["n_train"]], images[d["n_train"]:]
     noise_seed = derived_seed(seed, 10) % 2 ** 62 if d["noise_seed"] is None else d["noise_seed"]

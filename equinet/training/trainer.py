@@ -300,6 +300,15 @@ class Trainer:
             finally:
                 self.model.train(was)
                 self.loss.load_state_dict(loss_state)
+            if self.validation is not None:  # the metrics accept the validation images (e.g. SSIM's window)
+                xv, yv = self.validation.batch(torch.arange(min(1, len(self.validation))))
+                was = self.model.training
+                self.model.eval()
+                try:
+                    uv, xv = self.model(yv.to(dev), self.physics), xv.to(dev)
+                finally:
+                    self.model.train(was)
+                psnr(uv, xv, self.data_range), ssim(uv, xv, self.data_range)
             tot = total(terms)
             if not bool(torch.isfinite(tot)):
                 raise ValueError(f"the loss is not finite on the first batch ({float(tot)}: "

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from ...nets.spec import ACTIVATIONS, NetSpec
+from ...unrolled.pgd import MAX_ITERATIONS
 from ...utils.checks import check_at_most, check_memory, check_number, check_positive_int
 from ...utils.seeding import check_seed
 
@@ -145,6 +146,7 @@ class ComparisonConfig:
         check_seed(self.seed)
         check_number(self.mri_acceleration, "mri_acceleration", 1)
         check_at_most(self.repeats, "repeats", 1000)
+        check_at_most(self.n_iter, "n_iter", MAX_ITERATIONS)
         if self.threads is not None:
             check_at_most(self.threads, "threads", 1024)
         check_number(self.mri_center_fraction, "mri_center_fraction", 0, 1, strict_minimum=True)
