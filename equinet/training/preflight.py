@@ -74,13 +74,20 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
     reports = []
     for t in loss_transforms(loss):
         report = identifiability_report(physics, t, image_size, max_transforms=PREFLIGHT_TRANSFORMS)
-        for line in report.lines():
-            echo(line)
+        disk = None
         if not report.ok and rotates_off_grid(t):
             # off-grid rotations move corner pixels out of the field of view: those directions are never exposed on
             # the full grid, whatever A is. Ask the question for images supported on the disk (ellipse phantoms,
             # what parallel-beam CT sees) before warning.
             disk = identifiability_report(physics, t, image_size, max_transforms=PREFLIGHT_TRANSFORMS, support="disk")
+            if disk.ok:  # the verdict first; the full-grid numbers follow
+                echo(f"identifiability of {report.operator} with {report.transforms}: holds on the disk where "
+                     f"rotations keep pixels in view; {report.rank.nullity_M:.0f} corner direction"
+                     f"{'s' if round(report.rank.nullity_M) != 1 else ''} outside it cannot be learned")
+        for line in report.lines():
+            echo(line if disk is None or not disk.ok else "  full grid: " + line.split(": ", 1)[-1]
+                 if line.startswith("identifiability of") else line)
+        if disk is not None:
             verdict = ("holds" if disk.ok else f"fails by {disk.rank.nullity_M:.0f} of {disk.rank.n} directions")
             echo(f"  on the disk where rotations keep pixels in view ({disk.rank.n} of {report.rank.n} unknowns): the "
                  f"rank condition {verdict} (rank M = {disk.rank.rank_M:.0f})"
