@@ -72,6 +72,14 @@ def train(name, *args, files=None, **changes):
     return Case(f"train: {name}", "equinet", ["train", "run.toml", "--out", "run", *args], files)
 
 
+def _truncated_snapshot() -> bytes:
+    """The first half of a file torch.save wrote (a copy interrupted half-way)."""
+    import io
+    buf = io.BytesIO()
+    torch.save({"format": "equinet.portability/1", "cases": {"C8": {"input": torch.zeros(64)}}}, buf)
+    return buf.getvalue()[: len(buf.getvalue()) // 2]
+
+
 EQ, DIAG, PORT, PROOFS = "equinet", "equinet.diagnostics", "equinet.testing.portability", "proofs"
 NOISE_FREE = {"name": "denoising", "noise": None}
 
@@ -147,6 +155,8 @@ USER_ERRORS = [
     # python -m equinet.testing.portability
     (Case("portability: garbage file", PORT, ["compare", "snap.pt"], {"snap.pt": b"garbage\x00\x01"}), ["snap.pt"]),
     (Case("portability: a folder", PORT, ["compare", "snap"], {"snap": None}), ["snap"]),
+    (Case("portability: truncated file", PORT, ["compare", "snap.pt"], {"snap.pt": _truncated_snapshot()}),
+     ["snap.pt"]),
     (Case("portability: missing file", PORT, ["compare", "snap.pt"]), ["snap.pt"]),
     (Case("portability: save under a file", PORT, ["save", "f/snap.pt"], {"f": "x"}), ["f/snap.pt"]),
     (Case("portability: unknown command", PORT, ["bogus", "x"]), ["bogus"]),

@@ -83,22 +83,43 @@ class _PlainFormatter(argparse.RawDescriptionHelpFormatter):
 
     def _get_help_string(self, action):
         text = action.help or ""
-        if action.default not in (None, False, argparse.SUPPRESS) and "%(default)" not in text \
+        if action.default is not None and action.default is not False and action.default != argparse.SUPPRESS \
+                and "%(default)" not in text \
                 and "default" not in text and not isinstance(action, argparse._StoreConstAction):
             text += " (default: %(default)s)"
         return text
 
 
 def _wrap(text: str) -> str:
-    """Wrap each line of ``text`` to the help width, with a hanging indent for bullets and ``name   text`` rows."""
+    """Wrap ``text`` to the help width: a paragraph of unindented lines is refilled as one (bullets ``* `` as
+    items, with a hanging indent); indented lines (examples, ``name   text`` rows) are kept, long ones wrapped with a
+    hanging indent."""
     import textwrap
     width = min(100, max(40, shutil.get_terminal_size((100, 24)).columns)) - 2
-    out = []
+    out: List[str] = []
+    para: List[str] = []
+
+    def flush():
+        if para:
+            hang = "  " if para[0].startswith("* ") else ""
+            out.append(textwrap.fill(" ".join(para), width, subsequent_indent=hang, break_on_hyphens=False))
+            para.clear()
+
     for line in text.splitlines():
-        m = re.match(r"^(\s*)(\* |\S+\s{2,})?", line)
-        hang = len(m.group(0)) if m.group(2) else len(m.group(1))
-        out.append(textwrap.fill(line, width, subsequent_indent=" " * hang, break_on_hyphens=False)
-                   if len(line) > width else line)
+        if not line.strip():
+            flush()
+            out.append("")
+        elif line[0] not in " \t" and not (line.endswith(":") and " " not in line.strip()):  # not "commands:"
+            if line.startswith("* "):
+                flush()
+            para.append(line.strip())
+        else:
+            flush()
+            m = re.match(r"^(\s*)(\* |\S+\s{2,})?", line)
+            hang = len(m.group(0)) if m.group(2) else len(m.group(1))
+            out.append(textwrap.fill(line, width, subsequent_indent=" " * hang, break_on_hyphens=False)
+                       if len(line) > width else line)
+    flush()
     return "\n".join(out)
 
 
@@ -130,7 +151,7 @@ def plain_text(doc: str) -> str:
     import textwrap
     text = textwrap.dedent(doc).strip("\n")
     text = re.sub(r":[a-z]+:`([^`]*)`", r"\1", text)
-    text = text.replace("``", "")
+    text = text.replace("``", "").replace("::\n", ":\n")
     return re.sub(r"`([^`]*)`", r"\1", text)
 
 
