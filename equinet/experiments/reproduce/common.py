@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import math
 import os
+import time
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence
 
@@ -61,19 +62,42 @@ def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
 
 
 def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int, lr: float,
-                seed: int, device="cpu", progress=None, out: Optional[str] = None, grad_clip: Optional[float] = None):
+                seed: int, device="cpu", progress=None, out: Optional[str] = None, grad_clip: Optional[float] = None,
+                converge=None, validation: Optional[tuple] = None):
     """Train ``model`` in place with ``loss`` for ``steps`` Adam steps (cosine learning-rate decay) on the fixed
     measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it. Returns the
-    trainer's history. ``out``: the run's folder (log.csv, checkpoint.pt; an interrupted run resumes there; no
-    per-run plots, which would dominate short runs)."""
+    trainer's history, with ``converged`` (bool or None) and ``cpu_seconds`` added. ``out``: the run's folder
+    (log.csv, checkpoint.pt; an interrupted run resumes there; no per-run plots, which would dominate short runs).
+
+    ``converge`` (a config with ``val_every, min_steps, tol_db, window, cooldown``) and ``validation`` = held-out
+    ``(x, y)``: train at constant lr until the plateau rule holds, then cool down (`equinet.training.convergence`);
+    ``steps`` is then the cap."""
     data = PairedMeasurementDataset(x, y) if loss.needs_ground_truth else MeasurementDataset(y)
+    from ...training.convergence import PlateauCooldown, PlateauRule, UntilConverged
     from ...training.schedules import CosineSchedule
     cb = None if progress is None else (lambda step, value: progress.update(1, postfix=f"loss={value:.3g}"))
+    kw: dict = dict(scheduler=lambda o, n: CosineSchedule(o, n), checkpoint_every=max(1, steps // 5))
+    stop = None
+    if converge is not None:
+        if validation is None:
+            raise ValueError("a converged run needs a validation split (held-out x, y)")
+        stop = []
+        rule = PlateauRule(converge.tol_db, converge.window, converge.min_steps)
+
+        def schedule(o, n):
+            s = PlateauCooldown(o)
+            stop.append(UntilConverged(rule, s, converge.cooldown, converge.val_every))
+            return s
+        kw = dict(scheduler=schedule, validation=PairedMeasurementDataset(*validation), val_every=converge.val_every,
+                  data_range=1.0, checkpoint_every=converge.val_every, stop_when=lambda h: stop[0](h))
     trainer = Trainer(model, loss, physics, data, steps=steps, batch_size=batch_size,
-                      optimizer=lambda p: torch.optim.Adam(p, lr=lr), scheduler=lambda o, n: CosineSchedule(o, n),
-                      seed=seed, device=device, out=out, checkpoint_every=max(1, steps // 5),
-                      log_every=max(1, steps // 20), callback=cb, grad_clip=grad_clip, plots=False)
-    return trainer.fit()
+                      optimizer=lambda p: torch.optim.Adam(p, lr=lr), seed=seed, device=device, out=out,
+                      log_every=max(1, steps // 20), callback=cb, grad_clip=grad_clip, plots=False, **kw)
+    c0 = time.process_time()
+    hist = trainer.fit()
+    hist.cpu_seconds = time.process_time() - c0
+    hist.converged = None if stop is None else stop[0].converged
+    return hist
 
 
 @torch.no_grad()
@@ -170,9 +194,17 @@ def cli(name: str, description: str, config_cls, run: Callable, argv: Optional[S
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
                       help="about 15 minutes on 2 CPU cores (default)")
+    if hasattr(config_cls, "converged"):
+        mode.add_argument("--converged", dest="mode", action="store_const", const="converged",
+                          help="every method until held-out PSNR plateaus, then a cool-down (20-90 min per method "
+                               "and core; --methods picks some, --results collects them across runs)")
     mode.add_argument("--full", dest="mode", action="store_const", const="full",
                       help="the paper-sized protocol (for a GPU: --device auto)")
     ap.set_defaults(mode="quick")
+    if hasattr(config_cls, "converged"):
+        ap.add_argument("--results", default=None, metavar="FILE",
+                        help="with --converged: merge the trained methods into this JSON results file and draw its "
+                             "learning curves next to it (default OUT/results.json)")
     ap.add_argument("--out", default=f"outputs/reproduce/{name}", help=f"output folder (default outputs/reproduce/{name})")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None, help="training steps of every model")
@@ -186,13 +218,16 @@ def cli(name: str, description: str, config_cls, run: Callable, argv: Optional[S
     names = {f.name for f in dataclasses.fields(config_cls)}
     overrides = {k: v for k, v in vars(a).items() if k in names and k != "mode" and v is not None}
     try:
-        cfg = config_cls.quick(**overrides) if a.mode == "quick" else config_cls.full(**overrides)
+        cfg = getattr(config_cls, a.mode)(**overrides)
         prepare_output(a.out)
     except (ValueError, TypeError, OSError) as err:
         ap.error(str(err))
     print(f"reproduce {name} ({cfg.mode} mode) -> {a.out}")
+    kw = {}
+    if cfg.mode == "converged":
+        kw["results"] = a.results or os.path.join(a.out, "results.json")
     try:
-        return run(cfg, a.out, progress=not a.no_progress)
+        return run(cfg, a.out, progress=not a.no_progress, **kw)
     except KeyboardInterrupt:
         raise SystemExit(f"interrupted: stopped {name} (per-run checkpoints are kept under {a.out}/runs)")
 
@@ -216,6 +251,26 @@ class UNetRunConfig:
     workers: int = 1
     threads: Optional[int] = None
     device: str = "auto"
+    #: the converged budget (mode 'converged'; `equinet.experiments.reproduce.converged`): validation images, the
+    #: validation interval, and the plateau rule (``steps`` is then the cap)
+    n_val: int = 16
+    val_every: int = 250
+    min_steps: int = 2000
+    tol_db: float = 0.1
+    window: float = 0.2
+    cooldown: float = 0.2
+
+    @property
+    def converge(self):
+        """The convergence settings in converged mode, else None."""
+        return self if self.mode == "converged" else None
+
+    @classmethod
+    def converged(cls, **kw):
+        """Each method until the plateau rule holds on a held-out split (64x64, the quick protocol's operators,
+        the U-Net of the quick mode), then a cool-down: 20-90 minutes per method on one CPU core."""
+        from .converged import CONVERGED
+        return cls(**{**CONVERGED, **kw})
 
     @classmethod
     def quick(cls, **kw):
