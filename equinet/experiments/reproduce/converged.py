@@ -25,7 +25,7 @@ import numpy as np
 from ...utils.io import save_figure, write_json
 from ..runner import json_safe, versions
 
-__all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "markdown", "gap_rows", "curves_figure",
+__all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "check_results", "markdown", "gap_rows", "curves_figure",
            "write_results"]
 
 #: the converged budget's settings (64 x 64, the quick protocol's operators): steps is the cap
@@ -81,6 +81,11 @@ def merge_results(doc: Optional[dict], name: str, config: dict, entries: Dict[st
     doc = dict(doc, entries=dict(doc["entries"], **json_safe(entries)), paper=json_safe(paper), versions=versions())
     doc["core_hours"] = round(sum(e["cpu_seconds"] for e in doc["entries"].values()) / 3600.0, 3)
     return doc
+
+
+def check_results(path: str, name: str, config: dict) -> None:
+    """Refuse, before any training, a results file that holds another reproduction or other settings."""
+    merge_results(load_results(path), name, config, {}, {})
 
 
 def gap_rows(doc: dict, gaps: Iterable[Tuple[str, str, str]], test_set: str = "test") -> List[dict]:

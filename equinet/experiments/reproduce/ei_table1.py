@@ -30,7 +30,7 @@ from ...transforms import Rotate, Shift
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
-from .converged import method_entry, write_results
+from .converged import check_results, method_entry, write_results
 from .common import (LABELS, METHODS, UNetRunConfig, check_fields, check_methods, cli, figure_grid, make_loss,
                      mean_std, pm, psnr_per_image, real_photographs, reconstruct, residual_unet, run_dir, train_model)
 
@@ -353,6 +353,9 @@ def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1",
     if not isinstance(cfg, EITable1Config):
         raise TypeError(f"cfg must be an EITable1Config, got {type(cfg).__name__}")
     results_path = results
+    if cfg.converge is not None:
+        results_path = results_path or os.path.join(out, "results.json")
+        check_results(results_path, "ei-table1", cfg.to_dict())
     out = prepare_output(out)
     t0 = time.perf_counter()
     task = Table1Task(cfg, out)
@@ -379,7 +382,7 @@ def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1",
     if cfg.converge is not None:
         entries = {f"{p}/{m}": r.get("entry") or method_entry(p, m, r["psnr"])
                    for (p, m, k), r in results.items() if k == cfg.n_train}
-        write_results(results_path or os.path.join(out, "results.json"), "ei-table1", cfg.to_dict(), entries,
+        write_results(results_path, "ei-table1", cfg.to_dict(), entries,
                       PAPER, LABELS, title="EI Table 1 (converged)", gaps=GAPS)
     return rows
 

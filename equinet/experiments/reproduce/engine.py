@@ -20,7 +20,7 @@ from ...training import resolve_device
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
-from .converged import method_entry, write_results
+from .converged import check_results, method_entry, write_results
 from .common import (LABELS, figure_grid, make_loss, mean_std, pm, psnr_per_image, reconstruct, residual_unet,
                      run_dir, train_model)
 
@@ -108,6 +108,9 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
     Converged mode: the methods are merged into the results file ``results`` (default ``out/results.json``) under
     ``name``, with their learning curves and the ``gaps`` ``(label, a, b)`` (`converged.write_results`)."""
     results_path = results
+    if cfg.converge is not None:
+        results_path = results_path or os.path.join(out, "results.json")
+        check_results(results_path, name, cfg.to_dict())
     out = prepare_output(out)
     t0 = time.perf_counter()
     task = MethodTableTask(cfg, out, build_problems)
@@ -160,6 +163,6 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
                 per_image_psnr={f"{n}/{m}": r["psnr"] for (n, m), r in results.items()})
     if cfg.converge is not None:
         entries = {f"{n}/{m}": r.get("entry") or method_entry(n, m, r["psnr"]) for (n, m), r in results.items()}
-        write_results(results_path or os.path.join(out, "results.json"), name, cfg.to_dict(), entries,
+        write_results(results_path, name, cfg.to_dict(), entries,
                       {n: p.paper for n, p in problems.items()}, LABELS, title=f"{title} (converged)", gaps=gaps)
     return rows
