@@ -32,13 +32,23 @@ LABELS = {"pinv": "A†y", "mc": "MC", "ei": "EI", "ei_adv": "EI-adv", "sup": "S
           "rei": "REI"}
 
 
+#: the reproductions' U-Net architectures: 'standard' (equinet's default U-Net: max pooling, up-convolutions, a
+#: 1x1 read-out, as the EI paper's and deepinv's) and 'v1' (equinet <= 0.3: average pooling, resize and
+#: concatenate, a k x k read-out), kept so the quick tables published with it stay reproducible
+UNET_ARCHS = {"standard": dict(down="max", up="conv", out_kernel=1),
+              "v1": dict(down="avg", up="resize", out_kernel=None)}
+
+
 def residual_unet(width: int, scales: int, channels: int = 1, group="C1", kernel_size: int = 3,
-                  bias: bool = True) -> PinvReconstructor:
+                  bias: bool = True, arch: str = "standard", batch_norm: bool = False) -> PinvReconstructor:
     """``f(y) = A†y + U(A†y)``, the EI paper's network, with the U-Net's last convolution zeroed so that every
-    method starts from ``f = A†`` (for inpainting, MC then stays at A†y exactly: its gradient is zero there)."""
+    method starts from ``f = A†`` (for inpainting, MC then stays at A†y exactly: its gradient is zero there).
+    ``arch``: a key of `UNET_ARCHS`; ``batch_norm``: batch normalisation after every convolution but the last."""
+    if arch not in UNET_ARCHS:
+        raise ValueError(f"unet architecture must be one of {tuple(UNET_ARCHS)}, got {arch!r}")
     spec = NetSpec(group=group, in_channels=channels, out_channels=channels, width=width, depth=2,
-                   kernel_size=kernel_size, bias=bias)
-    net = build("unet", spec, scales=scales, residual=False).zero_output_layer()
+                   kernel_size=kernel_size, bias=bias, batch_norm=batch_norm)
+    net = build("unet", spec, scales=scales, residual=False, **UNET_ARCHS[arch]).zero_output_layer()
     return PinvReconstructor(net, residual=True, init="pinv")
 
 
@@ -247,6 +257,9 @@ class UNetRunConfig:
     lr: float = 5e-4
     width: int = 32
     scales: int = 3
+    #: the U-Net: a key of `UNET_ARCHS` and batch normalisation (the EI paper's network: 'standard' with it)
+    unet: str = "standard"
+    batch_norm: bool = True
     adv_weight: float = 0.1
     workers: int = 1
     threads: Optional[int] = None
@@ -274,9 +287,10 @@ class UNetRunConfig:
 
     @classmethod
     def quick(cls, **kw):
-        """About 10-15 minutes on 2 CPU cores: 64x64 images, a width-16 two-scale U-Net, 800 steps of 4 images."""
+        """About 10-15 minutes on 2 CPU cores: 64x64 images, a width-16 two-scale U-Net ('v1', no batch norm: the
+        network its published tables were measured with), 800 steps of 4 images."""
         base = dict(mode="quick", image_size=64, steps=800, batch_size=4, lr=1e-3, width=16, scales=2, workers=2,
-                    threads=1, device="cpu")
+                    threads=1, device="cpu", unet="v1", batch_norm=False)
         return cls(**{**base, **kw})
 
     @classmethod
@@ -287,6 +301,10 @@ class UNetRunConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def network(self, channels: int = 1) -> PinvReconstructor:
+        """The residual U-Net on A†y of these settings (`residual_unet`)."""
+        return residual_unet(self.width, self.scales, channels=channels, arch=self.unet, batch_norm=self.batch_norm)
+
 
 def check_methods(cfg, known: Sequence[str], scales: bool = True) -> None:
     """``cfg.methods`` is a subset of ``known``; with ``scales``, ``cfg.image_size`` halves ``cfg.scales`` times."""
@@ -295,6 +313,10 @@ def check_methods(cfg, known: Sequence[str], scales: bool = True) -> None:
             raise ValueError(f"unknown method {m!r}; expected a subset of {tuple(known)}")
     if scales and cfg.image_size % 2 ** cfg.scales:
         raise ValueError(f"image_size={cfg.image_size} must be divisible by 2**scales={2 ** cfg.scales}")
+    if getattr(cfg, "unet", "standard") not in UNET_ARCHS:
+        raise ValueError(f"unet must be one of {tuple(UNET_ARCHS)}, got {cfg.unet!r}")
+    if not isinstance(getattr(cfg, "batch_norm", False), bool):
+        raise ValueError(f"batch_norm must be a bool, got {cfg.batch_norm!r}")
 
 
 def check_fields(cfg, positive_ints: Sequence[str] = (), positive_floats: Sequence[str] = (),

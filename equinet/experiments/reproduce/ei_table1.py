@@ -192,7 +192,7 @@ class Table1Task(Task):
         parts = (problem, method) if k == cfg.n_train else (problem, method, f"n{k}")
         dev = resolve_device(cfg.device)
         with seeded(derived_seed(cfg.seed, 10, PROBLEMS.index(problem))):  # same initial network for every method
-            model = residual_unet(cfg.width, cfg.scales)
+            model = cfg.network()
         with seeded(derived_seed(cfg.seed, 11)):
             loss = make_loss(method, d["transform"], d["alpha"], cfg.adv_weight)
         physics = d["physics"]

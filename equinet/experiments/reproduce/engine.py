@@ -69,7 +69,7 @@ class MethodTableTask(Task):
         p: Problem = problems[name]
         dev = resolve_device(cfg.device)
         with seeded(derived_seed(cfg.seed, 10, sorted(problems).index(name))):  # same initial net for every method
-            model = residual_unet(cfg.width, cfg.scales, channels=p.channels)
+            model = cfg.network(channels=p.channels)
         with seeded(derived_seed(cfg.seed, 11)):
             loss = make_loss(method, p.transform, p.alpha, cfg.adv_weight)
         hist = train_model(model, loss, p.physics.to(dev), p.x_train, p.y_train, steps=cfg.steps,
