@@ -31,6 +31,7 @@ from torch import nn
 
 from ..losses.base import Loss, LossInputs, total
 from ..metrics import psnr, ssim
+from ..nn.loading import load_state_dict
 from ..utils.progress import Progress
 from ..utils.seeding import check_seed, derived_seed
 from . import distributed as D
@@ -329,7 +330,7 @@ class Trainer:
         state = self._checkpoint_state(self.ctx.device)
         if state is None:
             return None
-        self.model.load_state_dict(state["model"])
+        load_state_dict(self.model, state["model"])  # all or nothing, whatever the model's class
         self.optimizer.load_state_dict(state["optimizer"])
         self.loss.load_state_dict(state["loss"])
         if self.scheduler is not None:
