@@ -55,7 +55,7 @@ import importlib
 import torch, equinet  # noqa: F401  (paid once, shared by every case)
 for m in ("equinet.utils.cli", "equinet.training.cli", "equinet.training.trainer", "equinet.experiments.comparison",
           "equinet.experiments.reproduce", "equinet.experiments.reproduce.common", "equinet.diagnostics",
-          "equinet.testing.portability", "equinet.demo_basis", "equinet.losses", "equinet.nets", "equinet.physics",
+          "equinet.testing.equivariance", "equinet.demo_basis", "equinet.losses", "equinet.nets", "equinet.physics",
           "equinet.unrolled", "equinet.transforms", "equinet.data"):
     try:  # what the commands import, paid once too (not the __main__ modules: runpy runs them)
         importlib.import_module(m)

@@ -143,6 +143,8 @@ USER_ERRORS = [
     (train("EI weight inf", physics={"name": "inpainting", "drop": 0.3},
            loss=[{"name": "mc"}, {"name": "ei", "weight": math.inf, "transform": {"name": "rot90"}}]), ["weight"]),
     (train("out is a file", files={"run": "x"}), ["'run'"]),
+    (train("--resume from a corrupt checkpoint", "--resume", files={"run/checkpoint.pt": b"PK\x03\x04garbage"}),
+     ["checkpoint.pt"]),
     (train("unknown device", device="tpu"), ["tpu"]),
     (train("unknown flag", "--bogus"), ["--bogus"]),
     # python -m equinet.diagnostics

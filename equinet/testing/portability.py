@@ -111,9 +111,9 @@ def load_snapshot(path: str) -> dict:
     except FileNotFoundError:
         raise ValueError(f"{path!r} does not exist; write it first with: python -m equinet.testing.portability "
                          "save FILE") from None
-    except Exception as err:  # not what torch.save wrote: garbage, truncated, unpicklable
-        raise ValueError(f"{path!r} is not a readable portability snapshot ({type(err).__name__}: "
-                         f"{' '.join(str(err).split())[:160]})") from None
+    except Exception:  # not what torch.save wrote: garbage, truncated, unpicklable
+        raise ValueError(f"{path!r} is not a readable portability snapshot (not a complete file written by "
+                         "'python -m equinet.testing.portability save')") from None
     if not isinstance(snap, dict) or snap.get("format") != FORMAT:
         raise ValueError(f"{path!r} is not an equinet portability snapshot (format {FORMAT!r})")
     cases = snap.get("cases")
