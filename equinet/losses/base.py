@@ -35,6 +35,10 @@ class LossInputs:
     generator: torch.Generator
     x: Optional[torch.Tensor] = None
 
+    def __post_init__(self):
+        from ..interop.deepinv_physics import as_physics  # a deepinv operator: its noise-free equinet view
+        self.physics = as_physics(self.physics)
+
     def without_ground_truth(self) -> "LossInputs":
         """The same inputs with the ground truth removed (what unsupervised losses get)."""
         return LossInputs(self.y, self.physics, self.model, self.x1, self.generator, None)
