@@ -11,7 +11,7 @@ import torch
 dinv = pytest.importorskip("deepinv", reason="deepinv is a reference extra (see docs/interop.md for the install)")
 
 from equinet.data.phantoms import random_ellipses  # noqa: E402
-from equinet.interop import (from_deepinv, from_deepinv_dataset, to_deepinv, to_deepinv_dataset,  # noqa: E402
+from equinet.interop import (from_deepinv_dataset, to_deepinv, to_deepinv_dataset,  # noqa: E402
                              to_deepinv_denoiser, to_deepinv_model)
 from equinet.losses import LossSum, MCLoss, SupervisedLoss  # noqa: E402
 from equinet.nets import NetSpec, PinvReconstructor, build  # noqa: E402

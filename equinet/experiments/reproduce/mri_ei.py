@@ -12,11 +12,10 @@ from typing import Tuple
 
 import torch
 
-from ...data import EllipsePhantoms
 from ...physics import MRI, magnitude, real_to_channels
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
-from .common import UNetRunConfig, check_fields, check_methods, cli, real_photographs
+from .common import UNetRunConfig, check_fields, check_methods, cli, data_flag, images_for, real_photographs
 from .engine import Problem, run_method_table
 
 __all__ = ["MRIEIConfig", "build_problems", "run_mri_ei", "main"]
@@ -42,9 +41,9 @@ def build_problems(cfg: MRIEIConfig):
     """``{'mri': Problem}``: 2-channel (real, imaginary) images, PSNR on the magnitude."""
     n, s = cfg.image_size, cfg.seed
     physics = MRI(n, acceleration=cfg.acceleration, seed=derived_seed(s, 20) % 2 ** 31)
-    ph = lambda k, key: real_to_channels(EllipsePhantoms(k, n, seed=derived_seed(s, key) % 2 ** 31).render(range(k)))  # noqa: E731
-    x_train = ph(cfg.n_train, 21)
-    tests = {"test": ph(cfg.n_test, 22), "photos": real_to_channels(real_photographs(n)),
+    ph = lambda k, key, split: real_to_channels(images_for(cfg, k, key, split))  # noqa: E731
+    x_train = ph(cfg.n_train, 21, "train")
+    tests = {"test": ph(cfg.n_test, 22, "test"), "photos": real_to_channels(real_photographs(n)),
              "photos_rotated": real_to_channels(real_photographs(n, rotate_seed=derived_seed(s, 23) % 2 ** 31))}
     with torch.no_grad():
         return {"mri": Problem(physics, Rotate(multiples=1.0), cfg.alpha, x_train, physics(x_train),
@@ -55,7 +54,7 @@ def run_mri_ei(cfg: MRIEIConfig, out: str = "outputs/reproduce/mri-ei", progress
     """Run the MRI reproduction; writes ``table.*`` and ``reconstructions_mri.png``. Returns the rows."""
     if not isinstance(cfg, MRIEIConfig):
         raise TypeError(f"cfg must be an MRIEIConfig, got {type(cfg).__name__}")
-    notes = (f"{cfg.image_size}x{cfg.image_size} ellipse phantoms, {cfg.acceleration:g}x Cartesian line sampling, "
+    notes = (f"{cfg.image_size}x{cfg.image_size} {'images of ' + cfg.data if cfg.data else 'ellipse phantoms'}, {cfg.acceleration:g}x Cartesian line sampling, "
              f"{cfg.n_train} training / {cfg.n_test} test images, α = {cfg.alpha:g}, PSNR of the magnitude.")
     return run_method_table(cfg, out, build_problems, "Imaging paper Fig. 8: 4x MRI", progress, notes, _targets)
 
@@ -73,4 +72,4 @@ def _targets(rows):
 def main(argv=None, prog=None):
     """``python -m equinet reproduce mri-ei [--quick | --full] [--out DIR] [--seed S] ...``"""
     return cli("mri-ei", "Imaging paper Fig. 8: 4x MRI, A†y vs MC vs EI (rotations) vs supervised.", MRIEIConfig,
-               run_mri_ei, argv, prog)
+               run_mri_ei, argv, prog, extra=data_flag)
