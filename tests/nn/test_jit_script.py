@@ -51,9 +51,10 @@ def test_scripted_network_computes_the_same_function(name):
     ref = net(x)
     for m in (net, net.export()):
         torch.testing.assert_close(script(m)(x), ref, rtol=1e-5, atol=1e-5)
-    assert type(net).__module__.startswith("equinet")  # scripting the network itself leaves it as it is
+    assert not any(type(m).__module__.startswith("torch.fx") for m in net.modules())  # net itself untouched
     holder = Head(copy.deepcopy(net)).eval()
     scripted = script(holder)
+    assert not type(holder.net).__module__.startswith("equinet")  # TorchScript prepared the submodule in place
     torch.testing.assert_close(scripted(x), holder(x), rtol=1e-5, atol=1e-5)
     buf = io.BytesIO()
     with warnings.catch_warnings():
