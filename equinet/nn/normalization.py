@@ -121,6 +121,9 @@ class EquivariantBatchNorm(_FieldNorm):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
+        if torch.is_autocast_enabled(x.device.type):  # statistics in float32, as torch's batch norm under autocast
+            with torch.autocast(x.device.type, enabled=False):
+                return self.forward(x.float())
         centred = self.use_bias and self.n_invariant > 0
         if not self.training:
             return self._finish(self._centre(x, self.running_mean if centred else None), self.running_var)
