@@ -53,7 +53,7 @@ def main(argv=None):
     ap.add_argument("--size", type=int, default=64)
     ap.add_argument("--angles", type=int, default=50)
     ap.add_argument("--batch", type=int, default=8)
-    ap.add_argument("--width", type=int, default=8)
+    ap.add_argument("--width", type=int, default=8, help="C8 regular fields (the C1 network gets 8x channels)")
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args(argv)
