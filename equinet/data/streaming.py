@@ -60,7 +60,8 @@ class StreamingMeasurementDataset(MeasurementDataset):
     ``ds[i]`` is ``y_i`` (or ``(x_i, y_i)`` when paired), ``ds.batch(idx)`` stacks the items ``idx``.
 
     >>> ds = StreamingMeasurementDataset(3, lambda i: (None, torch.full((1, 2), float(i))), False)
-    >>> ds.batch(torch.tensor([2, 0]))[1][:, 0, 0].tolist()
+    >>> x, y = ds.batch(torch.tensor([2, 0]))
+    >>> y.flatten(1).mean(1).tolist()
     [2.0, 0.0]
     """
 
