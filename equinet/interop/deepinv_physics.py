@@ -180,9 +180,22 @@ class DeepinvPhysics(LinearPhysics):
             channels = 2  # deepinv's MRI operators: complex images as two real channels, as equinet's MRI
         self.channels = channels
         self.physics = physics
+        self._noise_source = getattr(physics, "noise_model", None)
         self._dtype = _working_dtype(physics)
         noise_fn = getattr(type(physics), "noise", None)
         self._masks_noise = noise_fn is not None and getattr(noise_fn, "__qualname__", "") != "Physics.noise"
+
+    def refresh_noise(self) -> NoiseModel:
+        """Re-read the deepinv operator's noise model if it was replaced since (``set_noise_model``); returns it."""
+        source = getattr(self.physics, "noise_model", None)
+        if source is not self._noise_source:
+            self.noise, self._noise_source = noise_from_deepinv(source), source
+        return self.noise
+
+    def measure(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """``noise(A x)`` with the deepinv operator's current noise model (see `LinearPhysics.measure`)."""
+        self.refresh_noise()
+        return super().measure(x, generator)
 
     def _run(self, fn, t: torch.Tensor) -> torch.Tensor:
         if self._dtype is None or t.dtype == self._dtype:
@@ -303,6 +316,7 @@ def as_physics(physics):
     if view is None:
         view = from_deepinv(physics)
         _VIEWS[physics] = view
+    view.refresh_noise()
     return view
 
 

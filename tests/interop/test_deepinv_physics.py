@@ -147,3 +147,13 @@ def test_wrapped_operator_in_unrolled_pgd_losses_and_diagnostics():
     r = rank_condition(op.double(), Rot90(), (12, 12), method="exact")
     r_eq = rank_condition(P.Inpainting(12, mask=dp.mask[0, 0].double()), Rot90(), (12, 12), method="exact")
     assert (r.rank_A, r.rank_M) == (r_eq.rank_A, r_eq.rank_M) and r.rank_A < r.rank_M
+
+
+def test_a_replaced_deepinv_noise_model_is_seen():
+    dp = dinv.physics.Denoising(noise_model=dinv.physics.GaussianNoise(0.1))
+    view = as_physics(dp)
+    assert view.noise.sigma == pytest.approx(0.1)
+    dp.set_noise_model(dinv.physics.PoissonNoise(gain=0.5))
+    assert type(as_physics(dp).noise) is P.PoissonNoise and as_physics(dp) is view
+    y = view.measure(torch.full((1, 1, 8, 8), 2.0), gen(0))
+    assert torch.equal(y / 0.5, torch.round(y / 0.5))  # gain * counts
