@@ -4,6 +4,8 @@ Adjointness of every wrapped operator to 1e-6 (float64), the same numbers as the
 law both ways, noise masks of inpainting/MRI kept, and the wrapped operators accepted by UnrolledPGD, the losses and
 the diagnostics.
 """
+import subprocess
+import sys
 import warnings
 
 import pytest
@@ -157,3 +159,10 @@ def test_a_replaced_deepinv_noise_model_is_seen():
     assert type(as_physics(dp).noise) is P.PoissonNoise and as_physics(dp) is view
     y = view.measure(torch.full((1, 1, 8, 8), 2.0), gen(0))
     assert torch.equal(y / 0.5, torch.round(y / 0.5))  # gain * counts
+
+
+def test_importing_equinet_does_not_import_deepinv():
+    """deepinv is installed here: equinet (trainer, interop, unrolled) still imports it only on first use."""
+    code = "import equinet.training, equinet.interop, equinet.unrolled, sys; print('deepinv' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False"
