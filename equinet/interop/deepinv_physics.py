@@ -316,7 +316,8 @@ def as_physics(physics):
     if view is None:
         view = from_deepinv(physics)
         _VIEWS[physics] = view
-    view.refresh_noise()
+    if isinstance(view, DeepinvPhysics):
+        view.refresh_noise()
     return view
 
 

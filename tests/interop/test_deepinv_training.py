@@ -148,3 +148,24 @@ def test_docs_deepinv_users_script_trains_a_c8_network_with_ei(tmp_path, monkeyp
     first, last = np.mean(history.loss[:3]), np.mean(history.loss[-3:])
     assert np.isfinite(history.loss).all() and last < first  # the EI + MC objective goes down
     assert net.net.in_type.group.order == 8
+
+
+def test_equinet_network_trained_inside_deepinv_unrolled_solver():
+    """deepinv's unfolded PGD (trainable step sizes) around a C8 denoiser, trained 2 steps by deepinv's Trainer on
+    an equinet Radon operator: the denoiser's weights move, and the trained solver still commutes with 90-degree
+    turns (equivariant network, operator commuting with them)."""
+    torch.manual_seed(0)
+    net = build("dncnn", NetSpec("C8", width=1, depth=3, kernel_size=3)).double()
+    before = [p.detach().clone() for p in net.parameters()]
+    op = Radon(12, angles=8).double()
+    solver = dinv.optim.PGD(data_fidelity=dinv.optim.L2(), prior=dinv.optim.PnP(to_deepinv_denoiser(net)),
+                            stepsize=1.0 / op.norm() ** 2, g_param=0.05, max_iter=2, unfold=True)
+    x = random_ellipses(4, 12, seed=3).to(DT)
+    data = torch.utils.data.TensorDataset(x, op(x))
+    deepinv_train(solver, to_deepinv(op), torch.utils.data.DataLoader(data, batch_size=4), dinv.loss.SupLoss(),
+                  steps=2, lr=1e-3, online=False)
+    assert any(float((p - q).abs().max()) > 0 for p, q in zip(net.parameters(), before))
+    with torch.no_grad():
+        out = solver(op(x), to_deepinv(op))
+        turned = solver(op(torch.rot90(x, 1, (-2, -1))), to_deepinv(op))
+    torch.testing.assert_close(turned, torch.rot90(out, 1, (-2, -1)), rtol=1e-8, atol=1e-8)
