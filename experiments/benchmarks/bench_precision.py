@@ -8,7 +8,13 @@ autocast, docs/physics.md). The two variants run interleaved (round-robin, the m
 same weights, on the same batch; the medians, their ratio and the relative difference of the first step's loss are
 printed. No assertions: the output is the result.
 
+With ``--psnr CONFIG.toml`` it instead trains that configuration twice with the trainer (same seed, data and
+steps), once in float32 and once with the model run inside bfloat16 autocast (a wrapper module: every call of the
+network, including the losses' second pass, is autocast; the losses and operators compute in float32), and prints
+the validation PSNR of both and their difference.
+
     python experiments/benchmarks/bench_precision.py [--size 64] [--batch 8] [--repeats 10] [--threads 2]
+    python experiments/benchmarks/bench_precision.py --psnr experiments/configs/ei_ct.toml
 """
 from __future__ import annotations
 
@@ -48,6 +54,39 @@ def make_step(model, loss, physics, y, precision):
     return step
 
 
+class Autocast(torch.nn.Module):
+    """``model(y, physics)`` evaluated inside ``torch.autocast(device, dtype)``."""
+
+    def __init__(self, model, dtype=torch.bfloat16):
+        super().__init__()
+        self.model, self.dtype = model, dtype
+
+    def forward(self, y, physics):
+        with torch.autocast(y.device.type, dtype=self.dtype):
+            return self.model(y, physics)
+
+
+def psnr_run(config, threads):
+    import time
+    from equinet.training import Trainer
+    from equinet.training.config import build_run, load_config
+    rows = []
+    for precision in ("fp32", "bf16"):
+        torch.set_num_threads(threads)
+        run = build_run(load_config(config))
+        model = run.model if precision == "fp32" else Autocast(run.model)
+        kw = dict(run.trainer_kwargs, progress=False, plots=False, identifiability=False)
+        t0 = time.perf_counter()
+        hist = Trainer(model, run.loss, run.physics, run.data, out=None, **kw).fit()
+        rows.append((precision, hist.validation[0]["psnr"], hist.validation[-1]["psnr"], hist.validation[-1]["ssim"],
+                     time.perf_counter() - t0, hist.steps))
+    print(f"torch {torch.__version__}, threads {threads}, {config}")
+    print(f"{'precision':<10} {'steps':>6} {'PSNR start':>11} {'PSNR end':>9} {'SSIM end':>9} {'seconds':>8}")
+    for p, p0, p1, s1, sec, steps in rows:
+        print(f"{p:<10} {steps:>6} {p0:>11.2f} {p1:>9.2f} {s1:>9.4f} {sec:>8.1f}")
+    print(f"bf16 - fp32 PSNR: {rows[1][2] - rows[0][2]:+.2f} dB")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--size", type=int, default=64)
@@ -56,7 +95,11 @@ def main(argv=None):
     ap.add_argument("--width", type=int, default=8, help="C8 regular fields (the C1 network gets 8x channels)")
     ap.add_argument("--repeats", type=int, default=10)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--psnr", metavar="CONFIG", default=None,
+                    help="train this TOML config in fp32 and in bf16 autocast and compare the validation PSNR")
     a = ap.parse_args(argv)
+    if a.psnr:
+        return psnr_run(a.psnr, a.threads)
     torch.set_num_threads(a.threads)
     physics = Radon(a.size, angles=a.angles, noise=GaussianNoise(0.02))
     x = random_ellipses(a.batch, a.size, seed=0)
