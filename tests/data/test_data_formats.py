@@ -223,3 +223,26 @@ def test_missing_h5py_names_the_extra(monkeypatch, lodopab):
     monkeypatch.setattr(files_module.importlib, "import_module", fake)
     with pytest.raises(ImportError, match=r"pip install 'equinet\[data\]'"):
         lodopab_images(lodopab[0])
+
+
+def test_the_trainer_takes_the_loaders(tmp_path):
+    """fastMRI pairs with the matching MRI operator (supervised), and a measured image folder (MC), two steps each."""
+    from equinet.losses import MCLoss, SupervisedLoss
+    from equinet.nets import PinvReconstructor
+    from equinet.training import Trainer
+    for v in range(2):
+        write_fastmri(tmp_path, f"file{v}.h5", 2, seed=v)
+    op = P.MRI((8, 6), acceleration=2)
+    pics = tmp_path / "pics"
+    pics.mkdir()
+    write_images(pics)
+    runs = [(SupervisedLoss(), op, fastmri_pairs(tmp_path, "all", mask=op.mask), 2),
+            (MCLoss(), P.Inpainting(8, drop=0.3), measured(image_folder(pics, image_size=8), P.Inpainting(8, drop=0.3)),
+             1)]
+    for loss, physics, data, c in runs:
+        torch.manual_seed(0)
+        model = PinvReconstructor(torch.nn.Conv2d(c, c, 3, padding=1))
+        before = [p.detach().clone() for p in model.parameters()]
+        hist = Trainer(model, loss, physics, data, steps=2, batch_size=2, identifiability=False).fit()
+        assert np.isfinite(hist.loss).all() and len(hist.loss) == 2
+        assert any(not torch.equal(p, q) for p, q in zip(model.parameters(), before))
