@@ -147,6 +147,8 @@ def test_wrapped_operator_in_unrolled_pgd_losses_and_diagnostics():
     EILoss(Rot90())(LossInputs(y, dp, model, out_d, gen(3)))["ei"].backward()
     # the diagnostics give the ranks of equinet's own inpainting with the same mask
     r = rank_condition(op.double(), Rot90(), (12, 12), method="exact")
+    r_dp = rank_condition(dp, Rot90(), method="exact")  # the deepinv object itself: its noise-free A
+    assert (r_dp.rank_A, r_dp.rank_M) == (r.rank_A, r.rank_M)
     r_eq = rank_condition(P.Inpainting(12, mask=dp.mask[0, 0].double()), Rot90(), (12, 12), method="exact")
     assert (r.rank_A, r.rank_M) == (r_eq.rank_A, r_eq.rank_M) and r.rank_A < r.rank_M
 
