@@ -33,7 +33,7 @@ from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write
 from .converged import check_results, method_entry, write_results
 from .common import (LABELS, METHODS, UNetRunConfig, check_fields, check_methods, cli, data_flag, figure_grid,
                      images_for, make_loss, mean_std, pm, psnr_per_image, real_photographs, reconstruct,
-                     residual_unet, run_dir, train_model)
+                     run_dir, train_model)
 
 __all__ = ["EITable1Config", "run_ei_table1", "main", "PAPER", "PROBLEMS"]
 
