@@ -15,6 +15,8 @@ COMMANDS = {
     "basis": "solve, print and plot a steerable kernel basis (a few seconds); figure in --out (default outputs)",
     "train": "train a reconstruction network from a TOML configuration (CONFIG.toml [--resume] [--out DIR]; also "
              "under torchrun --nproc_per_node=N -m equinet train ...)",
+    "estimate": "parameters, activation memory per step and the measured time of a short probe of a training "
+                "run (CONFIG.toml; nothing is written)",
     "reproduce": "reproduce a result of the papers (NAME [--quick | --full] [--out DIR] [--seed S]); "
                  "python -m equinet reproduce --help lists the names",
 }
@@ -38,10 +40,12 @@ def parsers() -> Iterator[Tuple[str, object]]:
     from .experiments.comparison.cli import build_parser as compare
     from .experiments.reproduce import REPRODUCTIONS, build_parser as reproduce, reproduction_parser
     from .training.cli import build_parser as train
+    from .training.estimate import build_parser as estimate
     yield PROG, build_parser()
     yield f"{PROG} compare", compare("quick", f"{PROG} compare")
     yield f"{PROG} basis", basis()
     yield f"{PROG} train", train()
+    yield f"{PROG} estimate", estimate()
     yield f"{PROG} reproduce", reproduce()
     for name in REPRODUCTIONS:
         yield f"{PROG} reproduce {name}", reproduction_parser(name)
@@ -75,6 +79,10 @@ def _run(argv: list) -> Optional[int]:
     if cmd == "train":
         from .training.cli import main as train_main
         train_main(rest)
+        return 0
+    if cmd == "estimate":
+        from .training.estimate import main as estimate_main
+        estimate_main(rest)
         return 0
     if cmd == "reproduce":
         from .experiments.reproduce import main as reproduce_main

@@ -32,7 +32,7 @@ import scipy.sparse as sp
 import torch
 
 from ._sparse import SparseMatrix
-from .base import LinearPhysics, as_image_size
+from .base import LinearPhysics, as_image_size, in_working_precision
 from ..utils.checks import check_memory
 
 __all__ = ["Radon", "fbp_filter", "FBP_FILTERS"]
@@ -277,6 +277,7 @@ class Radon(LinearPhysics):
     def _pinv(self, y: torch.Tensor) -> torch.Tensor:
         return self._fbp(y, self.filter)
 
+    @in_working_precision
     def fbp(self, y: torch.Tensor, filter: Optional[str] = "default") -> torch.Tensor:
         """Filtered back-projection of a sinogram batch; ``filter`` overrides ``self.filter`` (one of ``FBP_FILTERS``)."""
         self._check_measurement(y)
@@ -306,7 +307,7 @@ class Radon(LinearPhysics):
 
     def _fbp(self, y: torch.Tensor, filt: Optional[str]) -> torch.Tensor:
         b, c, na, d = y.shape
-        if b * c == 0:  # an empty batch (MKL's FFT refuses zero transforms)
+        if b * c == 0:  # an empty batch (the FFT refuses zero-sized transforms)
             return y.new_zeros(b, c, self._n, self._n)
         h = self._filter_response(filt, y.dtype, y.device)
         filtered = torch.fft.irfft(torch.fft.rfft(y, n=self._pad, dim=-1) * h, n=self._pad, dim=-1)
