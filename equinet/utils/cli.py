@@ -202,7 +202,8 @@ def _say(prog: str, text: str) -> None:
 def run_command(body: Callable[[Sequence[str]], Optional[int]], argv: Optional[Sequence[str]] = None, *,
                 prog: str, interrupted: str = "", exit: bool = False) -> int:
     """Run ``body(argv)`` under the contract of this module; returns the exit status (``exit=True``: leaves the
-    interpreter with it, for ``if __name__ == "__main__"``). ``body`` returns an exit status, or None for 0.
+    interpreter with it, for ``if __name__ == "__main__"``). ``body`` returns an exit status (an int; anything else,
+    e.g. None or the command's result, is 0).
     ``interrupted``: what to say after Ctrl-C (e.g. where the last checkpoint is)."""
     argv = list(sys.argv[1:] if argv is None else argv)
     previous = None
@@ -222,7 +223,7 @@ def run_command(body: Callable[[Sequence[str]], Optional[int]], argv: Optional[S
 def _guarded(body, argv, prog: str, interrupted: str) -> int:
     try:
         code = body(argv)
-        return 0 if code is None else int(code)
+        return code if isinstance(code, int) and not isinstance(code, bool) else 0  # a result (rows, a summary): 0
     except SystemExit as e:  # argparse's --help and explicit exits
         if e.code is None or isinstance(e.code, int):
             return e.code or 0
