@@ -12,7 +12,7 @@ COMMANDS = {
     "compare": "translation- vs roto-translation-equivariant unrolled PGD on CT and MRI (--quick, the default: "
                "about 10 min on 2 idle CPU cores; --full: the whole protocol); results in --out (default "
                "outputs/comparison)",
-    "basis": "solve, print and plot a steerable kernel basis (a few seconds); figure in --out (default outputs)",
+    "basis": "solve, print and plot a steerable kernel basis (about 10 s); figure in --out (default outputs)",
     "train": "train a reconstruction network from a TOML configuration (CONFIG.toml [--resume] [--out DIR]; also "
              "under torchrun --nproc_per_node=N -m equinet train ...)",
     "estimate": "parameters, activation memory per step and the measured time of a short probe of a training "

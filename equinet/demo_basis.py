@@ -48,7 +48,8 @@ def run(group: str = "C8", kernel_size: int = 7, out: str = "outputs", seed: int
 def build_parser(prog: str = "python -m equinet basis"):
     from .utils.cli import Parser
     ap = Parser(prog=prog, description="Solve, print and plot the steerable kernel basis of a group (trivial -> "
-                "regular and trivial -> trivial fields) and measure its equivariance off the grid; takes seconds.")
+                "regular and trivial -> trivial fields) and measure its equivariance off the grid (about 10 s with "
+                "the defaults).")
     ap.add_argument("--group", default="C8", help="C<N> or D<N> (N <= 1024), SO2 or O2")
     ap.add_argument("--kernel-size", type=int, default=7, help="kernel size in pixels, 1 to 65")
     ap.add_argument("--out", default="outputs", help="folder of the figure basis_<group>_k<size>.png")
