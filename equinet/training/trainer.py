@@ -137,6 +137,9 @@ class Trainer:
         callback: ``callback(step, loss)`` after every step (step counted from 1).
         fingerprint: extra settings (e.g. the parsed config) that must match for a resume.
         plots: write ``curves.png`` with the log.
+        stop_when: ``stop_when(history) -> bool``, asked after every validation evaluation (and after a resume):
+            True ends the run there, with a checkpoint (e.g. `equinet.training.convergence.UntilConverged`; needs
+            ``validation``; single process).
         identifiability: before an unsupervised run with transformations (EI, REI, adversarial EI), print the
             `equinet.diagnostics.identifiability_report` of (physics, transformation) and warn when the rank
             condition fails (`equinet.training.preflight`).
@@ -150,7 +153,8 @@ class Trainer:
                  grad_clip: Optional[float] = None, out: Optional[str] = None, checkpoint: Optional[str] = None,
                  checkpoint_every: int = 100, log_every: int = 10, resume: bool = True,
                  progress: Union[bool, Progress] = False, callback: Optional[Callable[[int, float], None]] = None,
-                 fingerprint: Optional[dict] = None, plots: bool = True, identifiability: bool = True):
+                 fingerprint: Optional[dict] = None, plots: bool = True, identifiability: bool = True,
+                 stop_when: Optional[Callable[[History], bool]] = None):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module called as model(y, physics), got {type(model).__name__}")
         if not isinstance(loss, Loss):
@@ -196,7 +200,13 @@ class Trainer:
         if self.checkpoint is not None and os.path.isdir(self.checkpoint):
             raise ValueError(f"checkpoint path {self.checkpoint!r} is a folder; give a file path")
 
+        if stop_when is not None and (not callable(stop_when) or validation is None):
+            raise ValueError("stop_when must be a callable history -> bool and needs a validation set (it is asked "
+                             "after each validation evaluation)")
+        self.stop_when = stop_when
         self.ctx = D.setup(resolve_device(device))
+        if stop_when is not None and self.ctx.distributed:
+            raise ValueError("stop_when is supported in a single process only (not under torchrun)")
         if self.micro_batches % self.ctx.world_size:
             raise ValueError(f"micro_batches={self.micro_batches} must be a multiple of the number of processes "
                              f"({self.ctx.world_size}); e.g. micro_batches = {self.ctx.world_size} (the results are "
@@ -358,14 +368,16 @@ class Trainer:
         t0 = time.perf_counter()
         self.model.train()
         self.loss.train()
+        stop = start > 0 and self.stop_when is not None and bool(self.stop_when(self.history))
         try:
-            for step in range(start, self.total):
+            for step in range(start, self.total if not stop else start):
                 self._one_step(net, adv_proxy, step)
                 done = step + 1
                 if self.validation is not None and ctx.is_main and (
                         (self.val_every is not None and done % self.val_every == 0) or done == self.total):
                     self.history.validation.append({"step": done, **self.evaluate()})
-                if self.checkpoint is not None and (done % self.checkpoint_every == 0 or done == self.total):
+                    stop = self.stop_when is not None and bool(self.stop_when(self.history))
+                if self.checkpoint is not None and (done % self.checkpoint_every == 0 or done == self.total or stop):
                     rngs = D.all_gather_objects(capture_rng(dev), ctx)
                     if ctx.is_main:
                         save_checkpoint(self.checkpoint, self._state(done, rngs))
@@ -376,6 +388,8 @@ class Trainer:
                     bar.update(1, postfix=f"loss={self.history.loss[-1]:.3g}")
                 if self.callback is not None:
                     self.callback(done, self.history.loss[-1])
+                if stop:
+                    break
             if self.checkpoint is None:
                 self._write_outputs()
         finally:
