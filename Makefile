@@ -54,7 +54,7 @@ test: $(VENV)/.equinet-test
 	@touch $@
 
 docs: .venv-docs/.stamp
-	NO_MKDOCS_2_WARNING=1 .venv-docs/bin/mkdocs build --strict
+	OMP_NUM_THREADS=1 NO_MKDOCS_2_WARNING=1 .venv-docs/bin/mkdocs build --strict   # the gallery runs 1 thread
 
 wheel-check:
 	PYTHON="$(PYTHON)" TORCH="$(TORCH)" bash .ci/wheel-check
