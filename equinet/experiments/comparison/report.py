@@ -131,7 +131,7 @@ def plot_psnr_vs_size(path: str, rows: List[dict], cfg: ComparisonConfig) -> Non
     plt = pyplot()
     ops = list(cfg.operators)
     paired = "cnn" in cfg.models
-    fig, axes = plt.subplots(len(ops), len(TEST_SETS), figsize=(5.2 * len(TEST_SETS), 3.6 * len(ops)),
+    fig, axes = plt.subplots(len(ops), len(TEST_SETS), figsize=(5.2 * len(TEST_SETS), 3.8 * len(ops) + 0.5),
                              squeeze=False)
     colours = {"cnn": "tab:blue", "cnn-wide": "tab:cyan", "c4": "tab:orange", "c4-wide": "tab:olive",
                "c8": "tab:red"}
@@ -145,12 +145,12 @@ def plot_psnr_vs_size(path: str, rows: List[dict], cfg: ComparisonConfig) -> Non
                 if not sel:
                     continue
                 if model == "pinv":
-                    notes.append(f"{label(model, op)}: {sel[0]['psnr_mean']:.1f} dB")
+                    notes.append(f"{label(model, op)} {sel[0]['psnr_mean']:.1f} dB")
                     continue
                 sizes = [r["train_size"] for r in sel]
                 if paired and model == "cnn":
                     ax.axhline(0.0, color=colours["cnn"], lw=1.2, ls="--", label=LABELS["cnn"])
-                    notes.append(f"{LABELS['cnn']}: " + ", ".join(f"{r['psnr_mean']:.1f}" for r in sel) + " dB")
+                    notes.append(f"{LABELS['cnn']} " + " / ".join(f"{r['psnr_mean']:.1f}" for r in sel) + " dB")
                     continue
                 if paired:
                     mean = np.array([r["dpsnr_vs_cnn_mean"] for r in sel])
@@ -163,16 +163,15 @@ def plot_psnr_vs_size(path: str, rows: List[dict], cfg: ComparisonConfig) -> Non
             plain_log_axis(ax, cfg.train_sizes)
             ax.set_xlabel("training images")
             ax.set_ylabel(f"PSNR gain over {LABELS['cnn']}, dB" if paired else "PSNR (dB)")
-            ax.set_title(f"{_OPERATOR_NAMES.get(op, op)}, {_TEST_NAMES.get(test, test)}", fontsize=10)
-            ax.text(0.98, 0.03, "\n".join(notes), transform=ax.transAxes, ha="right", va="bottom", fontsize=7,
-                    color="0.25", bbox=dict(facecolor="white", alpha=0.85, lw=0, pad=2))
+            ax.set_title(f"{_OPERATOR_NAMES.get(op, op)}, {_TEST_NAMES.get(test, test)}\n" + "; ".join(notes),
+                         fontsize=9)
             ax.grid(alpha=0.3)
-            if j == 0:
-                ax.legend(fontsize=8, loc="upper left")
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
     what = ("paired PSNR gain over the parameter-matched CNN; error bars: standard error over "
             if paired else "PSNR; error bars: standard error of the mean over ")
     fig.suptitle(f"Translation vs roto-translation proximal networks ({cfg.image_size}x{cfg.image_size}, "
                  f"{cfg.steps} steps)\n{what}{cfg.n_test} test images", fontsize=10)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     save_figure(fig, path, dpi=120)
     plt.close(fig)
