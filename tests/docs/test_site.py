@@ -44,8 +44,11 @@ def test_every_api_page_has_signatures_with_types_and_defaults():
     for page in API_PAGES:
         s = _read(page)
         assert s.count('class="doc-signature') >= 1, f"{page}: no signature"
-    with_examples = [p for p in API_PAGES if 'class="gp"' in _read(p)]  # a '>>>' prompt in a pycon block
-    assert len(with_examples) >= 5, f"docstring examples are not rendered as code: {with_examples}"
+    # docstring examples ('>>>') are code blocks with prompts, never Markdown quotes ('>' nested three deep)
+    with_examples = [p for p in API_PAGES if 'class="gp"' in _read(p)]
+    assert len(with_examples) >= 3, f"docstring examples are not rendered as code: {with_examples}"
+    quoted = [p for p in API_PAGES if re.search(r"<blockquote>\s*<blockquote>\s*<blockquote>", _read(p))]
+    assert not quoted, f"'>>>' rendered as nested quotes on {quoted}"
     losses = _text(_read(os.path.join(SITE, "api", "losses", "index.html")))
     sig = re.search(r"EILoss\s*\(\s*transform[^)]*\)", losses)
     assert sig, "EILoss's signature is not on the losses page"
