@@ -29,6 +29,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..interop.deepinv_models import adapt_training
 from ..losses.base import Loss, LossInputs, total
 from ..metrics import psnr, ssim
 from ..utils.progress import Progress
@@ -111,9 +112,11 @@ class Trainer:
     Args:
         model: ``model(y, physics) -> x`` (e.g. `equinet.nets.PinvReconstructor`, ``UnrolledPGD``).
         loss: an `equinet.losses.Loss` (or a `LossSum`).
-        physics: the operator (moved to ``device``).
+        physics: the operator (moved to ``device``); a deepinv operator is used through
+            `equinet.interop.from_deepinv`.
         data: images (tensor ``[N, C, H, W]`` or dataset; ``y`` re-simulated every step) or an
-            `equinet.data.MeasurementDataset` (fixed ``y``; with ground truth if paired).
+            `equinet.data.MeasurementDataset` (fixed ``y``; with ground truth if paired); a deepinv dataset is read
+            through `equinet.interop.from_deepinv_dataset`.
         steps / epochs: number of optimizer steps, or of passes over the data (exactly one).
         batch_size: global batch (clamped to N); micro_batches: fixed slices of each batch with their own random
             streams (a multiple of the number of processes; results do not depend on that number).
@@ -159,6 +162,7 @@ class Trainer:
             raise TypeError(f"model must be a torch.nn.Module called as model(y, physics), got {type(model).__name__}")
         if not isinstance(loss, Loss):
             raise TypeError(f"loss must be an equinet.losses.Loss, got {type(loss).__name__}")
+        physics, data = adapt_training(physics, data)  # deepinv operators and datasets (equinet.interop)
         self.data = TrainingData(data)
         if loss.needs_ground_truth and not self.data.has_ground_truth:
             raise ValueError(f"{type(loss).__name__} needs ground-truth images, but the training data hold "

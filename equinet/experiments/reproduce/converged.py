@@ -103,12 +103,20 @@ def gap_rows(doc: dict, gaps: Iterable[Tuple[str, str, str]], test_set: str = "t
     return out
 
 
+def _ordered(doc: dict, labels: Dict[str, str]) -> List[dict]:
+    """Entries by problem (first appearance), then in the order of ``labels`` (unknown methods last)."""
+    es = list(doc["entries"].values())
+    probs = list(dict.fromkeys(e["problem"] for e in es))
+    rank = {m: i for i, m in enumerate(labels)}
+    return sorted(es, key=lambda e: (probs.index(e["problem"]), rank.get(e["method"], len(rank)), e["method"]))
+
+
 def markdown(doc: dict, labels: Dict[str, str], test_set: str = "test") -> str:
     """The table of a results document: PSNR (mean ± std over test images), paper, steps, converged, core-hours."""
     lines = ["| problem | method | PSNR | paper | steps | converged | wall min | core-hours |",
              "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |"]
     paper = doc.get("paper", {})
-    for e in doc["entries"].values():
+    for e in _ordered(doc, labels):
         p, m = e["problem"], e["method"]
         mu, sd = e["psnr"][test_set]
         pv = paper.get(p, {}).get(m)
@@ -171,3 +179,39 @@ def write_results(path: str, name: str, config: dict, entries: Dict[str, dict], 
             echo(f"wrote {stem}_{p}.png")
     return doc
 
+
+
+def report(doc: dict, labels: Optional[Dict[str, str]] = None) -> str:
+    """The table and the gaps of a results document, as Markdown (what the reproduction pages quote)."""
+    from .common import LABELS
+    labels = labels or LABELS
+    lines = [markdown(doc, labels)]
+    if doc.get("gaps"):
+        lines += ["| problem | gap | measured | paper |", "| --- | --- | ---: | ---: |"]
+        lines += [f"| {g['problem']} | {g['gap']} | {g['measured']:+.2f} | "
+                  f"{'' if g['paper'] is None else format(g['paper'], '+.2f')} |" for g in doc["gaps"]]
+        lines.append("")
+    lines.append(f"Core-hours in all: {doc.get('core_hours', 0.0):.2f}.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    """``python -m equinet.experiments.reproduce.converged FILE``: print the table of a converged results file."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m equinet.experiments.reproduce.converged",
+                                 description="Print the table and gaps of a converged results file "
+                                             "(e.g. docs/results/ei-table1.json) as Markdown.")
+    ap.add_argument("file", help="a results file written by 'python -m equinet reproduce NAME --converged'")
+    a = ap.parse_args(argv)
+    try:
+        doc = load_results(a.file)
+        if doc is None:
+            raise ValueError(f"no results file at {a.file!r}")
+    except ValueError as err:
+        ap.exit(2, f"{ap.prog}: error: {err}\n")
+    print(report(doc), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

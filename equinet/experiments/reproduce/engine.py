@@ -22,8 +22,8 @@ from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
 from .converged import check_results, method_entry, write_results
-from .common import (LABELS, make_loss, mean_std, pm, psnr_per_image, reconstruct, residual_unet,
-                     run_dir, train_model)
+from .common import (LABELS, make_loss, mean_std, pm, psnr_per_image, reconstruct, run_dir,
+                     train_model)
 
 __all__ = ["Problem", "MethodTableTask", "run_method_table", "FIELDS"]
 

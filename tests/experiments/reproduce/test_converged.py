@@ -45,6 +45,7 @@ def test_results_fill_in_across_runs_with_curves(tmp_path):
     assert doc2["gaps"] == gap_rows(doc2, GAPS)
     table = markdown(doc2, LABELS)
     assert table.count("\n") == 2 + 3 and "| ct | Sup |" in table
+    assert [line.split(" | ")[1] for line in table.splitlines()[2:]] == ["A†y", "EI", "Sup"]
     assert doc2["core_hours"] == pytest.approx(sum(e["cpu_seconds"] for e in doc2["entries"].values()) / 3600, abs=1e-3)
     # other settings are refused before any training, and nothing is changed
     before = open(res).read()
@@ -55,6 +56,20 @@ def test_results_fill_in_across_runs_with_curves(tmp_path):
     with pytest.raises(ValueError, match="holds 'ei-table1', not 'mri-ei'"):
         run_mri_ei(MRIEIConfig.converged(methods=("sup",), **{k: v for k, v in TINY.items() if k != "problems"}),
                    out=str(tmp_path / "d"), progress=False, results=res)
+
+
+def test_report_command(tmp_path, capsys):
+    from equinet.experiments.reproduce.converged import main as report_main
+    with pytest.raises(SystemExit) as e:
+        report_main([str(tmp_path / "missing.json")])
+    assert e.value.code == 2 and "no results file" in capsys.readouterr().err
+    doc = merge_results(None, "ei-table1", {"seed": 0}, {"ct/sup": dict(
+        problem="ct", method="sup", psnr={"test": [30.0, 0.5]}, curve=[[0, 20.0], [10, 29.0]], steps=10,
+        converged=True, train_seconds=60.0, cpu_seconds=7200.0)}, {"ct": {"sup": 38.17}})
+    (tmp_path / "r.json").write_text(json.dumps(doc))
+    assert report_main([str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| ct | Sup | 30.00 ± 0.50 | 38.17 | 10 | yes | 1.0 | 2.00 |" in out and "Core-hours in all: 2.00" in out
 
 
 def test_a_file_that_is_not_a_results_file_is_refused(tmp_path):
