@@ -350,7 +350,7 @@ class Trainer:
             return
         write_csv(os.path.join(self.out, "log.csv"), self.history)
         if self.plots:
-            plot_history(os.path.join(self.out, "curves.png"), self.history, title=type(self.loss).__name__)
+            plot_history(os.path.join(self.out, "curves.png"), self.history)
 
     # ------------------------------------------------------------------------------------------- loop
     def fit(self) -> History:

@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import textwrap
 from typing import List, Optional, Sequence, Tuple
 
 from ...nets.spec import ACTIVATIONS
@@ -32,7 +33,7 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
                                              "sparse-view CT and MRI of ellipse phantoms (docs/experiments.md).")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
-                      help="64x64 images, small nets, 300 steps, 2 workers: about 10 minutes on 2 idle CPU cores")
+                      help="32x32 images, small nets, 300 steps, 2 workers: about 3 minutes on 2 idle CPU cores")
     mode.add_argument("--full", dest="mode", action="store_const", const="full",
                       help="the full protocol (larger images and nets; hours on a CPU: for a GPU, --device auto)")
     ap.set_defaults(mode=default_mode)
@@ -110,7 +111,8 @@ def main(argv: Optional[Sequence[str]] = None, default_mode: str = "full", prog:
     with user_input():
         lock = OutputLock(a.out, f"{ap.prog} {' '.join(map(str, argv or []))}").acquire()
     try:
-        print(f"comparison ({cfg.mode} mode) -> {a.out}: " + ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items()))
+        print(textwrap.fill(f"comparison ({cfg.mode} mode) -> {a.out}: " + ", ".join(
+            f"{k}={v}" for k, v in cfg.to_dict().items()), 100, subsequent_indent="  "))
         try:
             return run_comparison(cfg, a.out, progress=not a.no_progress)
         except KeyboardInterrupt:

@@ -21,7 +21,6 @@ from ...losses import AdversarialEILoss, EILoss, EISupLoss, LossSum, MCLoss, REI
 from ...metrics import psnr
 from ...nets import NetSpec, PinvReconstructor, build
 from ...training import Trainer
-from ...utils.io import save_figure
 from ...utils.checks import check_positive_int
 from ...utils.cli import Parser, check_writable_file, user_input
 from ...utils.lock import OutputLock
@@ -30,7 +29,7 @@ from ..runner import prepare_output
 
 __all__ = ["METHODS", "LABELS", "residual_unet", "make_loss", "train_model", "reconstruct", "psnr_per_image",
            "real_photographs", "disk_mask", "cli", "report", "check_config", "BUILD_PARSER", "QUICK_MINUTES",
-           "mean_std", "pm", "figure_grid"]
+           "mean_std", "pm"]
 
 #: the learning methods of Table 1 of the EI paper (plus the linear baseline ``pinv`` = A†y)
 METHODS = ("pinv", "mc", "ei", "ei_adv", "sup", "ei_sup")
@@ -171,28 +170,6 @@ def pm(mean: Optional[float], std: Optional[float] = None, digits: int = 2) -> s
     if mean is None or (isinstance(mean, float) and not math.isfinite(mean)):
         return "" if mean is None else str(mean)
     return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
-
-
-def figure_grid(path: str, panels: Sequence[Sequence[tuple]], title: str = "", cmap: str = "gray") -> None:
-    """Save a grid of images atomically: ``panels[row][col] = (image 2-D array, caption)``."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    rows, cols = len(panels), max(len(r) for r in panels)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 2.3 * rows), squeeze=False)
-    for r, row in enumerate(panels):
-        for c in range(cols):
-            ax = axes[r][c]
-            ax.axis("off")
-            if c < len(row):
-                img, cap = row[c]
-                ax.imshow(np.asarray(img), cmap=cmap, vmin=0, vmax=1)
-                ax.set_title(cap, fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=110)
-    plt.close(fig)
 
 
 # ------------------------------------------------------------------------------------------------ command line
