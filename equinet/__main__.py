@@ -10,7 +10,7 @@ PROG = "python -m equinet"
 #: subcommand -> one-line description (shown by --help and by the error for a missing or unknown name)
 COMMANDS = {
     "compare": "translation- vs roto-translation-equivariant unrolled PGD on CT and MRI (--quick, the default: "
-               "about 10 min on 2 idle CPU cores; --full: the whole protocol); results in --out (default "
+               "about 3 min on 2 idle CPU cores; --full: the whole protocol); results in --out (default "
                "outputs/comparison)",
     "basis": "solve, print and plot a steerable kernel basis (about 10 s); figure in --out (default outputs)",
     "train": "train a reconstruction network from a TOML configuration (CONFIG.toml [--resume] [--out DIR]; also "
