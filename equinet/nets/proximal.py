@@ -237,7 +237,8 @@ class UNet(_ProximalNet):
         self.enc, self.downs, self.ups = nn.ModuleList(enc), nn.ModuleList(downs), nn.ModuleList(ups)
         self.upconvs = nn.ModuleList(upconvs)
         k = spec.kernel_size if out_kernel is None else out_kernel
-        self.out = conv_layer(replace(spec, kernel_size=k), types[0], self.out_type)
+        # the read-out starts at PyTorch's scale too: He's gain starts the residual far from the identity
+        self.out = conv_layer(replace(spec, kernel_size=k), types[0], self.out_type, gain=NORMALISED_GAIN)
 
     @property
     def output_layer(self) -> nn.Module:
