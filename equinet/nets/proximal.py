@@ -15,7 +15,7 @@ from ..nn.conv import SteerableConv2d
 from ..nn.field_type import FieldType
 from ..nn.module import EquivariantModule, EquivariantSequential
 from ..nn.plain_conv import TranslationConv2d
-from .spec import NetSpec
+from .spec import NETWORKS, NetSpec
 
 
 def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType) -> EquivariantModule:
@@ -79,7 +79,12 @@ class _ProximalNet(EquivariantModule):
                 p.zero_()
         return self
 
+    def architecture(self) -> tuple:
+        """``(registered name, build keyword arguments)`` that rebuild this network from a spec."""
+        raise NotImplementedError
 
+
+@NETWORKS.register("dncnn")
 class DnCNN(_ProximalNet):
     """Residual DnCNN-style network: conv -> [conv (-> BN) -> nonlinearity] x (depth - 2) -> conv.
 
@@ -104,6 +109,9 @@ class DnCNN(_ProximalNet):
     @property
     def output_layer(self) -> nn.Module:
         return self.body[-1]
+
+    def architecture(self) -> tuple:
+        return "dncnn", {"residual": self.residual}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
@@ -146,6 +154,7 @@ def _unet_forward(net, x: torch.Tensor, out_channels: int, residual: bool) -> to
     return y + x[:, :out_channels] if residual else y
 
 
+@NETWORKS.register("unet")
 class UNet(_ProximalNet):
     """Equivariant U-Net: ``scales`` down-sampling levels, widths ``spec.width · 2^s``, two convolution blocks per
     level, skip connections by concatenating field types, exact resampling for every image size.
@@ -182,6 +191,9 @@ class UNet(_ProximalNet):
     def output_layer(self) -> nn.Module:
         return self.out
 
+    def architecture(self) -> tuple:
+        return "unet", {"scales": self.scales, "residual": self.residual}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
         return _unet_forward(self, x, self.spec.out_channels, self.residual)
@@ -193,17 +205,19 @@ class UNet(_ProximalNet):
                                 self.spec.out_channels, self.residual))
 
 
-NETWORKS = {"dncnn": DnCNN, "unet": UNet}
-
-
 def build(name: str, spec: NetSpec, **kwargs) -> EquivariantModule:
-    """Build a proximal network by name ('dncnn' or 'unet') from a spec."""
+    """Build a registered network (`NETWORKS`: 'dncnn', 'unet') by name from a spec.
+
+    >>> net = build("unet", NetSpec(group="C1", width=2, depth=2, kernel_size=3), scales=1)
+    >>> net.architecture()
+    ('unet', {'scales': 1, 'residual': True})
+    """
     if not isinstance(spec, NetSpec):
         raise TypeError(f"build needs a NetSpec, got {type(spec).__name__}")
     key = str(name).lower()
     if key not in NETWORKS:
         raise ValueError(f"unknown network {name!r}; expected one of {sorted(NETWORKS)}")
-    return NETWORKS[key](spec, **kwargs)
+    return NETWORKS.get(key)(spec, **kwargs)
 
 
 def count_parameters(module: nn.Module) -> int:

@@ -7,6 +7,10 @@ from ..groups import PlanarGroup, direct_sum, get, trivial_group
 from ..groups.representation import Representation
 from ..nn.field_type import FieldType
 from ..utils.checks import check_bool, check_nonnegative_int, check_positive_int
+from ..utils.registry import Registry
+
+#: name -> network class built from a `NetSpec` (``cls(spec, **kwargs)``); each registers itself where defined
+NETWORKS: Registry = Registry("network")
 
 
 #: pointwise nonlinearities a network can be built with; the positively homogeneous ones allow ``bias=False``
@@ -138,9 +142,9 @@ class NetSpec:
         network's (the smallest such width on ties). Warns if the closest count is more than 10 % away (tiny
         networks: one channel more or less is already a large step)."""
         import warnings
-        from . import build
         name, kwargs = _architecture(net, build_kwargs)
-        count = lambda spec: sum(p.numel() for p in build(name, spec, **kwargs).parameters())  # noqa: E731
+        cls = NETWORKS.get(name)
+        count = lambda spec: sum(p.numel() for p in cls(spec, **kwargs).parameters())  # noqa: E731
         target = count(self)
         best = None
         for w in range(1, 8 * self.width * self.hidden_rep.size + 2):
@@ -158,12 +162,12 @@ class NetSpec:
 
 
 def _architecture(net, build_kwargs: dict) -> tuple:
-    """(network name, build keyword arguments) of ``net``: a name, or a built DnCNN/U-Net (its scales, residual)."""
-    from .proximal import DnCNN, UNet
+    """(network name, build keyword arguments) of ``net``: a name, or a built network (its `architecture`: for a
+    U-Net its scales and residual)."""
     if isinstance(net, str):
-        return net, dict(build_kwargs)
-    if isinstance(net, UNet):
-        return "unet", dict(dict(scales=net.scales, residual=net.residual), **build_kwargs)
-    if isinstance(net, DnCNN):
-        return "dncnn", dict(dict(residual=net.residual), **build_kwargs)
+        return str(net).lower(), dict(build_kwargs)
+    arch = getattr(net, "architecture", None)
+    if callable(arch):
+        name, kwargs = arch()
+        return name, dict(kwargs, **build_kwargs)
     raise TypeError(f"net must be 'dncnn', 'unet' or a built DnCNN/UNet, got {type(net).__name__}")

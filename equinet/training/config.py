@@ -231,7 +231,8 @@ def _loss(value):
 
 
 def _model(m: dict, physics, seed: int) -> nn.Module:
-    from ..nets import NetSpec, PinvReconstructor, build
+    from ..nets import NetSpec, build
+    from ..reconstructors import PinvReconstructor, UnrolledPGD
     from ..utils.seeding import derived_seed
     _choice("model.name", m["name"], MODELS)
     _choice("model.backbone", m["backbone"], BACKBONES)
@@ -249,7 +250,6 @@ def _model(m: dict, physics, seed: int) -> nn.Module:
         if m["name"] == "reconstructor":
             return PinvReconstructor(build(m["backbone"], spec, residual=False, **extra), residual=m["residual"],
                                      init=m["init"])
-        from ..unrolled import UnrolledPGD
         return UnrolledPGD(physics, build(m["backbone"], spec, residual=True, **extra), n_iter=m["n_iter"],
                            tied=m["tied"], learn_step=m["learn_step"], image_channels=ch, init=m["init"])
     except (TypeError, ValueError) as err:

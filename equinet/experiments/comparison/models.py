@@ -4,7 +4,7 @@ from __future__ import annotations
 from typing import Dict
 
 from ...nets import NetSpec, build
-from ...unrolled import UnrolledPGD
+from ...reconstructors import UnrolledPGD
 from .config import ComparisonConfig
 
 __all__ = ["build_prox_specs", "build_model", "ZeroedProx"]

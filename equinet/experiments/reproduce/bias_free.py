@@ -22,7 +22,8 @@ import torch.nn.functional as F
 
 from ...data import NaturalImageCrops
 from ...losses import SupervisedLoss
-from ...nets import NetSpec, PinvReconstructor, build, count_parameters
+from ...nets import NetSpec, build, count_parameters
+from ...reconstructors import PinvReconstructor
 from ...physics import Denoising
 from ...training import Trainer
 from ...training.schedules import CosineSchedule

@@ -17,7 +17,8 @@ import torch.nn.functional as F
 from ...data.measurements import MeasurementDataset, PairedMeasurementDataset
 from ...losses import AdversarialEILoss, EILoss, EISupLoss, LossSum, MCLoss, REILoss, SupervisedLoss
 from ...metrics import psnr
-from ...nets import NetSpec, PinvReconstructor, build
+from ...nets import NetSpec, build
+from ...reconstructors import PinvReconstructor
 from ...training import Trainer
 from ...utils.io import save_figure
 from ..runner import prepare_output

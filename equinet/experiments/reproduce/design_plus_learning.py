@@ -22,7 +22,7 @@ from ...nets import NetSpec, count_parameters
 from ...physics import Inpainting, Radon
 from ...training import resolve_device
 from ...transforms import Rotate
-from ...unrolled import UnrolledPGD
+from ...reconstructors import UnrolledPGD
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..comparison.models import ZeroedProx

@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from ...data import shifted_triangles
-from ...nets import PinvReconstructor
+from ...reconstructors import PinvReconstructor
 from ...physics import Inpainting
 from ...transforms import Shift
 from ...utils.io import save_figure
