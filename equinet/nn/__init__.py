@@ -2,6 +2,7 @@
 normalisation; every module exports to standard torch modules."""
 from .field_type import FieldType, as_field_type, check_same_type, is_permutation  # noqa: F401
 from .module import EquivariantModule, EquivariantSequential  # noqa: F401
+from .basis_expansion import BasisExpansion  # noqa: F401
 from .conv import SteerableConv2d  # noqa: F401
 from .export import is_standard, plain  # noqa: F401
 from .misc import Identity, trivial_projector  # noqa: F401
@@ -15,7 +16,7 @@ from .normalization import EquivariantBatchNorm, EquivariantInstanceNorm  # noqa
 from .averaging import GroupAveraged  # noqa: F401
 
 __all__ = ["FieldType", "as_field_type", "check_same_type", "is_permutation", "EquivariantModule",
-           "EquivariantSequential", "SteerableConv2d", "trivial_projector", "is_standard", "plain", "Identity",
+           "EquivariantSequential", "BasisExpansion", "SteerableConv2d", "trivial_projector", "is_standard", "plain", "Identity",
            "PointwiseNonlinearity", "ReLU", "LeakyReLU", "NormNonlinearity", "GatedNonlinearity",
            "AliasFreeNonlinearity", "QuincunxAliasFreeNonlinearity", "GroupPooling", "NormPooling", "Downsample2x", "Upsample2x",
            "EquivariantBatchNorm", "EquivariantInstanceNorm", "GroupAveraged"]
