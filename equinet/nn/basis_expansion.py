@@ -13,7 +13,7 @@ unchanged) and its buffers are not persistent.
 >>> exp = BasisExpansion(FieldType.trivial(G, 1), FieldType(G, [G.regular] * 2), kernel_size=3)
 >>> w = torch.randn(exp.dim)
 >>> tuple(exp(w).shape), exp.dim
-((8, 1, 3, 3), 6)
+((8, 1, 3, 3), 12)
 """
 from __future__ import annotations
 
