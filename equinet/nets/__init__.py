@@ -5,10 +5,11 @@
 >>> NETWORKS.names(), type(net).__name__
 (('dncnn', 'unet'), 'DnCNN')
 """
+from .activation import Activation, AliasFree  # noqa: F401
 from .spec import NETWORKS, NetSpec  # noqa: F401
 from .proximal import DnCNN, UNet, build, conv_layer, count_parameters, resize_like  # noqa: F401
 
-__all__ = ["NETWORKS", "NetSpec", "DnCNN", "UNet", "build", "count_parameters", "conv_layer", "resize_like",
+__all__ = ["Activation", "AliasFree", "NETWORKS", "NetSpec", "DnCNN", "UNet", "build", "count_parameters", "conv_layer", "resize_like",
            "PinvReconstructor"]
 
 

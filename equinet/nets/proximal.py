@@ -15,6 +15,7 @@ from ..nn.conv import SteerableConv2d
 from ..nn.field_type import FieldType
 from ..nn.module import EquivariantModule, EquivariantSequential
 from ..nn.plain_conv import TranslationConv2d
+from .activation import AliasFree
 from .spec import NETWORKS, NetSpec
 
 
@@ -28,13 +29,13 @@ def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType) -> Equiva
 def nonlinearity(spec: NetSpec, ftype: FieldType) -> EquivariantModule:
     """``spec.activation`` on regular (or plain) fields; norm-ReLU on the band-limited fields of SO(2)/O(2)."""
     from ..nn import AliasFreeNonlinearity, NormNonlinearity, PointwiseNonlinearity, QuincunxAliasFreeNonlinearity, ReLU
-    if spec.pointwise and spec.activation.endswith("_aaq"):
-        base = spec.activation[:-len("_aaq")]
-        return QuincunxAliasFreeNonlinearity(ftype, base, linear_bypass=base in ("relu", "leaky_relu"))
-    if spec.pointwise and spec.activation.endswith("_aa"):
-        return AliasFreeNonlinearity(ftype, spec.activation[:-len("_aa")])
+    act = spec.activation
+    if spec.pointwise and act.alias_free is AliasFree.QUINCUNX:
+        return QuincunxAliasFreeNonlinearity(ftype, act.function, linear_bypass=act.bypass)
+    if spec.pointwise and act.alias_free is AliasFree.RADIAL:
+        return AliasFreeNonlinearity(ftype, act.function)
     if spec.pointwise:
-        return ReLU(ftype) if spec.activation == "relu" else PointwiseNonlinearity(ftype, spec.activation)
+        return ReLU(ftype) if act.function == "relu" else PointwiseNonlinearity(ftype, act.function)
     return NormNonlinearity(ftype, "relu", bias=spec.bias)
 
 

@@ -45,7 +45,7 @@ SECTIONS = {
               "identifiability": (bool, True)},
 }
 NET_KEYS = {"group": (str, "C1"), "width": (int, 8), "depth": (int, 5), "kernel_size": (int, 3), "bias": (bool, True),
-            "batch_norm": (bool, False), "max_frequency": (int, 3), "activation": (str, "relu")}
+            "batch_norm": (bool, False), "max_frequency": (int, 3), "activation": ((str, dict), "relu")}
 
 PHYSICS = {"radon": "Radon", "inpainting": "Inpainting", "mri": "MRI", "blur": "Blur", "denoising": "Denoising",
            "compressed_sensing": "CompressedSensing", "single_pixel": "SinglePixel"}

@@ -6,7 +6,7 @@ import dataclasses
 import os
 from typing import List, Optional, Sequence, Tuple
 
-from ...nets.spec import ACTIVATIONS
+from ...nets.activation import FUNCTIONS, LEGACY_NAMES, AliasFree
 from ..runner import prepare_output
 from .config import BACKENDS, MODELS, OPERATORS, ComparisonConfig
 from .run import run_comparison
@@ -57,8 +57,11 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
     ap.add_argument("--kernel-size", type=int, default=None, help="odd kernel size of every convolution")
     ap.add_argument("--width", type=int, default=None, help="regular fields of the reference C8 network")
     ap.add_argument("--net", choices=("dncnn", "unet"), default=None)
-    ap.add_argument("--activation", choices=ACTIVATIONS, default=None,
-                    help="pointwise nonlinearity of every proximal network (default relu)")
+    ap.add_argument("--activation", choices=FUNCTIONS + tuple(LEGACY_NAMES), default=None,
+                    help="pointwise nonlinearity of every proximal network (default relu; the '_aa'/'_aaq' forms "
+                         "are deprecated: use --alias-free)")
+    ap.add_argument("--alias-free", choices=tuple(a.value for a in AliasFree), default=None,
+                    help="evaluate the nonlinearity alias-free: radial or quincunx (default none; docs/alias_free.md)")
     ap.add_argument("--backend", choices=BACKENDS, default=None,
                     help="library that builds the equivariant proximal networks (escnn/e2cnn need the escnn "
                          "extra; DnCNN only); default equinet")
