@@ -6,7 +6,7 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from .base import Loss, LossInputs
+from .base import LOSSES, Loss, LossInputs
 from ._common import check_image_like, check_transform, check_weight, mse
 from .ei import ei_term
 
@@ -33,6 +33,7 @@ class Discriminator(nn.Module):
         return self.head(self.features(x).mean(dim=(-2, -1))).squeeze(-1)
 
 
+@LOSSES.register("adversarial_ei")
 class AdversarialEILoss(Loss):
     """EI_adv (EI paper eq. 7) with a least-squares GAN (Mao et al.): terms
     ``'mc' = weight_mc * mean((A x1 - y)^2)``, ``'ei' = weight * mean((x3 - x2)^2)`` and

@@ -1,12 +1,13 @@
 """Data augmentation with re-simulated measurements (imaging paper, Fig. 7a)."""
 from __future__ import annotations
 
-from .base import Loss, LossInputs
+from .base import LOSSES, Loss, LossInputs
 from ._common import check_image_like, check_transform, check_weight, mse, remeasure
 
 __all__ = ["DALoss"]
 
 
+@LOSSES.register("da")
 class DALoss(Loss):
     """Supervised loss on transformed ground truth: ``x' = T_g x``, ``y' = noise(A x')`` (fresh noise from the
     physics' model), ``weight * mean((f(y', A) - x')^2)``; term ``'da'``.

@@ -19,7 +19,12 @@ from typing import Callable, Dict, Optional, Sequence
 import torch
 from torch import nn
 
-__all__ = ["LossInputs", "Loss", "LossSum", "total"]
+from ..utils.registry import Registry
+
+__all__ = ["LossInputs", "Loss", "LossSum", "total", "LOSSES"]
+
+#: name -> loss class (the TOML's ``[[loss]] name``); each loss registers itself in its own module
+LOSSES: Registry = Registry("loss")
 
 Model = Callable[[torch.Tensor, object], torch.Tensor]
 

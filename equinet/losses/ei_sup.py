@@ -1,13 +1,14 @@
 """EI-regularised supervised learning (EI_sup in Table 1 of the EI paper)."""
 from __future__ import annotations
 
-from .base import Loss, LossInputs
+from .base import LOSSES, Loss, LossInputs
 from ._common import check_transform, check_weight, mse
 from .ei import ei_term
 
 __all__ = ["EISupLoss"]
 
 
+@LOSSES.register("ei_sup")
 class EISupLoss(Loss):
     """EI paper eq. 6 with the data-consistency term replaced by the supervised one (Sec. 4.1):
     terms ``'sup' = weight_sup * mean((x1 - x)^2)`` and ``'ei' = weight * mean((x3 - x2)^2)``.

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import Loss, LossInputs
+from .base import LOSSES, Loss, LossInputs
 from ._common import check_transform, check_weight, mse, noise_of
 from ._sure import SureLoss
 from .ei import ei_term
@@ -25,6 +25,7 @@ def sure_for(noise, **kwargs) -> SureLoss:
     return cls(**kwargs)
 
 
+@LOSSES.register("rei")
 class REILoss(Loss):
     """Terms ``'sure'`` (SURE for the physics' noise model, or the ``sure`` loss given) and
     ``'ei' = weight * mean((x3 - x2)^2)`` with ``x3 = f(noise(A T_g x1))`` (the robust EI term).

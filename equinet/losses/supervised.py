@@ -1,12 +1,13 @@
 """Supervised loss: ``mean ||f(y, A) - x||^2`` (needs ground truth)."""
 from __future__ import annotations
 
-from .base import Loss, LossInputs
+from .base import LOSSES, Loss, LossInputs
 from ._common import check_weight, mse
 
 __all__ = ["SupervisedLoss"]
 
 
+@LOSSES.register("supervised")
 class SupervisedLoss(Loss):
     """``weight * mean((x1 - x)^2)`` with ``x1 = model(y, physics)``; term ``'sup'``."""
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import LossInputs
+from .base import LOSSES, LossInputs
 from ._common import gaussian_sigma
 from ._sure import SureLoss, optional_nonneg
 
 __all__ = ["SureGaussianLoss"]
 
 
+@LOSSES.register("sure_gaussian")
 class SureGaussianLoss(SureLoss):
     """For ``y = A x + σ n``, ``n ~ N(0, I)``, with ``h(y) = A f(y, A)`` and ``m`` the number of entries:
 

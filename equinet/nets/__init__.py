@@ -3,11 +3,15 @@
 >>> from equinet.nets import NETWORKS, NetSpec, build
 >>> net = build("dncnn", NetSpec(group="C4", width=2, depth=3, kernel_size=3))
 >>> NETWORKS.names(), type(net).__name__
-(('dncnn', 'unet'), 'DnCNN')
+(('unet', 'dncnn'), 'DnCNN')
 """
 from .activation import Activation, AliasFree  # noqa: F401
 from .spec import NETWORKS, NetSpec  # noqa: F401
 from .proximal import DnCNN, UNet, build, conv_layer, count_parameters, resize_like  # noqa: F401
+from ..utils.registry import import_submodules
+
+# a network added as one new module registers itself: no edit here ('reconstructor' is a compatibility re-export)
+import_submodules(__name__, __path__, exclude=("reconstructor",))
 
 __all__ = ["Activation", "AliasFree", "NETWORKS", "NetSpec", "DnCNN", "UNet", "build", "count_parameters", "conv_layer", "resize_like",
            "PinvReconstructor"]

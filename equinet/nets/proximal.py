@@ -85,7 +85,6 @@ class _ProximalNet(EquivariantModule):
         raise NotImplementedError
 
 
-@NETWORKS.register("dncnn")
 class DnCNN(_ProximalNet):
     """Residual DnCNN-style network: conv -> [conv (-> BN) -> nonlinearity] x (depth - 2) -> conv.
 
@@ -155,7 +154,6 @@ def _unet_forward(net, x: torch.Tensor, out_channels: int, residual: bool) -> to
     return y + x[:, :out_channels] if residual else y
 
 
-@NETWORKS.register("unet")
 class UNet(_ProximalNet):
     """Equivariant U-Net: ``scales`` down-sampling levels, widths ``spec.width · 2^s``, two convolution blocks per
     level, skip connections by concatenating field types, exact resampling for every image size.
@@ -204,6 +202,11 @@ class UNet(_ProximalNet):
         return plain(_UNetPlain([e.export() for e in self.enc], [d.export() for d in self.downs],
                                 self.bottom.export(), [u.export() for u in self.ups], self.out.export(),
                                 self.spec.out_channels, self.residual))
+
+
+# registered here, U-Net first (the order a configuration error lists them in)
+NETWORKS.register("unet")(UNet)
+NETWORKS.register("dncnn")(DnCNN)
 
 
 def build(name: str, spec: NetSpec, **kwargs) -> EquivariantModule:

@@ -7,13 +7,18 @@ least-squares data term and its gradient, ``op.norm()`` a power-iteration estima
 See ``docs/physics.md``.
 """
 
-from .base import LinearPhysics, as_image_size
+from .base import PHYSICS, LinearPhysics, as_image_size
+from .noise import NOISES, GaussianNoise, NoiseModel, NoNoise, PoissonGaussianNoise, PoissonNoise
+from .radon import FBP_FILTERS, Radon, fbp_filter  # first: the order of the registry
 from .mri import MRI, cartesian_line_mask, magnitude, real_to_channels
-from .noise import GaussianNoise, NoiseModel, NoNoise, PoissonGaussianNoise, PoissonNoise
-from .radon import FBP_FILTERS, Radon, fbp_filter
 from .simple import Blur, CompressedSensing, Denoising, Inpainting, SinglePixel, fwht, gaussian_kernel
+from ..utils.registry import import_submodules
+
+import_submodules(__name__, __path__)  # an operator added as one new module registers itself: no edit here
 
 __all__ = [
+    "PHYSICS",
+    "NOISES",
     "LinearPhysics",
     "as_image_size",
     "Radon",

@@ -21,9 +21,13 @@ import torch
 from torch import nn
 
 from ..utils.checks import check_image_size
+from ..utils.registry import Registry
 from .noise import NoiseModel, NoNoise
 
-__all__ = ["LinearPhysics", "as_image_size"]
+__all__ = ["LinearPhysics", "as_image_size", "PHYSICS"]
+
+#: name -> operator class (the TOML's ``[physics] name``); each operator registers itself where defined
+PHYSICS: Registry = Registry("physics")
 
 
 def as_image_size(image_size, name: str = "image_size") -> Tuple[int, int]:

@@ -24,7 +24,12 @@ from typing import Optional
 import torch
 from torch import nn
 
-__all__ = ["NoiseModel", "NoNoise", "GaussianNoise", "PoissonNoise", "PoissonGaussianNoise"]
+from ..utils.registry import Registry
+
+__all__ = ["NoiseModel", "NoNoise", "GaussianNoise", "PoissonNoise", "PoissonGaussianNoise", "NOISES"]
+
+#: name -> noise model class (the TOML's ``noise = { name = ... }``)
+NOISES: Registry = Registry("noise model")
 
 
 def _real_number(value, name: str, *, positive: bool) -> float:
@@ -79,6 +84,7 @@ class NoiseModel(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} does not implement variance")
 
 
+@NOISES.register("none")
 class NoNoise(NoiseModel):
     """Noise-free measurements: returns ``y`` itself."""
 
@@ -90,6 +96,7 @@ class NoNoise(NoiseModel):
         return torch.zeros_like(y)
 
 
+@NOISES.register("gaussian")
 class GaussianNoise(NoiseModel):
     """Additive white Gaussian noise ``y + sigma * n`` with ``n ~ N(0, I)``."""
 
@@ -108,6 +115,7 @@ class GaussianNoise(NoiseModel):
         return f"sigma={self.sigma}"
 
 
+@NOISES.register("poisson")
 class PoissonNoise(NoiseModel):
     """Scaled Poisson (shot) noise ``gain * Poisson(y / gain)``; mean ``y``, variance ``gain * y``."""
 
@@ -129,6 +137,7 @@ class PoissonNoise(NoiseModel):
         return f"gain={self.gain}"
 
 
+@NOISES.register("poisson_gaussian")
 class PoissonGaussianNoise(NoiseModel):
     """Poisson-Gaussian noise ``gain * Poisson(y / gain) + sigma * n``; variance ``gain * y + sigma**2``."""
 

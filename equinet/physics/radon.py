@@ -32,7 +32,7 @@ import scipy.sparse as sp
 import torch
 
 from ._sparse import SparseMatrix
-from .base import LinearPhysics, as_image_size
+from .base import PHYSICS, LinearPhysics, as_image_size
 
 __all__ = ["Radon", "fbp_filter", "FBP_FILTERS"]
 
@@ -170,6 +170,7 @@ def _backprojection_matrix(n: int, theta_deg: np.ndarray, c_img: float, d_ext: i
     return mat
 
 
+@PHYSICS.register("radon")
 class Radon(LinearPhysics):
     """Parallel-beam Radon transform ``[B, C, N, N] -> [B, C, n_angles, n_detectors]`` (sinogram rows = angles).
 

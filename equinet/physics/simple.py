@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils.checks import check_mask, check_seed
-from .base import LinearPhysics, as_image_size
+from .base import PHYSICS, LinearPhysics, as_image_size
 
 __all__ = ["Denoising", "Inpainting", "Blur", "gaussian_kernel", "CompressedSensing", "SinglePixel", "fwht"]
 
@@ -28,6 +28,7 @@ def _binary_mask(mask, size: Tuple[int, int], who: str) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------------ Denoising
+@PHYSICS.register("denoising")
 class Denoising(LinearPhysics):
     """Identity operator ``A x = x`` (denoising: all information loss is in the noise model).
 
@@ -52,6 +53,7 @@ class Denoising(LinearPhysics):
 
 
 # ----------------------------------------------------------------------------------------- Inpainting
+@PHYSICS.register("inpainting")
 class Inpainting(LinearPhysics):
     """Pixel-wise inpainting ``A x = b * x`` with a fixed 0/1 mask ``b`` shared by all channels.
 
@@ -136,6 +138,7 @@ def gaussian_kernel(sigma, size=None, dtype: Optional[torch.dtype] = None) -> to
     return (k / k.sum()).to(dtype)
 
 
+@PHYSICS.register("blur")
 class Blur(LinearPhysics):
     """Convolution ``A x = k * x`` with a fixed 2-D kernel (odd sizes, centre at ``(kh // 2, kw // 2)``).
 
@@ -263,6 +266,7 @@ def fwht(x: torch.Tensor) -> torch.Tensor:
     return y.reshape(*lead, n)
 
 
+@PHYSICS.register("compressed_sensing")
 class CompressedSensing(LinearPhysics):
     """Random linear measurements of the vectorised image: ``y = A vec(x)``, ``A`` of size ``m x (H W)``.
 
@@ -386,6 +390,7 @@ class CompressedSensing(LinearPhysics):
         return f"image_size={self._image_size}, m={self.m}, kind={self.kind!r}, seed={self.seed}"
 
 
+@PHYSICS.register("single_pixel")
 class SinglePixel(CompressedSensing):
     """Single-pixel camera: ``CompressedSensing`` with ``kind="hadamard"`` (default) or ``"rademacher"`` patterns."""
 

@@ -4,9 +4,9 @@
 * `UnrolledPGD` (``unrolled_pgd.py``): unrolled proximal gradient descent with learned proximal networks.
 
 A new reconstructor (e.g. a plug-and-play solver: a fixed-point or ADMM iteration around a pretrained denoiser)
-is one module here that subclasses ``torch.nn.Module``, implements ``forward(y, physics)`` and registers itself
-with ``@RECONSTRUCTORS.register('name')``; the TOML configuration (``[model] name``) finds it there. Import it
-below so that importing the package registers it.
+is one module here that subclasses ``torch.nn.Module``, implements ``forward(y, physics)``, registers itself
+with ``@RECONSTRUCTORS.register('name')`` and offers ``from_backbone(build_backbone, physics, channels, **options)``
+(its keyword options are the configuration's ``[model]`` keys); importing the package imports every module here.
 
 >>> from equinet.reconstructors import RECONSTRUCTORS
 >>> RECONSTRUCTORS.names()
@@ -15,5 +15,8 @@ below so that importing the package registers it.
 from .base import RECONSTRUCTORS  # noqa: F401
 from .pinv import PinvReconstructor  # noqa: F401
 from .unrolled_pgd import UnrolledPGD  # noqa: F401
+from ..utils.registry import import_submodules
+
+import_submodules(__name__, __path__)  # a reconstructor added as one new module registers itself: no edit here
 
 __all__ = ["RECONSTRUCTORS", "PinvReconstructor", "UnrolledPGD"]

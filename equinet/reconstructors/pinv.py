@@ -40,6 +40,13 @@ class PinvReconstructor(nn.Module):
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
         self.net, self.residual, self.init = net, residual, init
 
+    @classmethod
+    def from_backbone(cls, build_backbone, physics, channels: int, residual: bool = True,
+                      init: str = "pinv") -> "PinvReconstructor":
+        """The configured model: ``build_backbone(residual=False)`` on the first estimate (the configuration's
+        ``[model]`` options are this method's keywords)."""
+        return cls(build_backbone(residual=False), residual=residual, init=init)
+
     def first_estimate(self, y: torch.Tensor, physics) -> torch.Tensor:
         """The linear estimate ``x0`` the backbone refines."""
         if physics is None or not callable(getattr(physics, self.init, None)):

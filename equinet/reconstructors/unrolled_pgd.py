@@ -96,6 +96,14 @@ class UnrolledPGD(nn.Module):
         rho = math.log(math.expm1(step_size)) if step_size < 20 else step_size
         self.step_param = nn.Parameter(torch.full((n_iter,), rho), requires_grad=learn_step)
 
+    @classmethod
+    def from_backbone(cls, build_backbone, physics, channels: int, n_iter: int = 8, tied: bool = False,
+                      learn_step: bool = True, init: str = "zero") -> "UnrolledPGD":
+        """The configured model: ``build_backbone(residual=True)`` as the proximal network of ``n_iter`` PGD steps
+        on ``channels``-channel images (the configuration's ``[model]`` options are this method's keywords)."""
+        return cls(physics, build_backbone(residual=True), n_iter=n_iter, tied=tied, learn_step=learn_step,
+                   image_channels=channels, init=init)
+
     @property
     def expected_prox_channels(self) -> tuple[int, int]:
         c = self.image_channels

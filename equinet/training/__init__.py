@@ -5,8 +5,11 @@ from .log import History, plot_history, read_csv, write_csv  # noqa: F401
 from .schedules import SCHEDULES, CosineSchedule, make_schedule  # noqa: F401
 from .supervised import fit_supervised, mse_loss  # noqa: F401
 from .sampling import TrainingData, batch_indices, step_generator  # noqa: F401
+from .train_config import TrainConfig  # noqa: F401
+from .callbacks import EMA, Callback, CSVLog, CurvePlots, EarlyStopping, ProgressBar  # noqa: F401
 from .trainer import Trainer, preflight, resolve_device  # noqa: F401
 
-__all__ = ["Trainer", "History", "fit_supervised", "mse_loss", "resolve_device", "preflight", "batch_indices",
+__all__ = ["Trainer", "TrainConfig", "Callback", "EMA", "EarlyStopping", "CSVLog", "CurvePlots", "ProgressBar",
+           "History", "fit_supervised", "mse_loss", "resolve_device", "preflight", "batch_indices",
            "step_generator", "TrainingData",
            "SCHEDULES", "CosineSchedule", "make_schedule", "write_csv", "read_csv", "plot_history"]

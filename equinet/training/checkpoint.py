@@ -7,8 +7,10 @@ from the step: the global torch CPU and CUDA generators of every process, numpy'
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import re
 from typing import Any, Dict, Optional
 
 import numpy as np
@@ -16,7 +18,8 @@ import torch
 
 from ..utils.io import atomic_path
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "config_mismatch"]
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "config_mismatch",
+           "forked_rng", "settings_text", "plain"]
 
 FORMAT = "equinet.training.trainer/1"
 
@@ -76,3 +79,33 @@ def config_mismatch(saved: Dict[str, Any], now: Dict[str, Any]) -> Dict[str, Any
     """``{key: (saved, now)}`` for every setting that differs between a checkpoint and the current run."""
     keys = sorted(set(saved) | set(now))
     return {k: (saved.get(k), now.get(k)) for k in keys if saved.get(k) != now.get(k)}
+
+
+@contextlib.contextmanager
+def forked_rng(dev: torch.device):
+    """Run the block with its own global RNG states (torch, CUDA, numpy, Python); the caller's are restored."""
+    np_state, py_state = np.random.get_state(), random.getstate()
+    devices = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+
+
+def settings_text(obj) -> str:
+    """``repr(obj)`` without memory addresses: the loss's settings (weights, transforms, SURE's noise parameters and
+    steps, sub-losses) as they print, comparable across processes for the checkpoint's fingerprint."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(obj))
+
+
+def plain(v):
+    """Settings as plain comparable values (tuples -> lists) for the checkpoint's fingerprint."""
+    if isinstance(v, (tuple, list)):
+        return [plain(u) for u in v]
+    if isinstance(v, dict):
+        return {str(k): plain(u) for k, u in v.items()}
+    if isinstance(v, (bool, int, float, str)) or v is None:
+        return v
+    return repr(v)

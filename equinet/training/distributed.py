@@ -14,7 +14,17 @@ from typing import Any, List, Optional
 import torch
 import torch.distributed as dist
 
-__all__ = ["Context", "setup", "teardown", "all_reduce_sum", "all_gather_objects", "barrier", "AveragingOptimizer"]
+__all__ = ["resolve_device", "Context", "setup", "teardown", "all_reduce_sum", "all_gather_objects", "barrier", "AveragingOptimizer"]
+
+
+def resolve_device(device) -> torch.device:
+    """``'auto'`` -> CUDA if available else CPU; otherwise ``torch.device(device)``."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev
 
 
 @dataclass

@@ -18,7 +18,12 @@ from typing import Optional, Tuple
 
 import torch
 
-__all__ = ["Transform", "check_positive_int"]
+from ..utils.registry import Registry
+
+__all__ = ["Transform", "check_positive_int", "TRANSFORMS"]
+
+#: name -> transform class (the TOML's ``transform = { name = ... }``); each registers itself where defined
+TRANSFORMS: Registry = Registry("transform")
 
 
 def check_positive_int(value, name: str) -> int:

@@ -13,7 +13,7 @@ from typing import Optional, Sequence, Union
 import torch
 
 from ..groups import PlanarGroup, cyclic, flips
-from .base import Transform, check_positive_int
+from .base import TRANSFORMS, Transform, check_positive_int
 from .functional import INTERPOLATIONS, o2_act, o2_inverse
 
 __all__ = ["GroupTransform", "Rotate", "Rot90", "Flip"]
@@ -55,6 +55,7 @@ class _O2Transform(Transform):
         return torch.stack([torch.remainder(angle.to(torch.float64), TWO_PI), reflect.to(torch.float64)], dim=1)
 
 
+@TRANSFORMS.register("group")
 class GroupTransform(_O2Transform):
     """Random elements of an equinet group: uniform over a finite group (C_N, D_N), Haar-uniform over SO(2)/O(2).
 
@@ -103,6 +104,7 @@ class GroupTransform(_O2Transform):
         return f"{self.group!r}, interpolation={self.interpolation!r}"
 
 
+@TRANSFORMS.register("rotate")
 class Rotate(_O2Transform):
     """Rotations by an angle drawn uniformly from ``degrees`` (a range ``(lo, hi)``, or ``d`` for ``(-d, d)``;
     default the whole circle), interpolated with ``'bilinear'`` or ``'fourier'``; ``multiples`` restricts the
@@ -161,6 +163,7 @@ class Rotate(_O2Transform):
         return f"degrees={self.degrees}{m}, interpolation={self.interpolation!r}"
 
 
+@TRANSFORMS.register("rot90")
 class Rot90(GroupTransform):
     """Exact random quarter turns (the group C4): pixel permutations, no interpolation."""
 
@@ -168,6 +171,7 @@ class Rot90(GroupTransform):
         super().__init__(cyclic(4), "bilinear", n_trans, per_sample)
 
 
+@TRANSFORMS.register("flip")
 class Flip(GroupTransform):
     """Exact random up-down flips (the group {e, F} = D1)."""
 

@@ -11,12 +11,13 @@ from typing import Optional
 import torch
 
 from ..physics.base import as_image_size
-from .base import Transform, check_positive_int
+from .base import TRANSFORMS, Transform, check_positive_int
 from .functional import roll
 
 __all__ = ["Shift"]
 
 
+@TRANSFORMS.register("shift")
 class Shift(Transform):
     """Random integer circular shifts: uniform over all ``H * W`` shifts of an ``image_size`` image, or uniform
     over ``[-max_shift, max_shift]`` in each direction.

@@ -16,9 +16,11 @@ ValueError: unknown shape 'circle'; expected one of 'square'
 """
 from __future__ import annotations
 
-from typing import Callable, Dict, Generic, Iterator, Tuple, TypeVar
+import importlib
+import pkgutil
+from typing import Callable, Dict, Generic, Iterable, Iterator, Tuple, TypeVar
 
-__all__ = ["Registry"]
+__all__ = ["Registry", "import_submodules"]
 
 T = TypeVar("T")
 
@@ -64,3 +66,12 @@ class Registry(Generic[T]):
 
     def __repr__(self) -> str:
         return f"Registry({self.kind!r}: {', '.join(self._items)})"
+
+
+def import_submodules(package: str, path: Iterable[str], exclude: Tuple[str, ...] = ()) -> None:
+    """Import every public module of a package (its files, found on disk; not names from a configuration), so that
+    a component added as one new file registers itself without editing the package's ``__init__``. Modules whose
+    name starts with ``_`` and those in ``exclude`` are skipped."""
+    for info in pkgutil.iter_modules(list(path)):
+        if not info.name.startswith("_") and info.name not in exclude:
+            importlib.import_module(f"{package}.{info.name}")

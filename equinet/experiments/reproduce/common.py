@@ -19,7 +19,7 @@ from ...losses import AdversarialEILoss, EILoss, EISupLoss, LossSum, MCLoss, REI
 from ...metrics import psnr
 from ...nets import NetSpec, build
 from ...reconstructors import PinvReconstructor
-from ...training import Trainer
+from ...training import TrainConfig, Trainer
 from ...utils.io import save_figure
 from ..runner import prepare_output
 
@@ -64,16 +64,15 @@ def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
 def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int, lr: float,
                 seed: int, device="cpu", progress=None, out: Optional[str] = None, grad_clip: Optional[float] = None):
     """Train ``model`` in place with ``loss`` for ``steps`` Adam steps (cosine learning-rate decay) on the fixed
-    measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it. Returns the
-    trainer's history. ``out``: the run's folder (log.csv, checkpoint.pt; an interrupted run resumes there; no
+    measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it (the discriminator
+    of EI-adv: Adam, lr 1e-3). Returns the trainer's history. ``out``: the run's folder (log.csv, checkpoint.pt; an interrupted run resumes there; no
     per-run plots, which would dominate short runs)."""
     data = PairedMeasurementDataset(x, y) if loss.needs_ground_truth else MeasurementDataset(y)
-    from ...training.schedules import CosineSchedule
     cb = None if progress is None else (lambda step, value: progress.update(1, postfix=f"loss={value:.3g}"))
-    trainer = Trainer(model, loss, physics, data, steps=steps, batch_size=batch_size,
-                      optimizer=lambda p: torch.optim.Adam(p, lr=lr), scheduler=lambda o, n: CosineSchedule(o, n),
-                      seed=seed, device=device, out=out, checkpoint_every=max(1, steps // 5),
-                      log_every=max(1, steps // 20), callback=cb, grad_clip=grad_clip, plots=False)
+    config = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, schedule="cosine", seed=seed, device=device,
+                         grad_clip=grad_clip, checkpoint_every=max(1, steps // 5), log_every=max(1, steps // 20),
+                         plots=False, adversary_lr=1e-3, adversary_betas=(0.9, 0.999))
+    trainer = Trainer(model, loss, physics, data, config, out=out, callback=cb)
     return trainer.fit()
 
 
