@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["resolve_device", "Context", "setup", "teardown", "all_reduce_sum", "all_gather_objects", "barrier", "AveragingOptimizer"]
+__all__ = ["resolve_device", "Context", "setup", "teardown", "all_reduce_sum", "reduce_values", "all_gather_objects", "barrier", "AveragingOptimizer"]
 
 
 def resolve_device(device) -> torch.device:
@@ -84,6 +84,15 @@ def all_reduce_sum(t: torch.Tensor, ctx: Context) -> torch.Tensor:
     if ctx.distributed:
         dist.all_reduce(t, op=dist.ReduceOp.SUM)
     return t
+
+
+def reduce_values(values: Dict[str, float], ctx: Context) -> Dict[str, float]:
+    """Sum a dict of floats over the processes (itself on one process)."""
+    if not ctx.distributed or not values:
+        return values
+    keys = sorted(values)
+    t = all_reduce_sum(torch.tensor([values[k] for k in keys], dtype=torch.float64, device=ctx.device), ctx)
+    return dict(zip(keys, t.tolist()))
 
 
 def all_gather_objects(obj: Any, ctx: Context) -> List[Any]:

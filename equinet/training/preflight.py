@@ -11,7 +11,7 @@ from torch import nn
 
 from ..losses.base import Loss
 
-__all__ = ["preflight", "identifiability_preflight", "loss_transforms", "rotates_off_grid"]
+__all__ = ["run_preflights", "preflight", "identifiability_preflight", "loss_transforms", "rotates_off_grid"]
 
 #: transformations checked before training (evenly spaced; a few seconds at 32x32): a lower bound of rank M
 PREFLIGHT_TRANSFORMS = 16
@@ -99,3 +99,14 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
                           UserWarning, stacklevel=3)
         reports.append(report)
     return reports
+
+
+def run_preflights(loss: Loss, physics, y: torch.Tensor, model: nn.Module, identifiability: bool,
+                   quiet: bool = False) -> None:
+    """What a run checks before its first step: `preflight` on one measurement ``y``, and (``identifiability``)
+    `identifiability_preflight`, printed to stderr unless ``quiet``."""
+    import sys
+    preflight(loss, physics, y, model)
+    if identifiability:
+        echo = (lambda line: None) if quiet else (lambda line: print(line, file=sys.stderr))
+        identifiability_preflight(loss, physics, tuple(physics.adjoint(y).shape[-2:]), echo=echo)

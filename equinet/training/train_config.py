@@ -16,14 +16,17 @@ from __future__ import annotations
 import math
 import numbers
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Callable, List, Optional, Tuple, Union
 
 import torch
 
 from ..utils.checks import check_bool, check_positive_int
 from ..utils.seeding import check_seed
 
-__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULE_NAMES"]
+__all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULE_NAMES", "build_optimizer"]
+
+#: an optimizer, or a factory ``params -> optimizer`` (None: the configured one)
+OptimizerSpec = Union[None, torch.optim.Optimizer, Callable[[List[torch.nn.Parameter]], torch.optim.Optimizer]]
 
 OPTIMIZERS = ("adam", "adamw", "sgd")
 SCHEDULE_NAMES = ("constant", "cosine")
@@ -125,6 +128,16 @@ class TrainConfig:
         check_bool(self.plots, "plots")
         check_bool(self.identifiability, "identifiability")
 
+    def batch_plan(self, n_items: int) -> int:
+        """The batch size on ``n_items`` items (clamped to it), checked to leave ``micro_batches`` items in every
+        batch of an epoch."""
+        b = min(self.batch_size, n_items)
+        last = n_items - (math.ceil(n_items / b) - 1) * b
+        if min(b, last) < self.micro_batches:
+            raise ValueError(f"every batch must hold at least micro_batches={self.micro_batches} items; with "
+                             f"{n_items} items and batch_size={b} the last batch of an epoch has {last}")
+        return b
+
     def total_steps(self, n_items: int) -> int:
         """The number of optimizer steps on ``n_items`` training items."""
         if self.steps is not None:
@@ -147,3 +160,14 @@ class TrainConfig:
         """The configured learning-rate schedule (None for 'constant')."""
         from .schedules import make_schedule
         return make_schedule(self.schedule, optimizer, total, float(self.min_lr))
+
+
+def build_optimizer(spec: OptimizerSpec, params, default: Callable, what: str) -> torch.optim.Optimizer:
+    """``spec`` itself, ``spec(params)``, or ``default(params)`` when ``spec`` is None (a TypeError naming ``what``
+    for anything else)."""
+    opt = default(params) if spec is None else spec if isinstance(spec, torch.optim.Optimizer) else \
+        spec(params) if callable(spec) else None
+    if not isinstance(opt, torch.optim.Optimizer):
+        raise TypeError(f"{what} must be None, a torch.optim.Optimizer or a callable params -> Optimizer (returning "
+                        f"one), got {type(spec).__name__}")
+    return opt

@@ -1,62 +1,43 @@
 """The trainer: any `equinet.losses.Loss`, any model ``model(y, physics) -> x``, any operator and data.
 
-One step takes a global batch of ``batch_size`` items (epoch-wise random permutations seeded by ``(seed, 0, epoch)``),
-splits it into ``micro_batches`` fixed slices, and for each slice ``m``: draws a CPU generator seeded by
-``(seed, 1, step)`` (one slice) or ``(seed, 1, step, m)`` and gets the batch (`Trainer.get_batch`: re-simulates
-``y = physics.measure(x, generator)`` when the data are images, or takes the dataset's fixed ``y``); computes
-``x1 = model(y, physics)`` once (`Trainer.forward`); builds the `LossInputs` (the ground truth only for losses that
-need it) and back-propagates the slice's share of ``equinet.losses.total(terms)`` (`Trainer.compute_loss`). Then
-`Trainer.optimize`: one optimizer step, one scheduler step, and one adversary update when the loss has a
-discriminator. Under ``torchrun`` each process takes its share of the slices (`equinet.training.distributed`), so the
-run does not depend on the number of processes. The CSV log, progress bar, curve plots, EMA and early stopping are
-callbacks on the trainer's events (`equinet.training.callbacks`); subclasses may override the four step parts.
+One step takes a global batch of ``batch_size`` items (epoch-wise permutations seeded by ``(seed, 0, epoch)``),
+splits it into ``micro_batches`` fixed slices, and for each slice ``m`` with its generator ``(seed, 1, step[, m])``:
+`Trainer.get_batch` (re-simulates ``y = physics.measure(x, generator)`` for image data, else the fixed ``y``),
+`Trainer.forward` (``x1 = model(y, physics)``), `Trainer.compute_loss` on the `LossInputs` and back-propagation of
+the slice's share; then `Trainer.optimize` (optimizer and scheduler steps) and the adversary's update. Under
+``torchrun`` each process takes its share of the slices (`equinet.training.distributed`). The CSV log, progress
+bar, curve plots, EMA and early stopping are callbacks on the trainer's events (`equinet.training.callbacks`).
 
-Exact resume: the batch order and every per-step generator are functions of ``(seed, step)``; the checkpoint holds
-the step, the weights, the optimizers, the scheduler, the loss module, the callbacks' states and the global RNG
-states of every process (`equinet.training.checkpoint`). A run killed at any time and resumed from its last
-checkpoint reproduces the uninterrupted run's losses and weights bit for bit on the CPU.
+Exact resume: batch order and generators are functions of ``(seed, step)``; the checkpoint holds everything else
+(`equinet.training.checkpoint`), so a run killed at any time and resumed reproduces the uninterrupted run bit for
+bit on the CPU.
 """
 from __future__ import annotations
 
 import contextlib
 import dataclasses
-import math
 import os
-import random
-import sys
 import time
-from typing import Callable, Dict, List, Optional, Sequence, Union
+from typing import Callable, Dict, Optional, Sequence
 
-import numpy as np
 import torch
 from torch import nn
 
 from ..losses.base import Loss, LossInputs, total
-from ..metrics import psnr, ssim
-from ..utils.seeding import derived_seed
 from . import distributed as D
-from .callbacks import EMA, Callback, CSVLog, CurvePlots, EarlyStopping, ProgressBar, StepFunction
-from .checkpoint import (capture_rng, config_mismatch, forked_rng, load_checkpoint, plain, restore_rng,
-                         save_checkpoint, settings_text)
+from .callbacks import Callback, default_callbacks
+from .checkpoint import (capture_rng, checked_checkpoint, forked_rng, plain, restore_trainer, save_checkpoint,
+                         seed_process, settings_text, trainer_state)
 from .distributed import resolve_device
+from .evaluation import evaluate
 from .log import History
-from .preflight import identifiability_preflight, preflight
+from .preflight import preflight, run_preflights
 from .sampling import TrainingData, batch_indices, step_generator
-from .train_config import TrainConfig
+from .train_config import OptimizerSpec, TrainConfig, build_optimizer
 
 __all__ = ["Trainer", "TrainConfig", "preflight", "resolve_device"]
 
 _TOTAL = "\0total"  # key of the summed loss among the term values (cannot collide with a term name)
-OptimizerSpec = Union[None, torch.optim.Optimizer, Callable[[List[nn.Parameter]], torch.optim.Optimizer]]
-
-
-def _build_optimizer(spec: OptimizerSpec, params, default: Callable, what: str) -> torch.optim.Optimizer:
-    opt = default(params) if spec is None else spec if isinstance(spec, torch.optim.Optimizer) else \
-        spec(params) if callable(spec) else None
-    if not isinstance(opt, torch.optim.Optimizer):
-        raise TypeError(f"{what} must be None, a torch.optim.Optimizer or a callable params -> Optimizer (returning "
-                        f"one), got {type(spec).__name__}")
-    return opt
 
 
 class Trainer:
@@ -99,12 +80,8 @@ class Trainer:
             raise TypeError("physics must provide measure(x, generator) (an equinet.physics.LinearPhysics) "
                             "or pass measure=")
         n = self.data.n
-        self.seed, self.batch_size, self.micro_batches = cfg.seed, min(cfg.batch_size, n), cfg.micro_batches
+        self.seed, self.batch_size, self.micro_batches = cfg.seed, cfg.batch_plan(n), cfg.micro_batches
         self.total = cfg.total_steps(n)
-        last = n - (math.ceil(n / self.batch_size) - 1) * self.batch_size
-        if min(self.batch_size, last) < self.micro_batches:
-            raise ValueError(f"every batch must hold at least micro_batches={self.micro_batches} items; with "
-                             f"{n} items and batch_size={self.batch_size} the last batch of an epoch has {last}")
         if validation is not None and not getattr(validation, "has_ground_truth", False):
             raise TypeError("validation must be an equinet.data.PairedMeasurementDataset (held-out images and their "
                             f"measurements), got {type(validation).__name__}")
@@ -128,17 +105,19 @@ class Trainer:
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
             raise ValueError("the model has no trainable parameters")
-        self.optimizer = _build_optimizer(optimizer, self.params, cfg.make_optimizer, "optimizer")
+        self.optimizer = build_optimizer(optimizer, self.params, cfg.make_optimizer, "optimizer")
         scheduler = cfg.make_scheduler if scheduler is None else scheduler
         self.scheduler = scheduler(self.optimizer, self.total) if callable(scheduler) and \
             not hasattr(scheduler, "step") else scheduler
         disc = loss.discriminator
-        self.adversary_optimizer = None if disc is None else _build_optimizer(
+        self.adversary_optimizer = None if disc is None else build_optimizer(
             adversary_optimizer, [p for p in disc.parameters() if p.requires_grad], cfg.make_adversary_optimizer,
             "adversary_optimizer")
         self.validation, self.resume, self.progress = validation, bool(resume), progress
         self.grad_clip = None if cfg.grad_clip is None else float(cfg.grad_clip)
-        self.callbacks = self._default_callbacks(progress, callback) + list(callbacks)
+        self.callbacks = default_callbacks(cfg, self.out if self.ctx.is_main else None, type(loss).__name__,
+                                           progress if self.ctx.is_main or progress is not True else False,
+                                           callback) + list(callbacks)
         self.stop_requested = False
         extra = {k: getattr(cfg, k) for k in ("ema", "early_stopping") if getattr(cfg, k) is not None}
         self.fingerprint = dict(
@@ -149,38 +128,15 @@ class Trainer:
             extra=plain(fingerprint or {}), **plain(extra))
         self.history = History()
 
-    def _default_callbacks(self, progress, callback) -> List[Callback]:
-        cfg, main = self.config, self.ctx.is_main
-        cbs: List[Callback] = [EMA(cfg.ema)] if cfg.ema is not None else []
-        cbs += [EarlyStopping(cfg.early_stopping)] if cfg.early_stopping is not None else []
-        if self.out is not None and main:
-            cbs.append(CSVLog(self.out, cfg.log_every))
-            cbs += [CurvePlots(self.out, type(self.loss).__name__)] if cfg.plots else []
-        if (progress is True and main) or callable(getattr(progress, "update", None)):
-            cbs.append(ProgressBar(None if progress is True else progress))
-        return cbs + ([StepFunction(callback)] if callback is not None else [])
-
     def _emit(self, event: str, *args) -> None:
         for cb in self.callbacks:
             getattr(cb, event)(self, *args)
 
     # ------------------------------------------------------------------------------------------ pieces
-    @torch.no_grad()
     def evaluate(self, model: Optional[nn.Module] = None) -> Dict[str, float]:
         """Mean PSNR and SSIM of ``model(y, physics)`` on the validation set (eval mode, no gradients)."""
-        model, ds, dev, bs, rng = self.model if model is None else model, self.validation, self.ctx.device, \
-            self.config.val_batch_size, self.config.data_range
-        was, p, s = model.training, [], []
-        model.eval()
-        try:
-            for i in range(0, len(ds), bs):
-                x, y = ds.batch(torch.arange(i, min(i + bs, len(ds))))
-                u, x = model(y.to(dev), self.physics), x.to(dev)
-                p.append(psnr(u, x, rng).double().cpu())
-                s.append(ssim(u, x, rng).double().cpu())
-        finally:
-            model.train(was)
-        return {"psnr": float(torch.cat(p).mean()), "ssim": float(torch.cat(s).mean())}
+        return evaluate(self.model if model is None else model, self.physics, self.validation,
+                        self.config.val_batch_size, self.config.data_range, self.ctx.device)
 
     def _validate(self, step: int) -> None:
         if self.validation is not None and self.ctx.is_main:
@@ -188,24 +144,10 @@ class Trainer:
             self.history.validation.append({"step": step, **metrics})
             self._emit("on_evaluation", step, metrics)
 
-    def _state(self, step: int, rngs: list) -> dict:
-        opt = lambda o: None if o is None else o.state_dict()  # noqa: E731
-        return {"step": step, "epoch_position": divmod(step, math.ceil(self.data.n / self.batch_size)),
-                "world_size": self.ctx.world_size, "config": self.fingerprint, "model": self.model.state_dict(),
-                "optimizer": self.optimizer.state_dict(), "loss": self.loss.state_dict(),
-                "scheduler": opt(self.scheduler), "adversary_optimizer": opt(self.adversary_optimizer),
-                "history": self.history.state(), "rng": rngs,
-                "callbacks": {cb.key: cb.state_dict() for cb in self.callbacks if cb.key}}
-
     def _checkpoint_state(self, map_location) -> Optional[dict]:
         if self.checkpoint is None or not self.resume:
             return None
-        state = load_checkpoint(self.checkpoint, map_location=map_location)
-        diff = None if state is None else config_mismatch(state["config"], self.fingerprint)
-        if diff:
-            raise ValueError(f"checkpoint {self.checkpoint} was written with another configuration (checkpoint "
-                             f"vs now: {diff}); delete it, choose another output folder, or do not resume")
-        return state
+        return checked_checkpoint(self.checkpoint, self.fingerprint, map_location)
 
     def check_resume(self) -> Optional[int]:
         """The step the run would resume from (None: starts afresh); a clear ValueError if the checkpoint was
@@ -216,39 +158,7 @@ class Trainer:
     def _load(self) -> Optional[list]:
         """Load the checkpoint if resuming; returns the saved RNG states (one per process) or None."""
         state = self._checkpoint_state(self.ctx.device)
-        if state is None:
-            return None
-        self.model.load_state_dict(state["model"])
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.loss.load_state_dict(state["loss"])
-        for obj, key in ((self.scheduler, "scheduler"), (self.adversary_optimizer, "adversary_optimizer")):
-            if obj is not None:
-                obj.load_state_dict(state[key])
-        for cb in self.callbacks:
-            if cb.key and cb.key in state.get("callbacks", {}):
-                cb.load_state_dict(state["callbacks"][cb.key])
-        self.history = History.from_state(state["history"])
-        self.history.resumed_from = int(state["step"])
-        return state["rng"]
-
-    def _seed_processes(self, saved_rng: Optional[list], start: int) -> None:
-        ctx = self.ctx
-        if saved_rng is not None and ctx.rank < len(saved_rng):
-            return restore_rng(saved_rng[ctx.rank], ctx.device)
-        extra = () if saved_rng is None else (start,)  # more processes than the checkpoint had: fresh streams
-        torch.manual_seed(derived_seed(self.seed, 2, ctx.rank, *extra))
-        np.random.seed(derived_seed(self.seed, 3, ctx.rank, *extra) % 2 ** 32)
-        random.seed(derived_seed(self.seed, 4, ctx.rank, *extra))
-
-    def _preflight(self) -> None:
-        x, y = self.data.fetch(batch_indices(self.data.n, self.batch_size, self.seed, 0)[:1])
-        dev = self.ctx.device
-        y = self.measure(x.to(dev), torch.Generator().manual_seed(0)) if y is None else y
-        preflight(self.loss, self.physics, y.to(dev), self.model)
-        if self.config.identifiability and self.ctx.is_main:
-            echo = (lambda line: None) if self.progress is False else (lambda line: print(line, file=sys.stderr))
-            identifiability_preflight(self.loss, self.physics, tuple(self.physics.adjoint(y.to(dev)).shape[-2:]),
-                                      echo=echo)
+        return None if state is None else restore_trainer(self, state)
 
     # ------------------------------------------------------------------------------------------- loop
     def fit(self) -> History:
@@ -265,7 +175,7 @@ class Trainer:
         ctx, dev = self.ctx, self.ctx.device
         saved_rng = self._load()
         start = len(self.history.loss)
-        self._seed_processes(saved_rng, start)
+        seed_process(self.seed, self.ctx.rank, saved_rng, start, dev)
         net = self.model
         if ctx.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -273,7 +183,10 @@ class Trainer:
         adv = self.adversary_optimizer
         adv_proxy = None if adv is None else adv if self.micro_batches == 1 else D.AveragingOptimizer(adv, ctx)
         if start == 0 and start < self.total:
-            self._preflight()
+            x, y = self.data.fetch(batch_indices(self.data.n, self.batch_size, self.seed, 0)[:1])
+            y = self.measure(x.to(dev), torch.Generator().manual_seed(0)) if y is None else y
+            run_preflights(self.loss, self.physics, y.to(dev), self.model, self.config.identifiability and ctx.is_main,
+                           quiet=self.progress is False)
         self._emit("on_fit_start")
         if start == 0 and start < self.total:
             self._validate(0)
@@ -291,7 +204,7 @@ class Trainer:
                 if self.checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == self.total or stop):
                     rngs = D.all_gather_objects(capture_rng(dev), ctx)
                     if ctx.is_main:
-                        save_checkpoint(self.checkpoint, self._state(done, rngs))
+                        save_checkpoint(self.checkpoint, trainer_state(self, done, rngs))
                         self._emit("on_checkpoint", done)
                 self._emit("on_step", done, self.history.loss[-1])
                 if stop:
@@ -365,7 +278,7 @@ class Trainer:
             for k, v in [(_TOTAL, tot)] + list(terms.items()):
                 values[k] = values.get(k, 0.0) + share * float(v.detach())
             kept.append((inputs, share))
-        values = self._reduce(values)
+        values = D.reduce_values(values, ctx)
         self.optimize(step)
         if adv_proxy is not None:
             adv_values: Dict[str, float] = {}
@@ -376,13 +289,5 @@ class Trainer:
                     adv_values[k] = adv_values.get(k, 0.0) + share * float(v)
             if isinstance(adv_proxy, D.AveragingOptimizer):
                 adv_proxy.apply()
-            values.update(self._reduce(adv_values))
+            values.update(D.reduce_values(adv_values, ctx))
         self.history.record(values.pop(_TOTAL), cur_lr, values)
-
-    def _reduce(self, values: Dict[str, float]) -> Dict[str, float]:
-        if not self.ctx.distributed or not values:
-            return values
-        keys = sorted(values)
-        t = D.all_reduce_sum(torch.tensor([values[k] for k in keys], dtype=torch.float64, device=self.ctx.device),
-                             self.ctx)
-        return dict(zip(keys, t.tolist()))
