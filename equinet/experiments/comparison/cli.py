@@ -6,6 +6,7 @@ import dataclasses
 import os
 from typing import List, Optional, Sequence, Tuple
 
+from ...nets import NETWORKS
 from ...nets.activation import FUNCTIONS, LEGACY_NAMES, AliasFree
 from ..runner import prepare_output
 from .config import BACKENDS, MODELS, OPERATORS, ComparisonConfig
@@ -56,7 +57,7 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
     ap.add_argument("--depth", type=int, default=None)
     ap.add_argument("--kernel-size", type=int, default=None, help="odd kernel size of every convolution")
     ap.add_argument("--width", type=int, default=None, help="regular fields of the reference C8 network")
-    ap.add_argument("--net", choices=("dncnn", "unet"), default=None)
+    ap.add_argument("--net", choices=NETWORKS.names(), default=None)
     ap.add_argument("--activation", choices=FUNCTIONS + tuple(LEGACY_NAMES), default=None,
                     help="pointwise nonlinearity of every proximal network (default relu; the '_aa'/'_aaq' forms "
                          "are deprecated: use --alias-free)")

@@ -6,7 +6,7 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ...nets import Activation, AliasFree, NetSpec
+from ...nets import NETWORKS, Activation, AliasFree, NetSpec
 from ...utils.checks import check_positive_int
 from ...utils.seeding import check_seed
 
@@ -122,8 +122,8 @@ class ComparisonConfig:
             raise ValueError("lr must be > 0")
         if self.orientation not in ("aligned", "uniform"):
             raise ValueError(f"orientation must be 'aligned' or 'uniform', got {self.orientation!r}")
-        if self.net not in ("dncnn", "unet"):
-            raise ValueError(f"net must be 'dncnn' or 'unet', got {self.net!r}")
+        if self.net not in NETWORKS:
+            raise ValueError(f"net must be one of {NETWORKS.names()}, got {self.net!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.backend != "equinet":

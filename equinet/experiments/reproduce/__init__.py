@@ -11,15 +11,18 @@ one docs page each (``docs/reproduce_<name>.md``).
 """
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Optional, Sequence
+
+from . import bias_free, design_plus_learning, ei_table1, lowdose_ct_rei, mri_ei, toy_1d
 
 __all__ = ["REPRODUCTIONS", "main"]
 
 #: command name -> module of equinet.experiments.reproduce
 REPRODUCTIONS = {"ei-table1": "ei_table1", "toy-1d": "toy_1d", "bias-free": "bias_free", "mri-ei": "mri_ei",
                  "lowdose-ct-rei": "lowdose_ct_rei", "design-plus-learning": "design_plus_learning"}
+_MODULES = {"ei-table1": ei_table1, "toy-1d": toy_1d, "bias-free": bias_free, "mri-ei": mri_ei,
+            "lowdose-ct-rei": lowdose_ct_rei, "design-plus-learning": design_plus_learning}
 
 
 def main(argv: Optional[Sequence[str]] = None):
@@ -33,5 +36,5 @@ def main(argv: Optional[Sequence[str]] = None):
     name = argv.pop(0)
     if name not in REPRODUCTIONS:
         raise SystemExit(f"unknown reproduction {name!r}; expected one of {tuple(REPRODUCTIONS)}\n{usage}")
-    module = importlib.import_module(f"{__name__}.{REPRODUCTIONS[name]}")
+    module = _MODULES[name]
     return module.main(argv, prog=f"python -m equinet reproduce {name}")

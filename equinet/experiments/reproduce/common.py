@@ -15,11 +15,12 @@ import torch
 import torch.nn.functional as F
 
 from ...data.measurements import MeasurementDataset, PairedMeasurementDataset
-from ...losses import AdversarialEILoss, EILoss, EISupLoss, LossSum, MCLoss, REILoss, SupervisedLoss
+from ...losses import LOSSES, LossSum
 from ...metrics import psnr
 from ...nets import NetSpec, build
 from ...reconstructors import PinvReconstructor
 from ...training import TrainConfig, Trainer
+from ...utils.config import construct, schema_of
 from ...utils.io import save_figure
 from ..runner import prepare_output
 
@@ -46,19 +47,15 @@ def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
     """The training loss of ``method`` (EI paper Sec. 4): MC, EI = MC + α EI (eq. 6), EI-adv (eq. 7, LSGAN),
     Sup, EI-sup = Sup + α EI, REI = SURE (for the physics' noise model) + α robust EI (re-measured with noise).
     ``transform`` is the group EI uses; it is ignored by MC and Sup."""
-    if method == "mc":
-        return MCLoss()
-    if method == "ei":
-        return LossSum([MCLoss(), EILoss(transform, weight=alpha)])
-    if method == "ei_adv":
-        return AdversarialEILoss(transform, weight=alpha, weight_adv=adv_weight)
-    if method == "sup":
-        return SupervisedLoss()
-    if method == "ei_sup":
-        return EISupLoss(transform, weight=alpha)
-    if method == "rei":
-        return REILoss(transform, weight=alpha)
-    raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:] + ('rei',)}")
+    terms = {"mc": [("mc", {})], "ei": [("mc", {}), ("ei", {"weight": alpha})],
+             "ei_adv": [("adversarial_ei", {"weight": alpha, "weight_adv": adv_weight})], "sup": [("supervised", {})],
+             "ei_sup": [("ei_sup", {"weight": alpha})], "rei": [("rei", {"weight": alpha})]}.get(method)
+    if terms is None:
+        raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:] + ('rei',)}")
+    built = [construct(f"method {method}", LOSSES.get(name), opts,
+                       {"transform": transform} if "transform" in schema_of(LOSSES.get(name)) else {})
+             for name, opts in terms]
+    return built[0] if len(built) == 1 else LossSum(built)
 
 
 def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int, lr: float,
