@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..groups.representation import Representation
+from ..utils.checks import check_int
 from .angular import AngularBasis, angular_basis_analytic, angular_basis_numerical, check_pair
 from .canonical import ordered_coefficients, ordered_orthonormal
 from .sampling import SamplingRule, sample_factors
@@ -34,14 +35,6 @@ def cache_info() -> dict:
     return {"entries": len(_CACHE), "capacity": _CACHE_SIZE}
 
 
-def _check_kernel_size(kernel_size) -> int:
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)):
-        raise TypeError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
-    if kernel_size < 1:
-        raise ValueError(f"kernel_size must be >= 1, got {kernel_size}")
-    return int(kernel_size)
-
-
 def angular_basis(in_rep: Representation, out_rep: Representation, max_frequency: int,
                   method: str = "analytic") -> AngularBasis:
     """The angular solution space per frequency (see `equinet.kernels.angular`)."""
@@ -57,7 +50,7 @@ def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kerne
                           orthonormalize: bool = True, copy: bool = True) -> np.ndarray:
     """`steerable_basis` as a float64 numpy array: a fresh copy, or with ``copy=False`` the cached array
     itself, read-only (no copy of a large basis)."""
-    k = _check_kernel_size(kernel_size)
+    k = check_int(kernel_size, "kernel_size", 1)
     rule = DEFAULT_RULE if rule is None else rule
     if not isinstance(rule, SamplingRule):
         raise TypeError(f"rule must be a SamplingRule, got {type(rule).__name__}")

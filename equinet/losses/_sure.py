@@ -15,7 +15,8 @@ from typing import Optional
 import torch
 
 from .base import Loss, LossInputs
-from ._common import check_image_like, check_positive, check_probe, check_weight, draw_probe
+from ..utils.checks import check_positive_float
+from ._common import check_image_like, check_probe, check_weight, draw_probe
 
 
 class SureLoss(Loss):
@@ -26,7 +27,7 @@ class SureLoss(Loss):
 
     def __init__(self, tau: float = 1e-2, probe: str = "gaussian", weight: float = 1.0):
         super().__init__()
-        self.tau = check_positive(tau, "tau")
+        self.tau = check_positive_float(tau, "tau")
         self.probe = check_probe(probe)
         self.weight = check_weight(weight)
 
@@ -59,7 +60,7 @@ class SureLoss(Loss):
 
 
 def optional_positive(value, name: str) -> Optional[float]:
-    return None if value is None else check_positive(value, name)
+    return None if value is None else check_positive_float(value, name)
 
 
 def optional_nonneg(value, name: str) -> Optional[float]:

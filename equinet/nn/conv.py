@@ -15,6 +15,7 @@ from torch import nn
 
 from ..kernels import SamplingRule
 from ..kernels.basis import BASIS_VERSION
+from ..utils.checks import check_int
 from ..kernels.signature import BasisSignature, basis_checksum, describe_field_type
 from .basis_expansion import BasisExpansion
 from .field_type import as_field_type
@@ -53,8 +54,7 @@ class SteerableConv2d(EquivariantModule):
         self.in_type, self.out_type = as_field_type(in_type), as_field_type(out_type)
         if self.in_type.group != self.out_type.group:
             raise ValueError(f"in_type and out_type must share a group: {self.in_type} vs {self.out_type}")
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or kernel_size < 1:
-            raise ValueError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
+        check_int(kernel_size, "kernel_size", 1)
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
         if padding is not None and (isinstance(padding, bool) or not isinstance(padding, (int, np.integer))

@@ -160,6 +160,36 @@ class LinearPhysics(nn.Module):
         mask = self._measurement_mask(y)
         return y if mask is None else y * mask
 
+    def measurement_mask(self, y: torch.Tensor) -> Optional[torch.Tensor]:
+        """The 0/1 mask of the entries of ``y`` that are really measured (None: all of them)."""
+        return self._measurement_mask(y)
+
+    def measure_straight_through(self, x: torch.Tensor,
+                                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """A fresh noisy measurement of ``x`` with the gradient of the clean one: ``A x + stopgrad(y - A x)`` with
+        ``y`` the value `measure` gives (noise on ``A x``, zero outside the measured entries). Poisson rates are
+        clamped at 0 for the draw, since a network's output may make ``A x`` slightly negative.
+
+        >>> import torch
+        >>> from equinet.physics import GaussianNoise, Inpainting
+        >>> A = Inpainting(8, drop=0.5, seed=0, noise=GaussianNoise(0.1))
+        >>> x = torch.rand(1, 1, 8, 8, requires_grad=True)
+        >>> y = A.measure_straight_through(x, torch.Generator().manual_seed(1))
+        >>> torch.equal(y.detach(), A.measure(x.detach(), torch.Generator().manual_seed(1)))
+        True
+        >>> y.sum().backward(); torch.equal(x.grad, A.adjoint(torch.ones_like(y)))
+        True
+        """
+        clean = self(x)
+        rate = clean.detach()
+        if self.noise.nonnegative_rate:
+            rate = rate.clamp_min(0)
+        y = self.noise(rate, generator=generator)
+        mask = self.measurement_mask(y)
+        if mask is not None:
+            y = y * mask
+        return clean + (y - clean).detach()
+
     def _check_pair(self, u: torch.Tensor, y: torch.Tensor) -> None:
         self._check_image(u)
         self._check_measurement(y)

@@ -24,22 +24,13 @@ from typing import Optional
 import torch
 from torch import nn
 
+from ..utils.checks import check_real
 from ..utils.registry import Registry
 
 __all__ = ["NoiseModel", "NoNoise", "GaussianNoise", "PoissonNoise", "PoissonGaussianNoise", "NOISES"]
 
 #: name -> noise model class (the TOML's ``noise = { name = ... }``)
 NOISES: Registry = Registry("noise model")
-
-
-def _real_number(value, name: str, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        need = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be finite and {need}, got {value}")
-    return value
 
 
 def _check_measurement(y) -> None:
@@ -69,6 +60,9 @@ def _poisson(rate: torch.Tensor, generator: Optional[torch.Generator]) -> torch.
 
 class NoiseModel(nn.Module):
     """Base class of the noise models: ``forward(y, generator=None)`` returns a noisy copy of ``y``."""
+
+    #: whether the noise is drawn from a rate that must be >= 0 (Poisson laws)
+    nonnegative_rate: bool = False
 
     def forward(self, y: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Return a noisy version of the clean measurement ``y``."""
@@ -102,7 +96,7 @@ class GaussianNoise(NoiseModel):
 
     def __init__(self, sigma: float = 0.1):
         super().__init__()
-        self.sigma = _real_number(sigma, "GaussianNoise sigma", positive=False)
+        self.sigma = check_real(sigma, "GaussianNoise sigma")
 
     def _sample(self, y, generator):
         return y + self.sigma * _randn_like(y, generator)
@@ -119,9 +113,11 @@ class GaussianNoise(NoiseModel):
 class PoissonNoise(NoiseModel):
     """Scaled Poisson (shot) noise ``gain * Poisson(y / gain)``; mean ``y``, variance ``gain * y``."""
 
+    nonnegative_rate = True
+
     def __init__(self, gain: float = 1.0):
         super().__init__()
-        self.gain = _real_number(gain, "PoissonNoise gain", positive=True)
+        self.gain = check_real(gain, "PoissonNoise gain", strict=True)
 
     def _sample(self, y, generator):
         if not bool(torch.isfinite(y).all()) or bool((y < 0).any()):
@@ -141,10 +137,12 @@ class PoissonNoise(NoiseModel):
 class PoissonGaussianNoise(NoiseModel):
     """Poisson-Gaussian noise ``gain * Poisson(y / gain) + sigma * n``; variance ``gain * y + sigma**2``."""
 
+    nonnegative_rate = True
+
     def __init__(self, gain: float = 1.0, sigma: float = 0.1):
         super().__init__()
-        self.gain = _real_number(gain, "PoissonGaussianNoise gain", positive=True)
-        self.sigma = _real_number(sigma, "PoissonGaussianNoise sigma", positive=False)
+        self.gain = check_real(gain, "PoissonGaussianNoise gain", strict=True)
+        self.sigma = check_real(sigma, "PoissonGaussianNoise sigma")
 
     def _sample(self, y, generator):
         if not bool(torch.isfinite(y).all()) or bool((y < 0).any()):

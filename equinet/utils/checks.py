@@ -15,7 +15,8 @@ import torch
 from .seeding import check_seed
 
 __all__ = ["check_positive_int", "check_nonnegative_int", "check_seed", "check_positive_float", "check_bool",
-           "check_image_size", "check_mask", "check_floating", "check_finite"]
+           "check_image_size", "check_mask", "check_floating", "check_finite", "check_nonnegative_float", "check_int",
+           "check_real"]
 
 
 def _is_int(v) -> bool:
@@ -93,3 +94,38 @@ def check_finite(t: torch.Tensor, name: str) -> torch.Tensor:
     if not bool(torch.isfinite(t).all()):
         raise ValueError(f"{name} contain NaN or inf; clean or mask them first")
     return t
+
+
+def check_nonnegative_float(value, name: str) -> float:
+    """``value`` as a finite float >= 0 (bools refused), e.g. a loss weight."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_int(value, name: str, minimum: int = 0) -> int:
+    """``value`` as an int >= ``minimum``: a TypeError for a non-integer (bools included), a ValueError below it.
+
+    >>> check_int(3, "kernel_size", 1)
+    3
+    >>> check_int(2.5, "kernel_size", 1)
+    Traceback (most recent call last):
+    ...
+    TypeError: kernel_size must be an integer >= 1, got 2.5
+    """
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_real(value, name: str, minimum: float = 0.0, strict: bool = False) -> float:
+    """``value`` as a finite float >= ``minimum`` (> with ``strict``): a TypeError for a non-number (bools
+    included), a ValueError for a value out of range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+        raise ValueError(f"{name} must be finite and {'>' if strict else '>='} {minimum:g}, got {value}")
+    return value

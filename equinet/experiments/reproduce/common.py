@@ -20,6 +20,7 @@ from ...metrics import psnr
 from ...nets import NetSpec, build
 from ...reconstructors import PinvReconstructor
 from ...training import TrainConfig, Trainer
+from ...utils.checks import check_nonnegative_float, check_positive_float, check_positive_int
 from ...utils.config import construct, schema_of
 from ...utils.io import save_figure
 from ..runner import prepare_output
@@ -241,19 +242,15 @@ def check_methods(cfg, known: Sequence[str], scales: bool = True) -> None:
 
 def check_fields(cfg, positive_ints: Sequence[str] = (), positive_floats: Sequence[str] = (),
                  nonnegative_floats: Sequence[str] = ()) -> None:
-    """Refuse non-positive / non-numeric configuration values with a message naming the field."""
+    """Refuse non-positive / non-numeric configuration values with a message naming the field
+    (`equinet.utils.checks`)."""
+    where = type(cfg).__name__
     for f in positive_ints:
-        v = getattr(cfg, f)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{type(cfg).__name__}.{f} must be a positive int, got {v!r}")
+        check_positive_int(getattr(cfg, f), f"{where}.{f}")
     for f in positive_floats:
-        v = getattr(cfg, f)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
-            raise ValueError(f"{type(cfg).__name__}.{f} must be a positive number, got {v!r}")
+        check_positive_float(getattr(cfg, f), f"{where}.{f}")
     for f in nonnegative_floats:
-        v = getattr(cfg, f)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"{type(cfg).__name__}.{f} must be a non-negative number, got {v!r}")
+        check_nonnegative_float(getattr(cfg, f), f"{where}.{f}")
 
 
 def run_dir(out: str, *parts: str) -> str:
