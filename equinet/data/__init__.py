@@ -1,6 +1,11 @@
 """Offline, seed-deterministic data: ellipse phantoms, crops of scikit-image's photographs, 1-D triangles.
 
 Nothing is downloaded. Item ``i`` of every generator depends only on ``(seed, i)``. See ``docs/data.md``.
+
+>>> from equinet.data import DATASETS, random_ellipses
+>>> x = random_ellipses(2, 16, seed=0)
+>>> tuple(x.shape), float(x.min()) >= 0.0, DATASETS.names()
+((2, 1, 16, 16), True, ('ellipses', 'natural'))
 """
 
 from .registry import DATASETS

@@ -6,6 +6,10 @@
   by ``UnrolledPGD``, ``equinet.testing`` and the trainer; ``.export()`` uses the library's own export;
 * `build_escnn`: the library twin of ``equinet.nets.build('dncnn', spec)``.
 
+>>> from equinet.interop import LIBRARIES
+>>> LIBRARIES
+('escnn', 'e2cnn')
+
 This package imports without escnn/e2cnn; the functions import them on first use and raise
 `MissingLibraryError` (one line naming the install command) when they are missing. See ``docs/interop.md``.
 """

@@ -4,6 +4,18 @@
 Supervised: `SupervisedLoss`, `EISupLoss`, `DALoss` (need ground truth).
 From measurements only: `MCLoss`, `EILoss`, `AdversarialEILoss`, the SURE losses
 (`SureGaussianLoss`, `SurePoissonLoss`, `SurePGLoss`) and `REILoss`.
+
+>>> import torch
+>>> from equinet.losses import EILoss, LossInputs, LossSum, MCLoss, total
+>>> from equinet.physics import Inpainting
+>>> from equinet.transforms import Rot90
+>>> A = Inpainting(8, drop=0.3, seed=0)
+>>> model = lambda y, physics: physics.pinv(y)
+>>> y = A(torch.rand(2, 1, 8, 8))
+>>> loss = LossSum([MCLoss(), EILoss(Rot90(), weight=0.5)])
+>>> terms = loss(LossInputs(y, A, model, model(y, A), torch.Generator().manual_seed(0)))
+>>> sorted(terms), float(terms["mc"])          # A A†y = y for inpainting: MC is zero
+(['ei', 'mc'], 0.0)
 """
 from .base import LOSSES, Loss, LossInputs, LossSum, total
 # the order of these imports is the order of the registry (the names a configuration error lists)
