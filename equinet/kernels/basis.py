@@ -71,8 +71,10 @@ def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kerne
     else:
         # canonical: Gram-Schmidt in the fixed order ring, frequency, angular solution (unique, machine-independent),
         # from the factored Gram matrix; the dense route handles the rare rule with dependent elements
-        B = fac.orthonormal(ordered_coefficients)
-        if B is None:
+        Bo = fac.orthonormal(ordered_coefficients)
+        if Bo is not None:
+            B = Bo
+        else:
             D = fac.dense()
             B = ordered_orthonormal(D.reshape(D.shape[0], -1))[1].reshape(-1, *D.shape[1:])
     B.setflags(write=False)

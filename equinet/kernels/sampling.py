@@ -225,7 +225,7 @@ def _components(adj: np.ndarray) -> list[list[int]]:
     """Connected components of a symmetric boolean adjacency matrix, each sorted, ordered by smallest member."""
     n = adj.shape[0]
     label = -np.ones(n, dtype=int)
-    comps = []
+    comps: list = []
     for s0 in range(n):
         if label[s0] >= 0:
             continue

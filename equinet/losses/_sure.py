@@ -41,7 +41,7 @@ class SureLoss(Loss):
             raise ValueError(f"{type(self).__name__}: A x1 has shape {tuple(h0.shape)} but y has {tuple(inputs.y.shape)}")
         return h0
 
-    def _first_order(self, inputs: LossInputs, h0: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    def _first_order(self, inputs: LossInputs, h0: torch.Tensor, d: "torch.Tensor | float") -> torch.Tensor:
         """Monte-Carlo ``mean(d ⊙ diag J_h(y))``."""
         b = draw_probe(inputs.y, inputs.generator, self.probe)
         h1 = self._h(inputs, inputs.y + self.tau * b)

@@ -61,10 +61,10 @@ class AdversarialEILoss(Loss):
             discriminator = Discriminator(in_channels)
         if not isinstance(discriminator, nn.Module):
             raise TypeError(f"discriminator must be a torch.nn.Module, got {type(discriminator).__name__}")
-        self.discriminator = discriminator
+        self.discriminator = discriminator  # type: ignore[misc]
 
     def _scores(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.discriminator(x)
+        s = self.discriminator(x)  # type: ignore[misc]
         if not isinstance(s, torch.Tensor) or s.dim() == 0 or s.shape[0] != x.shape[0]:
             raise ValueError(f"the discriminator must return one score per image (shape [B] or [B, ...]), got "
                              f"{tuple(getattr(s, 'shape', ()))} for a batch of {x.shape[0]}")

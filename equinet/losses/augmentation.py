@@ -26,9 +26,10 @@ class DALoss(Loss):
         self.weight = check_weight(weight)
 
     def terms(self, inputs: LossInputs):
-        check_image_like(inputs.x, "DALoss")
-        params = self.transform.sample(inputs.x.shape[0], inputs.generator)
-        xg = self.transform.apply(inputs.x, params)
+        x = inputs.ground_truth()
+        check_image_like(x, "DALoss")
+        params = self.transform.sample(x.shape[0], inputs.generator)
+        xg = self.transform.apply(x, params)
         yg = remeasure(inputs.physics, xg, inputs.generator, noisy=True)
         return {self.name: self.weight * mse(inputs.model(yg, inputs.physics), xg)}
 

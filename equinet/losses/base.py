@@ -14,7 +14,7 @@ every term by name. Losses with an adversary (a discriminator) expose it as ``lo
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import torch
 from torch import nn
@@ -26,7 +26,7 @@ __all__ = ["LossInputs", "Loss", "LossSum", "total", "LOSSES"]
 #: name -> loss class (the TOML's ``[[loss]] name``); each loss registers itself in its own module
 LOSSES: Registry = Registry("loss")
 
-Model = Callable[[torch.Tensor, object], torch.Tensor]
+Model = Callable[[torch.Tensor, Any], torch.Tensor]
 
 
 @dataclass
@@ -34,11 +34,17 @@ class LossInputs:
     """What a loss sees at one training step (see the module docstring)."""
 
     y: torch.Tensor
-    physics: object
+    physics: Any
     model: Model
     x1: torch.Tensor
     generator: torch.Generator
     x: Optional[torch.Tensor] = None
+
+    def ground_truth(self) -> torch.Tensor:
+        """``x``, which a loss that declares ``needs_ground_truth`` always receives."""
+        if self.x is None:
+            raise ValueError("this loss needs the ground-truth images x (paired data)")
+        return self.x
 
     def without_ground_truth(self) -> "LossInputs":
         """The same inputs with the ground truth removed (what unsupervised losses get)."""
@@ -105,7 +111,7 @@ class LossSum(Loss):
         self._adversarial = adversaries[0] if adversaries else None
 
     @property
-    def discriminator(self):  # type: ignore[override]
+    def discriminator(self):
         return None if self._adversarial is None else self._adversarial.discriminator
 
     def terms(self, inputs: LossInputs) -> Dict[str, torch.Tensor]:

@@ -30,7 +30,7 @@ class EISupLoss(Loss):
 
     def terms(self, inputs: LossInputs):
         x2, x3 = ei_term(inputs.without_ground_truth(), self.transform, self.noise)
-        return {"sup": self.weight_sup * mse(inputs.x1, inputs.x), "ei": self.weight * mse(x3, x2)}
+        return {"sup": self.weight_sup * mse(inputs.x1, inputs.ground_truth()), "ei": self.weight * mse(x3, x2)}
 
     def extra_repr(self):
         return f"transform={self.transform!r}, weight={self.weight}, weight_sup={self.weight_sup}, noise={self.noise}"

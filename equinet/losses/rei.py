@@ -47,7 +47,7 @@ class REILoss(Loss):
             raise ValueError("give either a sure loss or keyword arguments for the automatic one, not both")
         self.sure = sure
         self._sure_kwargs = dict(sure_kwargs)
-        self._auto = {}
+        self._auto: dict = {}
 
     def _sure_loss(self, physics) -> SureLoss:
         if self.sure is not None:

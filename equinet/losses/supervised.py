@@ -19,7 +19,7 @@ class SupervisedLoss(Loss):
         self.weight = check_weight(weight)
 
     def terms(self, inputs: LossInputs):
-        return {self.name: self.weight * mse(inputs.x1, inputs.x)}
+        return {self.name: self.weight * mse(inputs.x1, inputs.ground_truth())}
 
     def extra_repr(self):
         return f"weight={self.weight}"

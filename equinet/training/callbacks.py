@@ -159,6 +159,8 @@ class EMA(Callback):
 
     def copy_to(self, module) -> None:
         """Load the averaged weights into ``module`` (other entries of its state dict are kept)."""
+        if self.average is None:
+            raise ValueError("EMA has no average yet (it starts with the training)")
         module.load_state_dict({**module.state_dict(), **self.average})
 
     def state_dict(self) -> dict:

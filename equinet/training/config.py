@@ -36,7 +36,7 @@ MEASUREMENTS = ("fixed", "online")
 # section -> key -> (accepted types, default); the components' own typed options are the schema
 _TRAIN_DEFAULTS = schema_of(TrainConfig)
 TOP = {"seed": _TRAIN_DEFAULTS["seed"], "device": _TRAIN_DEFAULTS["device"], "out": ((str,), None)}
-SECTIONS = {
+SECTIONS: Dict[str, Dict[str, tuple]] = {
     "data": {"name": ((str,), "ellipses"), "image_size": ((int,), REQUIRED), "n_train": ((int,), REQUIRED),
              "n_val": ((int,), 0), "seed": ((int,), 0), "measurements": ((str,), "fixed"),
              "ground_truth": ((bool,), False), "noise_seed": ((int,), None), "grayscale": ((bool,), True)},
@@ -69,7 +69,7 @@ def _noise(path: str, table):
 def _physics(table: dict, image_size: int):
     name, kw = named("physics", table, PHYSICS)
     cls = PHYSICS.get(name)
-    fixed = {}
+    fixed: Dict[str, Any] = {}
     if "image_size" in schema_of(cls):
         if "image_size" in kw and kw["image_size"] != image_size:
             raise ConfigError(f"physics.image_size = {kw['image_size']!r} differs from data.image_size = {image_size}")
@@ -263,10 +263,9 @@ def build_run(cfg: dict) -> Run:
     train_x, val_x = images[:d["n_train"]], images[d["n_train"]:]
     noise_seed = derived_seed(seed, 10) % 2 ** 62 if d["noise_seed"] is None else d["noise_seed"]
     try:
+        data: Any = train_x  # images: measured on line at every step
         if d["measurements"] == "fixed":
             data = simulate_measurements(physics, train_x, seed=noise_seed, ground_truth=d["ground_truth"])
-        else:
-            data = train_x
         validation = simulate_measurements(physics, val_x, seed=derived_seed(noise_seed, 1) % 2 ** 62,
                                            ground_truth=True) if d["n_val"] else None
     except (TypeError, ValueError) as err:

@@ -137,7 +137,7 @@ class AveragingOptimizer(torch.optim.Optimizer):
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.optimizer.zero_grad(set_to_none=set_to_none)
 
-    def step(self, closure=None) -> None:
+    def step(self, closure=None) -> None:  # type: ignore[override]
         if closure is not None:
             raise ValueError("the adversary's optimizer is stepped by the trainer; closures are not supported")
         grads = [torch.zeros_like(p) if p.grad is None else p.grad.detach() * self.weight for p in self._params()]

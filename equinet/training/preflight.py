@@ -43,7 +43,7 @@ def loss_transforms(loss: Loss) -> list:
     Empty for supervised losses (they see the ground truth, identifiability is not in question)."""
     if loss.needs_ground_truth:
         return []
-    found = []
+    found: list = []
     for m in loss.modules():
         t = getattr(m, "transform", None)
         if t is not None and all(t is not f for f in found):

@@ -40,7 +40,7 @@ class _CallableSupervised(Loss):
         self.fn = fn
 
     def terms(self, inputs: LossInputs) -> Dict[str, torch.Tensor]:
-        value = self.fn(inputs.x1, inputs.x)
+        value = self.fn(inputs.x1, inputs.ground_truth())
         if not isinstance(value, torch.Tensor) or value.dim() != 0:
             raise TypeError("loss must return a scalar tensor")
         return {"loss": value}

@@ -99,7 +99,7 @@ class Trainer:
                              "then the same for any number of processes dividing it)")
         dev = self.ctx.device
         self.model, self.loss, self.physics = model.to(dev), loss.to(dev), physics
-        self.measure = measure if measure is not None else getattr(physics, "measure", None)
+        self.measure: Callable = measure if measure is not None else getattr(physics, "measure", None)  # type: ignore
         if isinstance(physics, nn.Module):
             physics.to(dev)
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -265,7 +265,8 @@ class Trainer:
             share = len(slices[m]) / len(idx)
             g = step_generator(self.seed, step, m, self.micro_batches)
             x, y = self.get_batch(step, slices[m], g)
-            sync = contextlib.nullcontext() if not ctx.distributed or j == len(local) - 1 else net.no_sync()
+            sync = contextlib.nullcontext() if not ctx.distributed or j == len(local) - 1 else \
+                net.no_sync()  # type: ignore[operator]
             with sync:
                 x1 = self.forward(net, y)
                 inputs = LossInputs(y, self.physics, net, x1, g, x if self.loss.needs_ground_truth else None)
@@ -285,8 +286,8 @@ class Trainer:
             for inputs, share in kept:
                 if isinstance(adv_proxy, D.AveragingOptimizer):
                     adv_proxy.weight = share
-                for k, v in (self.loss.adversary_step(inputs, adv_proxy) or {}).items():
-                    adv_values[k] = adv_values.get(k, 0.0) + share * float(v)
+                for k, a in (self.loss.adversary_step(inputs, adv_proxy) or {}).items():
+                    adv_values[k] = adv_values.get(k, 0.0) + share * float(a)
             if isinstance(adv_proxy, D.AveragingOptimizer):
                 adv_proxy.apply()
             values.update(D.reduce_values(adv_values, ctx))

@@ -126,7 +126,7 @@ class Rotate(_O2Transform):
         if multiples is not None:
             if isinstance(multiples, bool) or not isinstance(multiples, numbers.Real) or not 0 < multiples <= 360:
                 raise ValueError(f"multiples must be a number of degrees in (0, 360], got {multiples!r}")
-            self._steps = torch.arange(math.ceil(lo / multiples), math.floor(hi / multiples) + 1,
+            self._steps: Optional[torch.Tensor] = torch.arange(math.ceil(lo / multiples), math.floor(hi / multiples) + 1,
                                        dtype=torch.float64) * float(multiples)
             if hi - lo == 360.0 and self._steps.numel() > 1 and \
                     abs((self._steps[-1] - self._steps[0]).item() - 360.0) < 1e-9:

@@ -6,7 +6,7 @@ Parameters (``param_dim = 2``): ``(rows, columns)`` as in ``torch.roll(x, (rows,
 from __future__ import annotations
 
 import numbers
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 
@@ -38,7 +38,8 @@ class Shift(Transform):
             if isinstance(max_shift, bool) or not isinstance(max_shift, numbers.Integral) or max_shift < 0:
                 raise ValueError(f"max_shift must be a non-negative int, got {max_shift!r}")
             m = int(max_shift)
-            self._low, self._count = (-m, -m), (2 * m + 1, 2 * m + 1)
+            self._low: Tuple[int, int] = (-m, -m)
+            self._count: Tuple[int, int] = (2 * m + 1, 2 * m + 1)
         else:
             h, w = as_image_size(image_size)
             self._low, self._count = (0, 0), (h, w)

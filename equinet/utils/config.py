@@ -88,7 +88,7 @@ def schema_of(component, skip: Tuple[str, ...] = ()) -> Dict[str, tuple]:
             if f.name in skip or not f.init:
                 continue
             default = f.default if f.default is not dataclasses.MISSING else (
-                f.default_factory() if f.default_factory is not dataclasses.MISSING else REQUIRED)  # type: ignore
+                f.default_factory() if f.default_factory is not dataclasses.MISSING else REQUIRED)
             out[f.name] = (_types_of_hint(hints[f.name]), default)
         return out
     for name, p in inspect.signature(component).parameters.items():
