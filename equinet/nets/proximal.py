@@ -7,6 +7,8 @@ first input channels).
 """
 from __future__ import annotations
 
+from dataclasses import replace
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -130,9 +132,10 @@ def resize_like(x: torch.Tensor, ref: torch.Tensor) -> torch.Tensor:
 
 
 class _UNetPlain(nn.Module):
-    def __init__(self, enc, downs, bottom, ups, out, out_channels, residual):
+    def __init__(self, enc, downs, bottom, upconvs, ups, out, out_channels, residual):
         super().__init__()
         self.enc, self.downs, self.bottom = nn.ModuleList(enc), nn.ModuleList(downs), bottom
+        self.upconvs = nn.ModuleList(upconvs)
         self.ups, self.out, self.out_channels, self.residual = nn.ModuleList(ups), out, out_channels, residual
 
     def forward(self, x):
@@ -148,43 +151,81 @@ def _unet_forward(net, x: torch.Tensor, out_channels: int, residual: bool) -> to
         skips.append(h)
         h = down(h)
     h = net.bottom(h)
-    for up, skip in zip(net.ups, reversed(skips)):
-        h = up(torch.cat([resize_like(h, skip), skip], dim=1))
+    for i, (up, skip) in enumerate(zip(net.ups, reversed(skips))):
+        h = resize_like(h, skip)
+        if len(net.upconvs):
+            h = net.upconvs[i](h)
+        h = up(torch.cat([h, skip], dim=1))
     y = net.out(h)
     return y + x[:, :out_channels] if residual else y
+
+
+#: U-Net down-sampling ('avg': 2x2 average, 'max': 2x2 max pooling of permutation fields) and up-sampling
+#: ('conv': resize, then a convolution block to the finer scale's width, then the skip concatenation;
+#: 'resize': resize and concatenate) choices
+UNET_DOWN = ("avg", "max")
+UNET_UP = ("conv", "resize")
 
 
 class UNet(_ProximalNet):
     """Equivariant U-Net: ``scales`` down-sampling levels, widths ``spec.width · 2^s``, two convolution blocks per
     level, skip connections by concatenating field types, exact resampling for every image size.
 
-    Down-sampling: `equinet.nn.Downsample2x` (exact for even and odd sizes); up-sampling: centred bilinear
-    resize to the skip connection's size (`resize_like`).
+    Args:
+        spec: the fields, kernels, normalisation and nonlinearity (``spec.depth`` is not used: two blocks per level).
+        scales: down-sampling levels (>= 1).
+        residual: add the input to the output.
+        down: ``'max'`` (default; 2x2 max pooling of regular fields, average pooling for the band-limited fields
+            of SO(2)/O(2), where a maximum is not equivariant) or ``'avg'`` (2x2 average), both
+            `equinet.nn.Downsample2x` (exact for even and odd sizes).
+        up: ``'conv'`` (default): centred bilinear resize to the skip connection's size (`resize_like`), a
+            convolution block down to the finer level's width, then the concatenation; ``'resize'``: resize and
+            concatenate (the U-Net of equinet <= 0.3, fewer parameters).
+        out_kernel: kernel size of the output convolution (default 1: a per-pixel read-out; None: ``spec.kernel_size``).
+
+    The defaults follow the standard imaging U-Net (max pooling, an up-convolution, a 1x1 read-out), which trains
+    better at equal parameters than average pooling without up-convolution (docs/benchmarks.md, "U-Net baseline").
     """
 
-    def __init__(self, spec: NetSpec, scales: int = 2, residual: bool = True):
+    def __init__(self, spec: NetSpec, scales: int = 2, residual: bool = True, down: str = "avg", up: str = "resize",
+                 out_kernel: int | None = None):
         super().__init__()
         from ..nn import Downsample2x
-        if scales < 1:
-            raise ValueError(f"UNet needs scales >= 1, got {scales}")
+        if isinstance(scales, bool) or not isinstance(scales, int) or scales < 1:
+            raise ValueError(f"UNet needs scales >= 1 (an int), got {scales!r}")
+        if down not in UNET_DOWN:
+            raise ValueError(f"UNet down must be one of {UNET_DOWN}, got {down!r}")
+        if up not in UNET_UP:
+            raise ValueError(f"UNet up must be one of {UNET_UP}, got {up!r}")
+        if out_kernel is not None and (isinstance(out_kernel, bool) or not isinstance(out_kernel, int)
+                                       or out_kernel < 1 or out_kernel % 2 == 0):
+            raise ValueError(f"UNet out_kernel must be a positive odd int or None, got {out_kernel!r}")
         _check_channels(spec, residual)
         self.spec, self.scales, self.residual = spec, scales, residual
+        self.down, self.up, self.out_kernel = down, up, out_kernel
+        pool = down if spec.pointwise else "avg"
         self.in_type, self.out_type = spec.image_type(spec.in_channels), spec.image_type(spec.out_channels)
         widths = [spec.width * 2 ** s for s in range(scales + 1)]
         types = [spec.hidden_type(w) for w in widths]
-        enc, downs, ups = [], [], []
+        enc, downs, upconvs, ups = [], [], [], []
         prev = self.in_type
         for s in range(scales):
             enc.append(EquivariantSequential(*conv_block(spec, prev, types[s]), *conv_block(spec, types[s], types[s])))
-            downs.append(Downsample2x(types[s]))
+            downs.append(Downsample2x(types[s], mode=pool))
             prev = types[s]
         self.bottom = EquivariantSequential(*conv_block(spec, prev, types[scales]),
                                             *conv_block(spec, types[scales], types[scales]))
         for s in reversed(range(scales)):
-            cat = types[s + 1] + types[s]
+            coarse = types[s + 1]
+            if up == "conv":
+                upconvs.append(EquivariantSequential(*conv_block(spec, types[s + 1], types[s])))
+                coarse = types[s]
+            cat = coarse + types[s]
             ups.append(EquivariantSequential(*conv_block(spec, cat, types[s]), *conv_block(spec, types[s], types[s])))
         self.enc, self.downs, self.ups = nn.ModuleList(enc), nn.ModuleList(downs), nn.ModuleList(ups)
-        self.out = conv_layer(spec, types[0], self.out_type)
+        self.upconvs = nn.ModuleList(upconvs)
+        k = spec.kernel_size if out_kernel is None else out_kernel
+        self.out = conv_layer(replace(spec, kernel_size=k), types[0], self.out_type)
 
     @property
     def output_layer(self) -> nn.Module:
@@ -200,8 +241,12 @@ class UNet(_ProximalNet):
     def export(self) -> nn.Module:
         from ..nn.export import plain
         return plain(_UNetPlain([e.export() for e in self.enc], [d.export() for d in self.downs],
-                                self.bottom.export(), [u.export() for u in self.ups], self.out.export(),
-                                self.spec.out_channels, self.residual))
+                                self.bottom.export(), [u.export() for u in self.upconvs],
+                                [u.export() for u in self.ups], self.out.export(), self.spec.out_channels,
+                                self.residual))
+
+    def extra_repr(self) -> str:
+        return f"scales={self.scales}, down={self.down!r}, up={self.up!r}, out_kernel={self.out_kernel}"
 
 
 # registered here, U-Net first (the order a configuration error lists them in)

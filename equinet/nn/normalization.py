@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from .export import _detached, plain
@@ -118,9 +119,15 @@ class EquivariantBatchNorm(_FieldNorm):
         self.register_buffer("running_mean", torch.zeros(self.n_invariant if self.use_bias else 0))
         self.register_buffer("running_var", torch.ones(self.n_fields))
         self.register_buffer("num_batches_tracked", torch.tensor(0, dtype=torch.long))
+        #: every field is one trivial channel (a translation network): the computation is torch's batch norm
+        self._scalar = self.use_bias and self.n_invariant == self.n_fields == self.in_type.size
+        if self._scalar:
+            assert torch.equal(self.P, torch.eye(self.in_type.size)), "trivial fields: the identity projector"
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
+        if self._scalar:
+            return self._batch_norm(x)
         centred = self.use_bias and self.n_invariant > 0
         if not self.training:
             return self._finish(self._centre(x, self.running_mean if centred else None), self.running_var)
@@ -142,6 +149,20 @@ class EquivariantBatchNorm(_FieldNorm):
                 self.running_mean.mul_(1 - m).add_(mu.detach(), alpha=m)
             self.running_var.mul_(1 - m).add_(v_run.detach(), alpha=m)
         return self._finish(xc, v)
+
+    def _batch_norm(self, x: torch.Tensor) -> torch.Tensor:
+        """Scalar fields: ``F.batch_norm`` (the same statistics, running averages and Bessel correction)."""
+        if self.training:
+            if x.shape[0] * x.shape[2] * x.shape[3] < 2:
+                raise ValueError(f"EquivariantBatchNorm needs more than one value per field when training, got "
+                                 f"input of shape {tuple(x.shape)}")
+            with torch.no_grad():
+                self.num_batches_tracked += 1
+            m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
+        else:
+            m = 0.0
+        return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, self.training, m,
+                            self.eps)
 
     def export(self) -> nn.Module:
         """The eval-mode map, a per-channel affine x·a + c with the running statistics baked in."""

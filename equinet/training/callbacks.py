@@ -28,7 +28,7 @@ from ..utils.checks import check_positive_int
 from ..utils.progress import Progress
 from .log import plot_history, write_csv
 
-__all__ = ["default_callbacks", "Callback", "CSVLog", "ProgressBar", "CurvePlots", "StepFunction", "EMA", "EarlyStopping"]
+__all__ = ["default_callbacks", "Callback", "StopWhen", "CSVLog", "ProgressBar", "CurvePlots", "StepFunction", "EMA", "EarlyStopping"]
 
 
 class Callback:
@@ -128,6 +128,24 @@ class StepFunction(Callback):
 
     def on_step(self, trainer, step, loss):
         self.fn(step, loss)
+
+
+class StopWhen(Callback):
+    """Stop when ``fn(history)`` says so, asked after every validation and once when a run resumes (e.g.
+    `equinet.training.convergence.UntilConverged`, whose state lives in the run's schedule)."""
+
+    can_stop = True
+
+    def __init__(self, fn: Callable):
+        self.fn = fn
+
+    def on_fit_start(self, trainer):
+        if trainer.history.loss and self.fn(trainer.history):
+            trainer.stop_requested = True
+
+    def on_evaluation(self, trainer, step, metrics):
+        if step > 0 and self.fn(trainer.history):  # not asked before the first step
+            trainer.stop_requested = True
 
 
 class EMA(Callback):

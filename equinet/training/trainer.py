@@ -9,8 +9,7 @@ the slice's share; then `Trainer.optimize` (optimizer and scheduler steps) and t
 bar, curve plots, EMA and early stopping are callbacks on the trainer's events (`equinet.training.callbacks`).
 
 Exact resume: batch order and generators are functions of ``(seed, step)``; the checkpoint holds everything else
-(`equinet.training.checkpoint`), so a run killed at any time and resumed reproduces the uninterrupted run bit for
-bit on the CPU.
+(`equinet.training.checkpoint`): a killed and resumed run reproduces the uninterrupted one bit for bit on the CPU.
 """
 from __future__ import annotations
 
@@ -25,7 +24,7 @@ from torch import nn
 
 from ..losses.base import Loss, LossInputs, total
 from . import distributed as D
-from .callbacks import Callback, default_callbacks
+from .callbacks import Callback, StopWhen, default_callbacks
 from .checkpoint import (capture_rng, checked_checkpoint, forked_rng, plain, restore_trainer, save_checkpoint,
                          seed_process, settings_text, trainer_state)
 from .distributed import resolve_device
@@ -59,6 +58,8 @@ class Trainer:
         progress: True for a progress bar, or a shared bar (any object with ``update(n, postfix=None)``).
         callback: ``callback(step, loss)`` after every step; callbacks: more `Callback` objects.
         fingerprint: extra settings (e.g. the parsed config) that must match for a resume.
+        stop_when: ``stop_when(history) -> bool`` after every validation and on resuming: True ends the run with a
+            checkpoint (`equinet.training.callbacks.StopWhen`; needs ``validation``; single process).
     """
 
     def __init__(self, model: nn.Module, loss: Loss, physics, data, config: Optional[TrainConfig] = None, *,
@@ -66,7 +67,7 @@ class Trainer:
                  measure: Optional[Callable] = None, validation=None, out: Optional[str] = None,
                  checkpoint: Optional[str] = None, resume: bool = True, progress=False,
                  callback: Optional[Callable[[int, float], None]] = None, callbacks: Sequence[Callback] = (),
-                 fingerprint: Optional[dict] = None, **settings):
+                 fingerprint: Optional[dict] = None, stop_when: Optional[Callable] = None, **settings):
         if not isinstance(model, nn.Module):
             raise TypeError(f"model must be a torch.nn.Module called as model(y, physics), got {type(model).__name__}")
         if not isinstance(loss, Loss):
@@ -92,16 +93,20 @@ class Trainer:
             os.path.join(self.out, "checkpoint.pt") if self.out is not None else None)
         if self.checkpoint is not None and os.path.isdir(self.checkpoint):
             raise ValueError(f"checkpoint path {self.checkpoint!r} is a folder; give a file path")
+        if stop_when is not None and (not callable(stop_when) or validation is None):
+            raise ValueError("stop_when must be a callable history -> bool and needs a validation set (it is asked "
+                             "after each validation evaluation)")
         self.ctx = D.setup(resolve_device(cfg.device))
+        if stop_when is not None and self.ctx.distributed:
+            raise ValueError("stop_when is supported in a single process only (not under torchrun)")
         if self.micro_batches % self.ctx.world_size:
             raise ValueError(f"micro_batches={self.micro_batches} must be a multiple of the number of processes "
                              f"({self.ctx.world_size}); e.g. micro_batches = {self.ctx.world_size} (the results are "
                              "then the same for any number of processes dividing it)")
-        dev = self.ctx.device
-        self.model, self.loss, self.physics = model.to(dev), loss.to(dev), physics
+        self.model, self.loss, self.physics = model.to(self.ctx.device), loss.to(self.ctx.device), physics
         self.measure: Callable = measure if measure is not None else getattr(physics, "measure", None)  # type: ignore
         if isinstance(physics, nn.Module):
-            physics.to(dev)
+            physics.to(self.ctx.device)
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
             raise ValueError("the model has no trainable parameters")
@@ -109,15 +114,15 @@ class Trainer:
         scheduler = cfg.make_scheduler if scheduler is None else scheduler
         self.scheduler = scheduler(self.optimizer, self.total) if callable(scheduler) and \
             not hasattr(scheduler, "step") else scheduler
-        disc = loss.discriminator
-        self.adversary_optimizer = None if disc is None else build_optimizer(
-            adversary_optimizer, [p for p in disc.parameters() if p.requires_grad], cfg.make_adversary_optimizer,
+        self.adversary_optimizer = None if loss.discriminator is None else build_optimizer(
+            adversary_optimizer, [p for p in loss.discriminator.parameters() if p.requires_grad], cfg.make_adversary_optimizer,
             "adversary_optimizer")
         self.validation, self.resume, self.progress = validation, bool(resume), progress
         self.grad_clip = None if cfg.grad_clip is None else float(cfg.grad_clip)
         self.callbacks = default_callbacks(cfg, self.out if self.ctx.is_main else None, type(loss).__name__,
                                            progress if self.ctx.is_main or progress is not True else False,
-                                           callback) + list(callbacks)
+                                           callback) + list(callbacks) + \
+            ([StopWhen(stop_when)] if stop_when is not None else [])
         self.stop_requested = False
         extra = {k: getattr(cfg, k) for k in ("ema", "early_stopping") if getattr(cfg, k) is not None}
         self.fingerprint = dict(

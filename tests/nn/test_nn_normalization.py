@@ -195,3 +195,30 @@ def test_errors():
         EquivariantBatchNorm(t, momentum=2.0)
     with pytest.raises(ValueError, match="eps"):
         EquivariantInstanceNorm(t, eps=0.0)
+
+
+@pytest.mark.parametrize("momentum", [0.1, None])
+@pytest.mark.parametrize("affine", [True, False])
+def test_scalar_fast_path_equals_the_field_wise_formula(momentum, affine):
+    """Trivial fields take torch's batch norm; the field-wise computation gives the same values, gradients and
+    running statistics (float64, to rounding)."""
+    import copy
+    t = FieldType.trivial(C4, 5)
+    fast = EquivariantBatchNorm(t, affine=affine, momentum=momentum).double()
+    if affine:
+        randomise(fast)
+    general = copy.deepcopy(fast)
+    general._scalar = False
+    assert fast._scalar
+    for k in range(3):
+        x = shifted_input(t, 4, 6, seed=k).double().requires_grad_()
+        a, b = fast(x), general(x)
+        ga, gb = (torch.autograd.grad(y.pow(3).sum(), x)[0] for y in (a, b))
+        torch.testing.assert_close(a, b, rtol=0, atol=1e-12)
+        torch.testing.assert_close(ga, gb, rtol=0, atol=1e-10)
+    for name in ("running_mean", "running_var", "num_batches_tracked"):
+        torch.testing.assert_close(getattr(fast, name), getattr(general, name), rtol=0, atol=1e-14)
+    fast.eval(), general.eval()
+    x = shifted_input(t, 2, 5, seed=9).double()
+    torch.testing.assert_close(fast(x), general(x), rtol=0, atol=1e-12)
+    torch.testing.assert_close(fast.export()(x), fast(x), rtol=0, atol=1e-12)

@@ -145,3 +145,15 @@ def test_resampling_errors_and_export():
         for s in (8, 9):  # one exported module serves even and odd sizes
             x = torch.randn(2, layer.in_type.size, s, s + 3)
             torch.testing.assert_close(ex(x), layer(x), rtol=0, atol=0)
+
+
+@pytest.mark.parametrize("mode", ["avg", "max"])
+@pytest.mark.parametrize("size", [(8, 6), (7, 6), (8, 5), (5, 5)])
+def test_even_size_fast_path_is_bitwise_the_general_rule(mode, size):
+    """Even images take one or two pooling calls in eager mode; the values (and the exported graph's, which keeps
+    the general size rule) are bit for bit those of `downsample2x`."""
+    from equinet.nn.resampling import downsample2x
+    x = torch.randn(2, 3, *size, generator=torch.Generator().manual_seed(1))
+    d = Downsample2x(FieldType.trivial(groups.cyclic(4), 3), mode)
+    assert torch.equal(d(x), downsample2x(x, mode))
+    assert torch.equal(d.export()(x), d(x))

@@ -7,6 +7,7 @@ import argparse
 import dataclasses
 import math
 import os
+import time
 from dataclasses import dataclass
 from typing import Callable, Dict, Optional, Sequence
 
@@ -24,23 +25,28 @@ from ...utils.checks import check_nonnegative_float, check_positive_float, check
 from ...utils.config import construct, schema_of
 from ...utils.io import save_figure
 from ..runner import prepare_output
+from .labels import LABELS, METHODS  # (re-exported: the reproductions import them from here)
 
 __all__ = ["METHODS", "LABELS", "residual_unet", "make_loss", "train_model", "reconstruct", "psnr_per_image",
            "real_photographs", "disk_mask", "cli", "mean_std", "pm", "figure_grid"]
 
-#: the learning methods of Table 1 of the EI paper (plus the linear baseline ``pinv`` = A†y)
-METHODS = ("pinv", "mc", "ei", "ei_adv", "sup", "ei_sup")
-LABELS = {"pinv": "A†y", "mc": "MC", "ei": "EI", "ei_adv": "EI-adv", "sup": "Sup", "ei_sup": "EI-sup",
-          "rei": "REI"}
+#: the reproductions' U-Net architectures: 'standard' (equinet's default U-Net: max pooling, up-convolutions, a
+#: 1x1 read-out, as the EI paper's and deepinv's) and 'v1' (equinet <= 0.3: average pooling, resize and
+#: concatenate, a k x k read-out), kept so the quick tables published with it stay reproducible
+UNET_ARCHS = {"standard": dict(down="max", up="conv", out_kernel=1),
+              "v1": dict(down="avg", up="resize", out_kernel=None)}
 
 
 def residual_unet(width: int, scales: int, channels: int = 1, group="C1", kernel_size: int = 3,
-                  bias: bool = True) -> PinvReconstructor:
+                  bias: bool = True, arch: str = "standard", batch_norm: bool = False) -> PinvReconstructor:
     """``f(y) = A†y + U(A†y)``, the EI paper's network, with the U-Net's last convolution zeroed so that every
-    method starts from ``f = A†`` (for inpainting, MC then stays at A†y exactly: its gradient is zero there)."""
+    method starts from ``f = A†`` (for inpainting, MC then stays at A†y exactly: its gradient is zero there).
+    ``arch``: a key of `UNET_ARCHS`; ``batch_norm``: batch normalisation after every convolution but the last."""
+    if arch not in UNET_ARCHS:
+        raise ValueError(f"unet architecture must be one of {tuple(UNET_ARCHS)}, got {arch!r}")
     spec = NetSpec(group=group, in_channels=channels, out_channels=channels, width=width, depth=2,
-                   kernel_size=kernel_size, bias=bias)
-    net = build("unet", spec, scales=scales, residual=False).zero_output_layer()
+                   kernel_size=kernel_size, bias=bias, batch_norm=batch_norm)
+    net = build("unet", spec, scales=scales, residual=False, **UNET_ARCHS[arch]).zero_output_layer()
     return PinvReconstructor(net, residual=True, init="pinv")
 
 
@@ -60,18 +66,45 @@ def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
 
 
 def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int, lr: float,
-                seed: int, device="cpu", progress=None, out: Optional[str] = None, grad_clip: Optional[float] = None):
+                seed: int, device="cpu", progress=None, out: Optional[str] = None, grad_clip: Optional[float] = None,
+                converge=None, validation: Optional[tuple] = None):
     """Train ``model`` in place with ``loss`` for ``steps`` Adam steps (cosine learning-rate decay) on the fixed
     measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it (the discriminator
-    of EI-adv: Adam, lr 1e-3). Returns the trainer's history. ``out``: the run's folder (log.csv, checkpoint.pt; an interrupted run resumes there; no
-    per-run plots, which would dominate short runs)."""
+    of EI-adv: Adam, lr 1e-3). Returns the trainer's history, with ``converged`` (bool or None) and ``cpu_seconds``
+    added. ``out``: the run's folder (log.csv, checkpoint.pt; an interrupted run resumes there; no per-run plots,
+    which would dominate short runs).
+
+    ``converge`` (a config with ``val_every, min_steps, tol_db, window, cooldown``) and ``validation`` = held-out
+    ``(x, y)``: train at constant lr until the plateau rule holds, then cool down (`equinet.training.convergence`);
+    ``steps`` is then the cap."""
     data = PairedMeasurementDataset(x, y) if loss.needs_ground_truth else MeasurementDataset(y)
+    from ...training.convergence import PlateauCooldown, PlateauRule, UntilConverged
     cb = None if progress is None else (lambda step, value: progress.update(1, postfix=f"loss={value:.3g}"))
     config = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, schedule="cosine", seed=seed, device=device,
                          grad_clip=grad_clip, checkpoint_every=max(1, steps // 5), log_every=max(1, steps // 20),
                          plots=False, adversary_lr=1e-3, adversary_betas=(0.9, 0.999))
-    trainer = Trainer(model, loss, physics, data, config, out=out, callback=cb)
-    return trainer.fit()
+    kw: dict = {}
+    stop = None
+    if converge is not None:
+        if validation is None:
+            raise ValueError("a converged run needs a validation split (held-out x, y)")
+        stop = []
+        rule = PlateauRule(converge.tol_db, converge.window, converge.min_steps)
+
+        def schedule(o, n):
+            s = PlateauCooldown(o)
+            stop.append(UntilConverged(rule, s, converge.cooldown, converge.val_every))
+            return s
+        config = dataclasses.replace(config, val_every=converge.val_every, data_range=1.0,
+                                     checkpoint_every=converge.val_every)
+        kw = dict(scheduler=schedule, validation=PairedMeasurementDataset(*validation),
+                  stop_when=lambda h: stop[0](h))
+    trainer = Trainer(model, loss, physics, data, config, out=out, callback=cb, **kw)
+    c0 = time.process_time()
+    hist = trainer.fit()
+    hist.cpu_seconds = time.process_time() - c0
+    hist.converged = None if stop is None else stop[0].converged
+    return hist
 
 
 @torch.no_grad()
@@ -168,9 +201,17 @@ def cli(name: str, description: str, config_cls, run: Callable, argv: Optional[S
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
                       help="about 15 minutes on 2 CPU cores (default)")
+    if hasattr(config_cls, "converged"):
+        mode.add_argument("--converged", dest="mode", action="store_const", const="converged",
+                          help="every method until held-out PSNR plateaus, then a cool-down (20-90 min per method "
+                               "and core; --methods picks some, --results collects them across runs)")
     mode.add_argument("--full", dest="mode", action="store_const", const="full",
                       help="the paper-sized protocol (for a GPU: --device auto)")
     ap.set_defaults(mode="quick")
+    if hasattr(config_cls, "converged"):
+        ap.add_argument("--results", default=None, metavar="FILE",
+                        help="with --converged: merge the trained methods into this JSON results file and draw its "
+                             "learning curves next to it (default OUT/results.json)")
     ap.add_argument("--out", default=f"outputs/reproduce/{name}", help=f"output folder (default outputs/reproduce/{name})")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None, help="training steps of every model")
@@ -184,13 +225,16 @@ def cli(name: str, description: str, config_cls, run: Callable, argv: Optional[S
     names = {f.name for f in dataclasses.fields(config_cls)}
     overrides = {k: v for k, v in vars(a).items() if k in names and k != "mode" and v is not None}
     try:
-        cfg = config_cls.quick(**overrides) if a.mode == "quick" else config_cls.full(**overrides)
+        cfg = getattr(config_cls, a.mode)(**overrides)
         prepare_output(a.out)
     except (ValueError, TypeError, OSError) as err:
         ap.error(str(err))
     print(f"reproduce {name} ({cfg.mode} mode) -> {a.out}")
+    kw = {}
+    if cfg.mode == "converged":
+        kw["results"] = a.results or os.path.join(a.out, "results.json")
     try:
-        return run(cfg, a.out, progress=not a.no_progress)
+        return run(cfg, a.out, progress=not a.no_progress, **kw)
     except KeyboardInterrupt:
         raise SystemExit(f"interrupted: stopped {name} (per-run checkpoints are kept under {a.out}/runs)")
 
@@ -210,16 +254,40 @@ class UNetRunConfig:
     lr: float = 5e-4
     width: int = 32
     scales: int = 3
+    #: the U-Net: a key of `UNET_ARCHS` and batch normalisation (the EI paper's network: 'standard' with it)
+    unet: str = "standard"
+    batch_norm: bool = True
     adv_weight: float = 0.1
     workers: int = 1
     threads: Optional[int] = None
     device: str = "auto"
+    #: the converged budget (mode 'converged'; `equinet.experiments.reproduce.converged`): validation images, the
+    #: validation interval, and the plateau rule (``steps`` is then the cap)
+    n_val: int = 16
+    val_every: int = 250
+    min_steps: int = 2000
+    tol_db: float = 0.1
+    window: float = 0.2
+    cooldown: float = 0.2
+
+    @property
+    def converge(self):
+        """The convergence settings in converged mode, else None."""
+        return self if self.mode == "converged" else None
+
+    @classmethod
+    def converged(cls, **kw):
+        """Each method until the plateau rule holds on a held-out split (64x64, the quick protocol's operators,
+        the U-Net of the quick mode), then a cool-down: 20-90 minutes per method on one CPU core."""
+        from .converged import CONVERGED
+        return cls(**{**CONVERGED, **kw})
 
     @classmethod
     def quick(cls, **kw):
-        """About 10-15 minutes on 2 CPU cores: 64x64 images, a width-16 two-scale U-Net, 800 steps of 4 images."""
+        """About 10-15 minutes on 2 CPU cores: 64x64 images, a width-16 two-scale U-Net ('v1', no batch norm: the
+        network its published tables were measured with), 800 steps of 4 images."""
         base = dict(mode="quick", image_size=64, steps=800, batch_size=4, lr=1e-3, width=16, scales=2, workers=2,
-                    threads=1, device="cpu")
+                    threads=1, device="cpu", unet="v1", batch_norm=False)
         return cls(**{**base, **kw})
 
     @classmethod
@@ -230,6 +298,10 @@ class UNetRunConfig:
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
+    def network(self, channels: int = 1) -> PinvReconstructor:
+        """The residual U-Net on A†y of these settings (`residual_unet`)."""
+        return residual_unet(self.width, self.scales, channels=channels, arch=self.unet, batch_norm=self.batch_norm)
+
 
 def check_methods(cfg, known: Sequence[str], scales: bool = True) -> None:
     """``cfg.methods`` is a subset of ``known``; with ``scales``, ``cfg.image_size`` halves ``cfg.scales`` times."""
@@ -238,6 +310,10 @@ def check_methods(cfg, known: Sequence[str], scales: bool = True) -> None:
             raise ValueError(f"unknown method {m!r}; expected a subset of {tuple(known)}")
     if scales and cfg.image_size % 2 ** cfg.scales:
         raise ValueError(f"image_size={cfg.image_size} must be divisible by 2**scales={2 ** cfg.scales}")
+    if getattr(cfg, "unet", "standard") not in UNET_ARCHS:
+        raise ValueError(f"unet must be one of {tuple(UNET_ARCHS)}, got {cfg.unet!r}")
+    if not isinstance(getattr(cfg, "batch_norm", False), bool):
+        raise ValueError(f"batch_norm must be a bool, got {cfg.batch_norm!r}")
 
 
 def check_fields(cfg, positive_ints: Sequence[str] = (), positive_floats: Sequence[str] = (),

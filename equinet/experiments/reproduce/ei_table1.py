@@ -15,6 +15,7 @@ first ``n_few`` training images, and tested on the same test sets (extra rows, `
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from typing import Dict, List, Optional, Tuple
@@ -29,6 +30,7 @@ from ...transforms import Rotate, Shift
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
+from .converged import check_results, method_entry, write_results
 from .common import (LABELS, METHODS, UNetRunConfig, check_fields, check_methods, cli, figure_grid, make_loss,
                      mean_std, pm, psnr_per_image, real_photographs, reconstruct, residual_unet, run_dir, train_model)
 
@@ -90,6 +92,11 @@ class EITable1Config(UNetRunConfig):
         """`UNetRunConfig.quick` at the paper's CT undersampling ratio: ``QUICK_CT_VIEWS`` views at 64x64."""
         return super().quick(**{"ct_views": QUICK_CT_VIEWS, **kw})
 
+    @classmethod
+    def converged(cls, **kw):
+        """`UNetRunConfig.converged` with the quick protocol's operators (no few-image runs)."""
+        return super().converged(**{"ct_views": QUICK_CT_VIEWS, "n_few": 0, **kw})
+
     def few(self) -> Tuple[str, ...]:
         """The methods of the few-image runs (none when ``n_few == 0``)."""
         if not self.n_few:
@@ -111,6 +118,15 @@ class EITable1Config(UNetRunConfig):
 
 
 # ------------------------------------------------------------------------------------------------------- data
+def validation_images(cfg: EITable1Config, problem: str) -> torch.Tensor:
+    """The held-out validation split of the converged budget: from the training distribution, not the test set."""
+    n, s = cfg.image_size, cfg.seed
+    if problem == "ct":
+        return EllipsePhantoms(cfg.n_val, n, seed=derived_seed(s, 8) % 2 ** 31).render(range(cfg.n_val))
+    return torch.stack([c for c in NaturalImageCrops(cfg.n_val, n, seed=derived_seed(s, 9) % 2 ** 31,
+                                                     images=TRAIN_PHOTOS)])
+
+
 def problem_data(cfg: EITable1Config, problem: str):
     """``(physics, transform, alpha, x_train, {test set: x})`` of one problem (deterministic in ``cfg.seed``)."""
     n, s = cfg.image_size, cfg.seed
@@ -147,6 +163,9 @@ class _Data:
                 self.problems[p] = dict(physics=physics, transform=transform, alpha=alpha, x_train=x_train,
                                         y_train=physics(x_train), tests=tests,
                                         y_tests={t: physics(x) for t, x in tests.items()})
+                if cfg.converge is not None:
+                    x_val = validation_images(cfg, p)
+                    self.problems[p]["validation"] = (x_val, physics(x_val))
 
 
 Job = Tuple[str, str, int]
@@ -173,17 +192,21 @@ class Table1Task(Task):
         parts = (problem, method) if k == cfg.n_train else (problem, method, f"n{k}")
         dev = resolve_device(cfg.device)
         with seeded(derived_seed(cfg.seed, 10, PROBLEMS.index(problem))):  # same initial network for every method
-            model = residual_unet(cfg.width, cfg.scales)
+            model = cfg.network()
         with seeded(derived_seed(cfg.seed, 11)):
             loss = make_loss(method, d["transform"], d["alpha"], cfg.adv_weight)
         physics = d["physics"]
         hist = train_model(model, loss, physics.to(dev), d["x_train"], d["y_train"], steps=cfg.steps_for(problem),
                            batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 12) % 2 ** 31,
-                           device=dev, progress=progress, out=run_dir(self.out, *parts))
+                           device=dev, progress=progress, out=run_dir(self.out, *parts), converge=cfg.converge,
+                           validation=d.get("validation"))
         physics = physics.cpu()
         model = model.cpu()
-        return evaluate(model, physics, d, method, seconds=hist.seconds,
-                        final_loss=float(np.mean(hist.loss[-max(1, len(hist.loss) // 10):])))
+        res = evaluate(model, physics, d, method, seconds=hist.seconds,
+                       final_loss=float(np.mean(hist.loss[-max(1, len(hist.loss) // 10):])))
+        if cfg.converge is not None:
+            res["entry"] = method_entry(problem, method, res["psnr"], hist)
+        return res
 
 
 def evaluate(model, physics, d: dict, method: str, seconds: float = 0.0, final_loss: Optional[float] = None) -> dict:
@@ -320,11 +343,19 @@ def figures(cfg: EITable1Config, out: str, results: Dict[Key, dict], data: _Data
 
 
 # ---------------------------------------------------------------------------------------------------------- run
-def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1", progress: bool = True) -> List[dict]:
+def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1", progress: bool = True,
+                  results: Optional[str] = None) -> List[dict]:
     """Run the reproduction; writes ``table.csv``, ``table.json``, ``table.md`` and ``reconstructions_*.png`` to
-    ``out`` (per-run logs and checkpoints in ``out/runs``). Returns the table rows (few-image runs last)."""
+    ``out`` (per-run logs and checkpoints in ``out/runs``). Returns the table rows (few-image runs last).
+
+    Converged mode (``cfg.mode == 'converged'``): the trained methods (and A†y) are also merged into the results
+    file ``results`` (default ``out/results.json``) with their learning curves (`converged.write_results`)."""
     if not isinstance(cfg, EITable1Config):
         raise TypeError(f"cfg must be an EITable1Config, got {type(cfg).__name__}")
+    results_path = results
+    if cfg.converge is not None:
+        results_path = results_path or os.path.join(out, "results.json")
+        check_results(results_path, "ei-table1", cfg.to_dict())
     out = prepare_output(out)
     t0 = time.perf_counter()
     task = Table1Task(cfg, out)
@@ -348,6 +379,11 @@ def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1",
                  for (p, m, k), r in results.items()}
     write_table(out, rows, FIELDS, cfg.to_dict(), markdown=markdown(cfg, rows, gaps, order, few, wall),
                 wall_seconds=wall, gaps=gaps, ordering=order, few_images=few, paper=PAPER, per_image_psnr=per_image)
+    if cfg.converge is not None:
+        entries = {f"{p}/{m}": r.get("entry") or method_entry(p, m, r["psnr"])
+                   for (p, m, k), r in results.items() if k == cfg.n_train}
+        write_results(results_path, "ei-table1", cfg.to_dict(), entries,
+                      PAPER, LABELS, title="EI Table 1 (converged)", gaps=GAPS)
     return rows
 
 

@@ -8,9 +8,10 @@ device`` and ``to_dict()``.
 """
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -19,6 +20,7 @@ from ...training import resolve_device
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
+from .converged import check_results, method_entry, write_results
 from .common import (LABELS, figure_grid, make_loss, mean_std, pm, psnr_per_image, reconstruct, residual_unet,
                      run_dir, train_model)
 
@@ -40,6 +42,8 @@ class Problem:
     channels: int = 1
     metric_image: Optional[Callable] = None
     paper: Dict[str, float] = field(default_factory=dict)
+    #: held-out ``(x, y)`` from the training distribution (not a test set) for the converged budget's curves
+    validation: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
 
     def metric(self, u: torch.Tensor) -> torch.Tensor:
         return u if self.metric_image is None else self.metric_image(u)
@@ -65,14 +69,18 @@ class MethodTableTask(Task):
         p: Problem = problems[name]
         dev = resolve_device(cfg.device)
         with seeded(derived_seed(cfg.seed, 10, sorted(problems).index(name))):  # same initial net for every method
-            model = residual_unet(cfg.width, cfg.scales, channels=p.channels)
+            model = cfg.network(channels=p.channels)
         with seeded(derived_seed(cfg.seed, 11)):
             loss = make_loss(method, p.transform, p.alpha, cfg.adv_weight)
         hist = train_model(model, loss, p.physics.to(dev), p.x_train, p.y_train, steps=cfg.steps,
                            batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 12) % 2 ** 31,
-                           device=dev, progress=progress, out=run_dir(self.out, name, method))
+                           device=dev, progress=progress, out=run_dir(self.out, name, method),
+                           converge=cfg.converge, validation=p.validation)
         p.physics.cpu()
-        return evaluate(model.cpu(), p, method, hist.seconds, float(np.mean(hist.loss[-max(1, len(hist.loss) // 10):])))
+        res = evaluate(model.cpu(), p, method, hist.seconds, float(np.mean(hist.loss[-max(1, len(hist.loss) // 10):])))
+        if cfg.converge is not None:
+            res["entry"] = method_entry(name, method, res["psnr"], hist)
+        return res
 
 
 def evaluate(model, p: Problem, method: str, seconds: float = 0.0, final_loss: Optional[float] = None) -> dict:
@@ -93,9 +101,16 @@ FIELDS = ("problem", "method", "label", "test_set", "psnr_mean", "psnr_std", "pa
 
 
 def run_method_table(cfg, out: str, build_problems: Callable, title: str, progress: bool = True,
-                     notes: str = "", targets: Optional[Callable] = None) -> List[dict]:
+                     notes: str = "", targets: Optional[Callable] = None, results: Optional[str] = None,
+                     name: str = "", gaps: Sequence[Tuple[str, str, str]] = ()) -> List[dict]:
     """Run every (problem, method) and write ``table.csv/json/md`` and ``reconstructions_<problem>.png`` to ``out``.
-    ``targets(results_by_problem_method_testset) -> list of (description, measured, met)`` adds the paper's targets."""
+    ``targets(results_by_problem_method_testset) -> list of (description, measured, met)`` adds the paper's targets.
+    Converged mode: the methods are merged into the results file ``results`` (default ``out/results.json``) under
+    ``name``, with their learning curves and the ``gaps`` ``(label, a, b)`` (`converged.write_results`)."""
+    results_path = results
+    if cfg.converge is not None:
+        results_path = results_path or os.path.join(out, "results.json")
+        check_results(results_path, name, cfg.to_dict())
     out = prepare_output(out)
     t0 = time.perf_counter()
     task = MethodTableTask(cfg, out, build_problems)
@@ -146,4 +161,8 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
     write_table(out, rows, FIELDS, cfg.to_dict(), markdown="\n".join(md) + "\n", wall_seconds=wall,
                 targets=[dict(target=d, measured=v, met=ok) for d, v, ok in checks],
                 per_image_psnr={f"{n}/{m}": r["psnr"] for (n, m), r in results.items()})
+    if cfg.converge is not None:
+        entries = {f"{n}/{m}": r.get("entry") or method_entry(n, m, r["psnr"]) for (n, m), r in results.items()}
+        write_results(results_path, name, cfg.to_dict(), entries,
+                      {n: p.paper for n, p in problems.items()}, LABELS, title=f"{title} (converged)", gaps=gaps)
     return rows

@@ -1,0 +1,217 @@
+"""The converged budget of the learning reproductions (``--converged``): every method trains until the plateau rule
+of `equinet.training.convergence` holds on a held-out validation split (not the test set), then cools down; its
+learning curve, steps, wall time and CPU time are recorded.
+
+Results accumulate in one small JSON file (``--results FILE``, e.g. ``docs/results/ei-table1.json``): each run of
+the command adds or replaces the entries of the (problem, method) pairs it trained and keeps the others, so a table
+fills in across sittings (one or two methods per sitting). From that file alone come the table (`markdown`), the
+gaps to the paper and one learning-curve figure per problem (`curves_figure`: PSNR vs steps, log-x, every method,
+the paper's values dashed).
+
+>>> doc = {"name": "demo", "entries": {"ct/sup": {"problem": "ct", "method": "sup", "psnr": {"test": [30.0, 0.5]},
+...        "curve": [[0, 20.0], [100, 29.0]], "steps": 100, "converged": True, "train_seconds": 60.0,
+...        "cpu_seconds": 120.0}}, "paper": {"ct": {"sup": 38.17}}}
+>>> print(markdown(doc, labels={"sup": "Sup"}).splitlines()[4])
+| ct | Sup | 30.00 ± 0.50 | 38.17 | 100 | yes | 1.0 | 0.03 |
+"""
+from __future__ import annotations
+
+import json
+import os
+from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
+
+import numpy as np
+
+from ...utils.io import save_figure, write_json
+from ..runner import json_safe, versions
+from .labels import LABELS
+
+__all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "check_results", "markdown", "gap_rows", "curves_figure",
+           "write_results"]
+
+#: the converged budget's settings (64 x 64, the quick protocol's operators): steps is the cap
+CONVERGED = dict(mode="converged", image_size=64, steps=40000, batch_size=4, lr=1e-3, width=16, scales=2,
+                 workers=2, threads=1, device="cpu", val_every=250, n_val=16, min_steps=2000, tol_db=0.1,
+                 window=0.2, cooldown=0.2)
+
+
+def method_entry(problem: str, method: str, psnr: Dict[str, Sequence[float]], hist=None, **extra) -> dict:
+    """One (problem, method) entry: mean ± std PSNR per test set, the validation curve ``[[step, psnr], ...]``,
+    steps, whether the plateau rule held, wall and CPU seconds of the training (``hist``: the history returned by
+    `equinet.experiments.reproduce.common.train_model`; None for a method without training, such as A†y)."""
+    stats = {t: [float(np.mean(v)), float(np.std(v, ddof=1)) if len(v) > 1 else 0.0] for t, v in psnr.items()}
+    if hist is None:
+        return dict(problem=problem, method=method, psnr=stats, curve=[], steps=0, converged=True,
+                    train_seconds=0.0, cpu_seconds=0.0, **extra)
+    curve = [[int(v["step"]), round(float(v["psnr"]), 4)] for v in hist.validation]
+    return dict(problem=problem, method=method, psnr=stats, curve=curve, steps=int(hist.steps),
+                converged=bool(getattr(hist, "converged", False)), train_seconds=float(hist.seconds),
+                cpu_seconds=float(getattr(hist, "cpu_seconds", 0.0)), **extra)
+
+
+def load_results(path: str) -> Optional[dict]:
+    """The results document at ``path`` (None if there is none); a clear error for a file that is not one."""
+    if not os.path.exists(path):
+        return None
+    try:
+        with open(path, encoding="utf-8") as f:
+            doc = json.load(f)
+    except (OSError, ValueError) as err:
+        raise ValueError(f"results file {path!r} is not a readable JSON results file ({err})") from err
+    if not isinstance(doc, dict) or not isinstance(doc.get("entries"), dict):
+        raise ValueError(f"results file {path!r} has no 'entries' object: not a converged-results file")
+    return doc
+
+
+#: settings that may differ between the runs merged into one file (everything else must match)
+_FREE = ("methods", "problems", "workers", "threads", "device", "few_methods", "n_few")
+
+
+def merge_results(doc: Optional[dict], name: str, config: dict, entries: Dict[str, dict], paper: dict) -> dict:
+    """``doc`` with ``entries`` added (replacing those of the same keys); refuses to merge runs of other settings."""
+    fixed = {k: v for k, v in json_safe(config).items() if k not in _FREE}
+    if doc is None:
+        doc = dict(name=name, config=fixed, entries={})
+    elif doc.get("name") != name:
+        raise ValueError(f"the results file holds {doc.get('name')!r}, not {name!r}")
+    else:
+        diff = {k: (doc["config"].get(k), v) for k, v in fixed.items() if doc["config"].get(k) != v}
+        if diff:
+            raise ValueError(f"the results file was written with other settings (file vs now: {diff}); use "
+                             f"another --results file")
+    doc = dict(doc, entries=dict(doc["entries"], **json_safe(entries)), paper=json_safe(paper), versions=versions())
+    doc["core_hours"] = round(sum(e["cpu_seconds"] for e in doc["entries"].values()) / 3600.0, 3)
+    return doc
+
+
+def check_results(path: str, name: str, config: dict) -> None:
+    """Refuse, before any training, a results file that holds another reproduction or other settings."""
+    merge_results(load_results(path), name, config, {}, {})
+
+
+def gap_rows(doc: dict, gaps: Iterable[Tuple[str, str, str]], test_set: str = "test") -> List[dict]:
+    """Measured vs paper gaps ``(name, a, b)`` = PSNR(a) − PSNR(b) for every problem holding both methods."""
+    out = []
+    problems = dict.fromkeys(e["problem"] for e in doc["entries"].values())
+    for p in problems:
+        v = {e["method"]: e["psnr"][test_set][0] for e in doc["entries"].values() if e["problem"] == p}
+        paper = doc.get("paper", {}).get(p, {})
+        for name, a, b in gaps:
+            if a in v and b in v:
+                pa = paper[a] - paper[b] if a in paper and b in paper else None
+                out.append(dict(problem=p, gap=name, measured=round(v[a] - v[b], 3),
+                                paper=None if pa is None else round(pa, 3)))
+    return out
+
+
+def _ordered(doc: dict, labels: Dict[str, str]) -> List[dict]:
+    """Entries by problem (first appearance), then in the order of ``labels`` (unknown methods last)."""
+    es = list(doc["entries"].values())
+    probs = list(dict.fromkeys(e["problem"] for e in es))
+    rank = {m: i for i, m in enumerate(labels)}
+    return sorted(es, key=lambda e: (probs.index(e["problem"]), rank.get(e["method"], len(rank)), e["method"]))
+
+
+def markdown(doc: dict, labels: Dict[str, str], test_set: str = "test") -> str:
+    """The table of a results document: PSNR (mean ± std over test images), paper, steps, converged, core-hours."""
+    lines = ["| problem | method | PSNR | paper | steps | converged | wall min | core-hours |",
+             "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |"]
+    paper = doc.get("paper", {})
+    for e in _ordered(doc, labels):
+        p, m = e["problem"], e["method"]
+        mu, sd = e["psnr"][test_set]
+        pv = paper.get(p, {}).get(m)
+        lines.append(f"| {p} | {labels.get(m, m)} | {mu:.2f} ± {sd:.2f} | {'' if pv is None else f'{pv:.2f}'} | "
+                     f"{e['steps']} | {'yes' if e['converged'] else 'no'} | {e['train_seconds'] / 60:.1f} | "
+                     f"{e['cpu_seconds'] / 3600:.2f} |")
+    return "\n".join(lines) + "\n"
+
+
+def curves_figure(path: str, doc: dict, problem: str, labels: Dict[str, str], title: str = "") -> bool:
+    """Held-out PSNR vs training steps (log-x) of every method of ``problem``, the paper's values dashed in the
+    method's colour; saved atomically. Returns False (nothing written) when the problem has no curve."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.ticker import FuncFormatter, LogLocator
+    entries = [e for e in doc["entries"].values() if e["problem"] == problem and len(e["curve"]) > 1]
+    if not entries:
+        return False
+    fig, ax = plt.subplots(figsize=(6.4, 4.0))
+    paper = doc.get("paper", {}).get(problem, {})
+    lo = []
+    for i, e in enumerate(entries):
+        c = np.asarray([pt for pt in e["curve"] if pt[0] > 0], dtype=float)
+        colour = f"C{i}"
+        ax.plot(c[:, 0], c[:, 1], color=colour, lw=1.6, label=labels.get(e["method"], e["method"]))
+        lo.append(float(np.percentile(c[:, 1], 5)))
+        if e["method"] in paper:
+            ax.axhline(paper[e["method"]], color=colour, ls="--", lw=1.0, alpha=0.8)
+    ax.set_xscale("log")
+    ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
+    top = max([max(pt[1] for pt in e["curve"]) for e in entries] + [v for v in paper.values()])
+    ax.set_ylim(min(lo) - 0.5, top + 0.8)
+    ax.set_xlabel("training steps")
+    ax.set_ylabel("held-out PSNR (dB)")
+    ax.grid(True, which="both", alpha=0.25)
+    ax.legend(loc="lower right", fontsize=8, ncol=2, title="dashed: paper", title_fontsize=7)
+    ax.set_title(title or f"Learning curves: {problem}")
+    fig.tight_layout()
+    save_figure(fig, path, dpi=120)
+    plt.close(fig)
+    return True
+
+
+def write_results(path: str, name: str, config: dict, entries: Dict[str, dict], paper: dict,
+                  labels: Dict[str, str], title: str = "", gaps: Sequence[Tuple[str, str, str]] = (),
+                  echo: Callable[[str], None] = print) -> dict:
+    """Merge ``entries`` into the results file ``path`` (atomically; with the `gap_rows` of ``gaps``) and redraw
+    its per-problem curve figures (``<path without .json>_<problem>.png``). Returns the merged document."""
+    doc = merge_results(load_results(path), name, config, entries, paper)
+    doc["gaps"] = gap_rows(doc, gaps)
+    folder = os.path.dirname(os.path.abspath(path))
+    os.makedirs(folder, exist_ok=True)
+    write_json(path, doc, indent=1)
+    echo(f"wrote {path}")
+    stem = path[:-5] if path.endswith(".json") else path
+    for p in dict.fromkeys(e["problem"] for e in doc["entries"].values()):
+        if curves_figure(f"{stem}_{p}.png", doc, p, labels, title=f"{title}: {p}" if title else ""):
+            echo(f"wrote {stem}_{p}.png")
+    return doc
+
+
+
+def report(doc: dict, labels: Optional[Dict[str, str]] = None) -> str:
+    """The table and the gaps of a results document, as Markdown (what the reproduction pages quote)."""
+    labels = labels or LABELS
+    lines = [markdown(doc, labels)]
+    if doc.get("gaps"):
+        lines += ["| problem | gap | measured | paper |", "| --- | --- | ---: | ---: |"]
+        lines += [f"| {g['problem']} | {g['gap']} | {g['measured']:+.2f} | "
+                  f"{'' if g['paper'] is None else format(g['paper'], '+.2f')} |" for g in doc["gaps"]]
+        lines.append("")
+    lines.append(f"Core-hours in all: {doc.get('core_hours', 0.0):.2f}.")
+    return "\n".join(lines) + "\n"
+
+
+def main(argv=None) -> int:
+    """``python -m equinet.experiments.reproduce.converged FILE``: print the table of a converged results file."""
+    import argparse
+    ap = argparse.ArgumentParser(prog="python -m equinet.experiments.reproduce.converged",
+                                 description="Print the table and gaps of a converged results file "
+                                             "(e.g. docs/results/ei-table1.json) as Markdown.")
+    ap.add_argument("file", help="a results file written by 'python -m equinet reproduce NAME --converged'")
+    a = ap.parse_args(argv)
+    try:
+        doc = load_results(a.file)
+        if doc is None:
+            raise ValueError(f"no results file at {a.file!r}")
+    except ValueError as err:
+        ap.exit(2, f"{ap.prog}: error: {err}\n")
+    print(report(doc), end="")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

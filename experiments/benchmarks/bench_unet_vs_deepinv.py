@@ -1,0 +1,167 @@
+"""equinet's plain U-Net against deepinv 0.5's, side by side on one CPU protocol (and the ablation that explains
+the difference).
+
+Protocol (one process, the same data, losses, optimiser, seeds and training loop for every network; only the
+backbone differs): 64 x 64 images, 128 training and 32 test images, 1440 Adam steps of 8 at lr 1e-3 (constant),
+the reconstructor ``x = A†y + net(A†y)`` trained with equinet's `Trainer`;
+
+* ``ct``: ellipse phantoms, 50-view Radon, Gaussian noise of 5 % of the training sinograms' RMS;
+* ``inpainting``: crops of scikit-image's photographs, 30 % of the pixels dropped, Gaussian noise σ = 0.01;
+
+methods ``sup`` (supervised) and ``ei`` (MC + EI: rotations by 1° multiples for CT, circular shifts for
+inpainting; the EI term re-measures noise-free). Networks (``--nets``):
+
+* ``deepinv``: ``deepinv.models.UNet(scales=3, channels_per_scale=(16, 32, 64), residual=False)`` (130k
+  parameters); needs deepinv (``.venv-dinv``, see docs/benchmarks.md);
+* ``equinet``: ``build('unet', NetSpec('C1', width=16, depth=2, kernel_size=3, batch_norm=True), scales=2)``
+  with equinet's defaults;
+* ``equinet-v1``: the U-Net of equinet <= 0.3 (average-pool down, bilinear up, no up-convolution,
+  k x k output convolution, He init) at width 17 (134k parameters): the baseline the ablation starts from;
+* ablation steps ``abl-*``: one change each from ``equinet-v1`` (see ``VARIANTS``).
+
+Prints the PSNR table (mean over test images) and the differences to deepinv; ``--json`` writes everything.
+
+    .venv-dinv/bin/python experiments/benchmarks/bench_unet_vs_deepinv.py                 # the table (~40 min)
+    .venv-dinv/bin/python experiments/benchmarks/bench_unet_vs_deepinv.py --problems ct --methods sup \\
+        --nets equinet-v1,abl-maxpool,abl-upconv,abl-1x1,abl-init,deepinv                  # the ablation
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+import warnings
+
+import torch
+
+sys.path.insert(0, os.path.join(os.path.dirname(__file__), "..", ".."))
+from equinet.data import EllipsePhantoms, NaturalImageCrops, PairedMeasurementDataset, simulate_measurements  # noqa
+from equinet.losses import EILoss, LossSum, MCLoss, SupervisedLoss  # noqa: E402
+from equinet.metrics import psnr  # noqa: E402
+from equinet.nets import NetSpec, PinvReconstructor, build  # noqa: E402
+from equinet.physics import GaussianNoise, Inpainting, Radon  # noqa: E402
+from equinet.training import Trainer  # noqa: E402
+from equinet.transforms import Rotate, Shift  # noqa: E402
+
+warnings.filterwarnings("ignore")
+SIZE, N_TRAIN, N_TEST = 64, 128, 32
+
+#: equinet U-Net variants: keyword arguments of `build('unet', ...)` and of `NetSpec` (width), starting from v1
+V1 = dict(width=17, down="avg", up="resize", out_kernel=None, init="he")
+VARIANTS = {
+    "equinet-v1": V1,
+    "abl-maxpool": dict(V1, down="max"),
+    "abl-upconv": dict(V1, up="conv"),
+    "abl-1x1": dict(V1, out_kernel=1),
+    "abl-init": dict(V1, init="torch"),
+    "abl-all": dict(width=16, down="max", up="conv", out_kernel=1, init="he"),   # = equinet's default
+}
+
+
+def deepinv_unet():
+    import deepinv
+    return deepinv.models.UNet(1, 1, residual=False, scales=3, channels_per_scale=(16, 32, 64))
+
+
+def equinet_unet(name: str):
+    if name == "equinet":
+        return build("unet", NetSpec("C1", width=16, depth=2, kernel_size=3, batch_norm=True), scales=2,
+                     residual=False)
+    v = dict(VARIANTS[name])
+    width, init = v.pop("width"), v.pop("init")
+    net = build("unet", NetSpec("C1", width=width, depth=2, kernel_size=3, batch_norm=True), scales=2,
+                residual=False, **v)
+    if init == "torch":  # PyTorch's default (Kaiming-uniform, a = sqrt(5); uniform bias), as deepinv's layers
+        for m in net.modules():
+            if isinstance(m, torch.nn.Conv2d):
+                m.reset_parameters()
+    return net
+
+
+def backbone(name: str, seed: int):
+    torch.manual_seed(seed)
+    return deepinv_unet() if name == "deepinv" else equinet_unet(name)
+
+
+def problem(name: str, seed: int):
+    """(physics, EI transform, train dataset with ground truth, test (x, y))."""
+    g = torch.Generator().manual_seed(seed)
+    if name == "ct":
+        x = EllipsePhantoms(N_TRAIN + N_TEST, SIZE, seed=seed).render(range(N_TRAIN + N_TEST))
+        clean = Radon(SIZE, angles=50)
+        with torch.no_grad():
+            sigma = 0.05 * float(clean(x[:N_TRAIN]).pow(2).mean().sqrt())
+        A = Radon(SIZE, angles=50, noise=GaussianNoise(sigma))
+        T = Rotate(multiples=1.0, interpolation="bilinear")
+    else:
+        x = torch.stack([c for c in NaturalImageCrops(N_TRAIN + N_TEST, SIZE, seed=seed)])
+        x = x[torch.randperm(x.shape[0], generator=g)]
+        A = Inpainting(SIZE, drop=0.3, seed=seed, noise=GaussianNoise(0.01))
+        T = Shift(image_size=SIZE)
+    data = simulate_measurements(A, x, seed=seed + 1, ground_truth=True)
+    train = PairedMeasurementDataset(data.x[:N_TRAIN], data.y[:N_TRAIN])
+    return A, T, train, (data.x[N_TRAIN:], data.y[N_TRAIN:])
+
+
+def loss_of(method: str, A, T):
+    if method == "sup":
+        return SupervisedLoss()
+    return LossSum([MCLoss(weight=1.0 / float(A.norm()) ** 2), EILoss(T)])
+
+
+def run(net_name, prob, method, steps, batch, lr, seed, cache):
+    if prob not in cache:
+        cache[prob] = problem(prob, seed)
+    A, T, train, (xt, yt) = cache[prob]
+    model = PinvReconstructor(backbone(net_name, seed + 7), residual=True, init="pinv")
+    params = sum(p.numel() for p in model.parameters())
+    t0 = time.perf_counter()
+    Trainer(model, loss_of(method, A, T), A, train, steps=steps, batch_size=batch,
+            optimizer=lambda p: torch.optim.Adam(p, lr=lr), seed=seed, log_every=steps, plots=False).fit()
+    sec = time.perf_counter() - t0
+    model.eval()
+    with torch.no_grad():
+        u = torch.cat([model(yt[i:i + 16], A) for i in range(0, yt.shape[0], 16)])
+    return dict(net=net_name, problem=prob, method=method, params=params, seconds=sec,
+                psnr=float(psnr(u.double(), xt.double(), 1.0).mean()))
+
+
+def main(argv=None):
+    words = lambda s: [w for w in s.replace(",", " ").split() if w]  # noqa: E731
+    ap = argparse.ArgumentParser(prog="bench_unet_vs_deepinv.py", description=__doc__.split("\n\n")[0])
+    ap.add_argument("--nets", type=words, default=["equinet", "deepinv"],
+                    help="networks to train: deepinv, equinet, " + ", ".join(VARIANTS))
+    ap.add_argument("--problems", type=words, default=["ct", "inpainting"], help="ct and/or inpainting")
+    ap.add_argument("--methods", type=words, default=["sup", "ei"], help="sup and/or ei")
+    ap.add_argument("--steps", type=int, default=1440, help="Adam steps of every run (default 1440)")
+    ap.add_argument("--batch-size", type=int, default=8, help="images per step (default 8)")
+    ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, constant (default 1e-3)")
+    ap.add_argument("--seed", type=int, default=0, help="data, initialisation and sampling seed (default 0)")
+    ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
+    ap.add_argument("--json", default=None, help="write the rows to this JSON file")
+    a = ap.parse_args(argv)
+    if a.threads:
+        torch.set_num_threads(a.threads)
+    cache, rows = {}, []
+    for prob in a.problems:
+        for method in a.methods:
+            for net in a.nets:
+                r = run(net, prob, method, a.steps, a.batch_size, a.lr, a.seed, cache)
+                rows.append(r)
+                print(f"{prob:10s} {method:4s} {net:14s} {r['params']:7d} params  {r['psnr']:6.2f} dB  "
+                      f"{r['seconds']:6.0f} s", flush=True)
+    ref = {(r["problem"], r["method"]): r["psnr"] for r in rows if r["net"] == "deepinv"}
+    print("\n| problem | method | network | parameters | PSNR (dB) | − deepinv |\n| --- | --- | --- | ---: | ---: | ---: |")
+    for r in rows:
+        d = ref.get((r["problem"], r["method"]))
+        print(f"| {r['problem']} | {r['method']} | {r['net']} | {r['params']} | {r['psnr']:.2f} | "
+              f"{'' if d is None else format(r['psnr'] - d, '+.2f')} |")
+    if a.json:
+        from equinet.utils.io import atomic_write_text
+        atomic_write_text(a.json, json.dumps(dict(settings=vars(a), rows=rows), indent=1))
+
+
+if __name__ == "__main__":
+    main()

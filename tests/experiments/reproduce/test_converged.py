@@ -1,0 +1,83 @@
+"""The converged budget of the reproductions: the flag, the learning curves, the results file that fills in across
+runs (and refuses runs of other settings), the figure and the table drawn from the file alone."""
+import json
+import os
+
+import pytest
+
+from equinet.experiments.reproduce.converged import gap_rows, load_results, markdown, merge_results
+from equinet.experiments.reproduce.ei_table1 import GAPS, LABELS, EITable1Config, main, run_ei_table1
+from equinet.experiments.reproduce.mri_ei import MRIEIConfig, run_mri_ei
+
+TINY = dict(problems=("ct",), image_size=16, n_train=4, n_test=2, n_val=2, steps=40, val_every=10, min_steps=10,
+            batch_size=2, width=2, scales=1, workers=1)
+
+
+def test_converged_preset_and_cli_flag():
+    cfg = EITable1Config.converged()
+    assert cfg.mode == "converged" and cfg.converge is cfg and cfg.n_few == 0 and cfg.ct_views == 25
+    assert EITable1Config.quick().converge is None
+    with pytest.raises(SystemExit) as e:
+        main(["--converged", "--quick"])
+    assert e.value.code == 2
+
+
+def test_results_fill_in_across_runs_with_curves(tmp_path):
+    res = str(tmp_path / "results" / "ei-table1.json")
+    run_ei_table1(EITable1Config.converged(methods=("pinv", "sup"), **TINY), out=str(tmp_path / "a"), progress=False,
+                  results=res)
+    doc = load_results(res)
+    assert set(doc["entries"]) == {"ct/pinv", "ct/sup"}
+    sup = doc["entries"]["ct/sup"]
+    steps = [s for s, _ in sup["curve"]]
+    assert steps[0] == 0 and steps == sorted(steps) and steps[-1] == sup["steps"] <= 40
+    assert all(s % 10 == 0 for s in steps) and sup["cpu_seconds"] > 0 and isinstance(sup["converged"], bool)
+    assert os.path.getsize(str(tmp_path / "results" / "ei-table1_ct.png")) > 0
+    # a second run adds EI and keeps Sup bit for bit
+    run_ei_table1(EITable1Config.converged(methods=("pinv", "ei"), **TINY), out=str(tmp_path / "b"), progress=False,
+                  results=res)
+    doc2 = load_results(res)
+    assert set(doc2["entries"]) == {"ct/pinv", "ct/sup", "ct/ei"} and doc2["entries"]["ct/sup"] == sup
+    gaps = {g["gap"]: g for g in doc2["gaps"]}
+    v = {k.split("/")[1]: e["psnr"]["test"][0] for k, e in doc2["entries"].items()}
+    assert gaps["Sup − EI"]["measured"] == pytest.approx(v["sup"] - v["ei"], abs=1e-3)
+    assert gaps["EI − A†y"]["paper"] == pytest.approx(36.94 - 30.24, abs=1e-3)
+    assert doc2["gaps"] == gap_rows(doc2, GAPS)
+    table = markdown(doc2, LABELS)
+    assert table.count("\n") == 2 + 3 and "| ct | Sup |" in table
+    assert [line.split(" | ")[1] for line in table.splitlines()[2:]] == ["A†y", "EI", "Sup"]
+    assert doc2["core_hours"] == pytest.approx(sum(e["cpu_seconds"] for e in doc2["entries"].values()) / 3600, abs=1e-3)
+    # other settings are refused before any training, and nothing is changed
+    before = open(res).read()
+    with pytest.raises(ValueError, match="other settings.*image_size"):
+        run_ei_table1(EITable1Config.converged(methods=("sup",), **dict(TINY, image_size=12)),
+                      out=str(tmp_path / "c"), progress=False, results=res)
+    assert open(res).read() == before and not os.path.exists(tmp_path / "c" / "runs")
+    with pytest.raises(ValueError, match="holds 'ei-table1', not 'mri-ei'"):
+        run_mri_ei(MRIEIConfig.converged(methods=("sup",), **{k: v for k, v in TINY.items() if k != "problems"}),
+                   out=str(tmp_path / "d"), progress=False, results=res)
+
+
+def test_report_command(tmp_path, capsys):
+    from equinet.experiments.reproduce.converged import main as report_main
+    with pytest.raises(SystemExit) as e:
+        report_main([str(tmp_path / "missing.json")])
+    assert e.value.code == 2 and "no results file" in capsys.readouterr().err
+    doc = merge_results(None, "ei-table1", {"seed": 0}, {"ct/sup": dict(
+        problem="ct", method="sup", psnr={"test": [30.0, 0.5]}, curve=[[0, 20.0], [10, 29.0]], steps=10,
+        converged=True, train_seconds=60.0, cpu_seconds=7200.0)}, {"ct": {"sup": 38.17}})
+    (tmp_path / "r.json").write_text(json.dumps(doc))
+    assert report_main([str(tmp_path / "r.json")]) == 0
+    out = capsys.readouterr().out
+    assert "| ct | Sup | 30.00 ± 0.50 | 38.17 | 10 | yes | 1.0 | 2.00 |" in out and "Core-hours in all: 2.00" in out
+
+
+def test_a_file_that_is_not_a_results_file_is_refused(tmp_path):
+    p = tmp_path / "r.json"
+    p.write_text(json.dumps([1, 2]))
+    with pytest.raises(ValueError, match="no 'entries' object"):
+        load_results(str(p))
+    p.write_text("{not json")
+    with pytest.raises(ValueError, match="not a readable JSON"):
+        load_results(str(p))
+    assert merge_results(None, "x", {"seed": 0, "workers": 2}, {}, {})["config"] == {"seed": 0}
