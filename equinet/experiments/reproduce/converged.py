@@ -11,7 +11,7 @@ the paper's values dashed).
 >>> doc = {"name": "demo", "entries": {"ct/sup": {"problem": "ct", "method": "sup", "psnr": {"test": [30.0, 0.5]},
 ...        "curve": [[0, 20.0], [100, 29.0]], "steps": 100, "converged": True, "train_seconds": 60.0,
 ...        "cpu_seconds": 120.0}}, "paper": {"ct": {"sup": 38.17}}}
->>> print(markdown(doc, labels={"sup": "Sup"}).splitlines()[4])
+>>> print(markdown(doc, labels={"sup": "Sup"}).splitlines()[2])
 | ct | Sup | 30.00 ± 0.50 | 38.17 | 100 | yes | 1.0 | 0.03 |
 """
 from __future__ import annotations
