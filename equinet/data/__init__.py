@@ -8,6 +8,8 @@ Nothing is downloaded. Item ``i`` of every generator depends only on ``(seed, i)
 ((2, 1, 16, 16), True, ('ellipses', 'natural'))
 """
 
+# The order of these imports is the order of the registry (the names a configuration error lists).
+# isort: off
 from .registry import DATASETS
 from .phantoms import (SHEPP_LOGAN_MODIFIED, SHEPP_LOGAN_ORIGINAL, EllipsePhantoms, random_ellipses,
                        render_ellipses, shepp_logan)
@@ -15,6 +17,7 @@ from .natural import GRAY_IMAGES, RGB_IMAGES, NaturalImageCrops, load_image, nat
 from .signals import shifted_triangles, triangle
 from .measurements import MeasurementDataset, PairedMeasurementDataset, simulate_measurements
 from ..utils.registry import import_submodules
+# isort: on
 
 import_submodules(__name__, __path__)  # a dataset added as one new module registers itself: no edit here
 

@@ -48,7 +48,8 @@ def _load(name: str, grayscale: bool) -> np.ndarray:
     try:
         img = np.asarray(loader())
     except Exception as err:  # e.g. images that scikit-image would have to download with pooch
-        raise ValueError(f"scikit-image image {name!r} could not be loaded offline ({type(err).__name__}: {err})") from err
+        raise ValueError(f"scikit-image image {name!r} could not be loaded offline "
+                         f"({type(err).__name__}: {err})") from err
     if img.dtype == np.uint8:
         img = img.astype(np.float64) / 255.0
     else:

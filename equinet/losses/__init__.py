@@ -17,8 +17,9 @@ From measurements only: `MCLoss`, `EILoss`, `AdversarialEILoss`, the SURE losses
 >>> sorted(terms), float(terms["mc"])          # A A†y = y for inpainting: MC is zero
 (['ei', 'mc'], 0.0)
 """
+# The order of these imports is the order of the registry (the names a configuration error lists).
+# isort: off
 from .base import LOSSES, Loss, LossInputs, LossSum, total
-# the order of these imports is the order of the registry (the names a configuration error lists)
 from .supervised import SupervisedLoss
 from .mc import MCLoss
 from .ei import EILoss
@@ -31,6 +32,7 @@ from .sure_pg import SurePGLoss
 from .rei import REILoss, sure_for
 from .augmentation import DALoss
 from ..utils.registry import import_submodules
+# isort: on
 
 import_submodules(__name__, __path__)  # a loss added as one new module registers itself: no edit here
 

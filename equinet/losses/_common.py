@@ -3,14 +3,13 @@ re-measurement of transformed images."""
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Optional
 
 import torch
 
 from ..physics.noise import GaussianNoise, NoiseModel, PoissonGaussianNoise, PoissonNoise
 from ..transforms import Transform
-from ..utils.checks import check_nonnegative_float, check_positive_float
+from ..utils.checks import check_nonnegative_float
 
 PROBES = ("gaussian", "rademacher")
 

@@ -14,9 +14,9 @@ from typing import Optional
 
 import torch
 
-from .base import Loss, LossInputs
 from ..utils.checks import check_positive_float
 from ._common import check_image_like, check_probe, check_weight, draw_probe
+from .base import Loss, LossInputs
 
 
 class SureLoss(Loss):
@@ -38,7 +38,8 @@ class SureLoss(Loss):
         check_image_like(inputs.x1, type(self).__name__)
         h0 = inputs.physics(inputs.x1)
         if h0.shape != inputs.y.shape:
-            raise ValueError(f"{type(self).__name__}: A x1 has shape {tuple(h0.shape)} but y has {tuple(inputs.y.shape)}")
+            raise ValueError(f"{type(self).__name__}: A x1 has shape {tuple(h0.shape)} but y has "
+                             f"{tuple(inputs.y.shape)}")
         return h0
 
     def _first_order(self, inputs: LossInputs, h0: torch.Tensor, d: "torch.Tensor | float") -> torch.Tensor:

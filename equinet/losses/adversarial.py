@@ -6,8 +6,8 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from .base import LOSSES, Loss, LossInputs
 from ._common import check_image_like, check_transform, check_weight, mse
+from .base import LOSSES, Loss, LossInputs
 from .ei import ei_term
 
 __all__ = ["AdversarialEILoss", "Discriminator"]

@@ -1,8 +1,8 @@
 """Data augmentation with re-simulated measurements (imaging paper, Fig. 7a)."""
 from __future__ import annotations
 
-from .base import LOSSES, Loss, LossInputs
 from ._common import check_image_like, check_transform, check_weight, mse, remeasure
+from .base import LOSSES, Loss, LossInputs
 
 __all__ = ["DALoss"]
 

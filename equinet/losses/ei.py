@@ -1,8 +1,8 @@
 """Equivariant imaging loss (EI paper eq. 6, second term; imaging paper eq. 19) and its robust (noisy) variant."""
 from __future__ import annotations
 
-from .base import LOSSES, Loss, LossInputs
 from ._common import check_image_like, check_transform, check_weight, mse, remeasure
+from .base import LOSSES, Loss, LossInputs
 
 __all__ = ["EILoss", "ei_term"]
 

@@ -1,8 +1,8 @@
 """EI-regularised supervised learning (EI_sup in Table 1 of the EI paper)."""
 from __future__ import annotations
 
-from .base import LOSSES, Loss, LossInputs
 from ._common import check_transform, check_weight, mse
+from .base import LOSSES, Loss, LossInputs
 from .ei import ei_term
 
 __all__ = ["EISupLoss"]

@@ -1,8 +1,8 @@
 """Measurement consistency (eq. 15 of the imaging paper; eq. 2 and the first term of eq. 6 of the EI paper)."""
 from __future__ import annotations
 
-from .base import LOSSES, Loss, LossInputs
 from ._common import check_weight, mse
+from .base import LOSSES, Loss, LossInputs
 
 __all__ = ["MCLoss"]
 

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import LOSSES, Loss, LossInputs
+from ..physics.noise import GaussianNoise, PoissonGaussianNoise, PoissonNoise
 from ._common import check_transform, check_weight, mse, noise_of
 from ._sure import SureLoss
+from .base import LOSSES, Loss, LossInputs
 from .ei import ei_term
 from .sure_gaussian import SureGaussianLoss
 from .sure_pg import SurePGLoss
 from .sure_poisson import SurePoissonLoss
-from ..physics.noise import GaussianNoise, PoissonGaussianNoise, PoissonNoise
 
 __all__ = ["REILoss", "sure_for"]
 

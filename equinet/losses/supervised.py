@@ -1,8 +1,8 @@
 """Supervised loss: ``mean ||f(y, A) - x||^2`` (needs ground truth)."""
 from __future__ import annotations
 
-from .base import LOSSES, Loss, LossInputs
 from ._common import check_weight, mse
+from .base import LOSSES, Loss, LossInputs
 
 __all__ = ["SupervisedLoss"]
 

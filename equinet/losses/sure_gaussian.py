@@ -1,11 +1,12 @@
-"""SURE for Gaussian noise (Stein 1981) in the measurement domain, with a Monte-Carlo divergence (Ramani et al. 2008)."""
+"""SURE for Gaussian noise (Stein 1981) in the measurement domain, with a Monte-Carlo divergence (Ramani et al.
+2008)."""
 from __future__ import annotations
 
 from typing import Optional
 
-from .base import LOSSES, LossInputs
 from ._common import gaussian_sigma
 from ._sure import SureLoss, optional_nonneg
+from .base import LOSSES, LossInputs
 
 __all__ = ["SureGaussianLoss"]
 

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import LOSSES, LossInputs
 from ._common import poisson_gain
 from ._sure import SureLoss, optional_positive
+from .base import LOSSES, LossInputs
 
 __all__ = ["SurePoissonLoss"]
 

@@ -5,16 +5,16 @@
 >>> NETWORKS.names(), type(net).__name__
 (('unet', 'dncnn'), 'DnCNN')
 """
-from .activation import Activation, AliasFree  # noqa: F401
-from .spec import NETWORKS, NetSpec  # noqa: F401
-from .proximal import DnCNN, UNet, build, conv_layer, count_parameters, resize_like  # noqa: F401
 from ..utils.registry import import_submodules
+from .activation import Activation, AliasFree  # noqa: F401
+from .proximal import DnCNN, UNet, build, conv_layer, count_parameters, resize_like  # noqa: F401
+from .spec import NETWORKS, NetSpec  # noqa: F401
 
 # a network added as one new module registers itself: no edit here ('reconstructor' is a compatibility re-export)
 import_submodules(__name__, __path__, exclude=("reconstructor",))
 
-__all__ = ["Activation", "AliasFree", "NETWORKS", "NetSpec", "DnCNN", "UNet", "build", "count_parameters", "conv_layer", "resize_like",
-           "PinvReconstructor"]
+__all__ = ["Activation", "AliasFree", "NETWORKS", "NetSpec", "DnCNN", "UNet", "build", "count_parameters",
+           "conv_layer", "resize_like", "PinvReconstructor"]
 
 
 def __getattr__(name: str):

@@ -9,7 +9,7 @@ from ..groups.representation import Representation
 from ..nn.field_type import FieldType
 from ..utils.checks import check_bool, check_nonnegative_int, check_positive_int
 from ..utils.registry import Registry
-from .activation import FUNCTIONS, Activation, AliasFree
+from .activation import FUNCTIONS, Activation
 
 #: name -> network class built from a `NetSpec` (``cls(spec, **kwargs)``); each registers itself where defined
 NETWORKS: Registry = Registry("network")

@@ -15,8 +15,8 @@ from torch import nn
 
 from ..kernels import SamplingRule
 from ..kernels.basis import BASIS_VERSION
-from ..utils.checks import check_int
 from ..kernels.signature import BasisSignature, basis_checksum, describe_field_type
+from ..utils.checks import check_int
 from .basis_expansion import BasisExpansion
 from .field_type import as_field_type
 from .misc import trivial_projector

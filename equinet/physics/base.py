@@ -88,7 +88,8 @@ class LinearPhysics(nn.Module):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name}: expected {what} as a torch.Tensor, got {type(t).__name__}")
         if not t.is_floating_point():
-            raise TypeError(f"{name}: expected {what} as a real floating-point tensor (float32/float64), got dtype {t.dtype}")
+            raise TypeError(f"{name}: expected {what} as a real floating-point tensor (float32/float64), got dtype "
+                            f"{t.dtype}")
 
     def _check_image(self, x) -> None:
         name = type(self).__name__
@@ -129,7 +130,8 @@ class LinearPhysics(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} must implement _adjoint")
 
     def _pinv(self, y: torch.Tensor) -> torch.Tensor:
-        """Default pseudo-inverse: conjugate gradients on ``A^T A x = A^T y`` from 0, i.e. the minimum-norm least-squares solution."""
+        """Default pseudo-inverse: conjugate gradients on ``A^T A x = A^T y`` from 0, i.e. the minimum-norm
+        least-squares solution."""
         return self._cg_normal(y, n_iter=200, tol=1e-10)
 
     def _measurement_mask(self, y: torch.Tensor) -> Optional[torch.Tensor]:

@@ -17,8 +17,6 @@ Conventions (``gain`` is the size of one photon count in measurement units):
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Optional
 
 import torch

@@ -275,7 +275,8 @@ class Radon(LinearPhysics):
         return self._fbp(y, self.filter)
 
     def fbp(self, y: torch.Tensor, filter: Optional[str] = "default") -> torch.Tensor:
-        """Filtered back-projection of a sinogram batch; ``filter`` overrides ``self.filter`` (one of ``FBP_FILTERS``)."""
+        """Filtered back-projection of a sinogram batch; ``filter`` overrides ``self.filter`` (one of
+        ``FBP_FILTERS``)."""
         self._check_measurement(y)
         filt = self.filter if filter == "default" else filter
         if filt not in FBP_FILTERS:

@@ -162,7 +162,8 @@ class Blur(LinearPhysics):
         if kernel.dim() != 2 or kernel.numel() == 0:
             raise ValueError(f"Blur kernel must be a non-empty 2-D array [kh, kw], got shape {tuple(kernel.shape)}")
         if kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
-            raise ValueError(f"Blur kernel sizes must be odd (so that its centre is a pixel), got {tuple(kernel.shape)}")
+            raise ValueError(f"Blur kernel sizes must be odd (so that its centre is a pixel), got "
+                             f"{tuple(kernel.shape)}")
         if kernel.is_complex():
             raise TypeError("Blur kernel must be real")
         kernel = kernel.detach().clone()
@@ -174,7 +175,8 @@ class Blur(LinearPhysics):
             raise ValueError(f"padding must be 'circular' or 'zeros', got {padding!r}")
         if isinstance(reg, bool) or not isinstance(reg, numbers.Real) or not (math.isfinite(reg) and reg >= 0):
             raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
-        if self._image_size is not None and (kernel.shape[0] > self._image_size[0] or kernel.shape[1] > self._image_size[1]):
+        if self._image_size is not None and (kernel.shape[0] > self._image_size[0]
+                                             or kernel.shape[1] > self._image_size[1]):
             raise ValueError(f"Blur kernel {tuple(kernel.shape)} is larger than image_size {self._image_size}")
         self.padding = padding
         self.reg = float(reg)
@@ -243,7 +245,8 @@ class Blur(LinearPhysics):
         return torch.fft.ifft2(torch.fft.fft2(y) * gain).real
 
     def extra_repr(self) -> str:
-        return f"kernel={tuple(self.kernel.shape)}, padding={self.padding!r}, image_size={self._image_size}, reg={self.reg}"
+        return (f"kernel={tuple(self.kernel.shape)}, padding={self.padding!r}, image_size={self._image_size}, "
+                f"reg={self.reg}")
 
 
 # ------------------------------------------------------------------------------- compressed sensing

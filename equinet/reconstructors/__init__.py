@@ -12,10 +12,10 @@ with ``@RECONSTRUCTORS.register('name')`` and offers ``from_backbone(build_backb
 >>> RECONSTRUCTORS.names()
 ('reconstructor', 'unrolled_pgd')
 """
+from ..utils.registry import import_submodules
 from .base import RECONSTRUCTORS  # noqa: F401
 from .pinv import PinvReconstructor  # noqa: F401
 from .unrolled_pgd import UnrolledPGD  # noqa: F401
-from ..utils.registry import import_submodules
 
 import_submodules(__name__, __path__)  # a reconstructor added as one new module registers itself: no edit here
 

@@ -28,7 +28,8 @@ from ..utils.checks import check_positive_int
 from ..utils.progress import Progress
 from .log import plot_history, write_csv
 
-__all__ = ["default_callbacks", "Callback", "StopWhen", "CSVLog", "ProgressBar", "CurvePlots", "StepFunction", "EMA", "EarlyStopping"]
+__all__ = ["default_callbacks", "Callback", "StopWhen", "CSVLog", "ProgressBar", "CurvePlots", "StepFunction", "EMA",
+           "EarlyStopping"]
 
 
 class Callback:

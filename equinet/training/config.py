@@ -8,10 +8,10 @@ key, raised before training starts.
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Dict
 
+import tomllib
 import torch
 from torch import nn
 
@@ -22,8 +22,18 @@ from ..physics.base import PHYSICS
 from ..physics.noise import NOISES
 from ..reconstructors import RECONSTRUCTORS
 from ..transforms.base import TRANSFORMS
-from ..utils.config import (NUMBER, REQUIRED, ConfigError, build_named, check_table, check_value, choice, construct,
-                            named, schema_of)
+from ..utils.config import (
+    NUMBER,
+    REQUIRED,
+    ConfigError,
+    build_named,
+    check_table,
+    check_value,
+    choice,
+    construct,
+    named,
+    schema_of,
+)
 from .train_config import OPTIMIZERS, TrainConfig
 
 __all__ = ["ConfigError", "load_config", "parse_config", "build_run", "Run", "PHYSICS", "NOISES", "LOSSES",

@@ -14,7 +14,8 @@ from typing import Any, Dict, List, Optional
 import torch
 import torch.distributed as dist
 
-__all__ = ["resolve_device", "Context", "setup", "teardown", "all_reduce_sum", "reduce_values", "all_gather_objects", "barrier", "AveragingOptimizer"]
+__all__ = ["resolve_device", "Context", "setup", "teardown", "all_reduce_sum", "reduce_values", "all_gather_objects",
+           "barrier", "AveragingOptimizer"]
 
 
 def resolve_device(device) -> torch.device:

@@ -93,7 +93,8 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
             warnings.warn(f"{type(loss).__name__}: the rank condition fails for {type(physics).__name__} with "
                           f"{report.transforms} by {report.rank.nullity_M:.0f} of {report.rank.n} directions "
                           f"(rank M = {report.rank.rank_M:.0f} < n = {report.rank.n} with "
-                          f"{report.rank.details.get('transforms_used', report.rank.n_transforms)} evenly spaced transformations "
+                          f"{report.rank.details.get('transforms_used', report.rank.n_transforms)} evenly spaced "
+                          "transformations "
                           "checked; more can only raise rank M): "
                           "equivariant imaging cannot learn the whole nullspace of this operator with this group",
                           UserWarning, stacklevel=3)

@@ -63,7 +63,8 @@ def fit_supervised(model: nn.Module, physics, images, *, loss: Callable = mse_lo
         raise TypeError("physics must provide measure(x, generator) (an equinet.physics.LinearPhysics) "
                         "or pass measure=")
     lr = check_positive_float(lr, "lr")
-    min_lr, weight_decay = check_nonnegative_float(min_lr, "min_lr"), check_nonnegative_float(weight_decay, "weight_decay")
+    min_lr = check_nonnegative_float(min_lr, "min_lr")
+    weight_decay = check_nonnegative_float(weight_decay, "weight_decay")
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     if isinstance(images, torch.Tensor) and images.dim() != 4:

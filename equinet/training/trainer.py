@@ -25,8 +25,17 @@ from torch import nn
 from ..losses.base import Loss, LossInputs, total
 from . import distributed as D
 from .callbacks import Callback, StopWhen, default_callbacks
-from .checkpoint import (capture_rng, checked_checkpoint, forked_rng, plain, restore_trainer, save_checkpoint,
-                         seed_process, settings_text, trainer_state)
+from .checkpoint import (
+    capture_rng,
+    checked_checkpoint,
+    forked_rng,
+    plain,
+    restore_trainer,
+    save_checkpoint,
+    seed_process,
+    settings_text,
+    trainer_state,
+)
 from .distributed import resolve_device
 from .evaluation import evaluate
 from .log import History
@@ -115,7 +124,8 @@ class Trainer:
         self.scheduler = scheduler(self.optimizer, self.total) if callable(scheduler) and \
             not hasattr(scheduler, "step") else scheduler
         self.adversary_optimizer = None if loss.discriminator is None else build_optimizer(
-            adversary_optimizer, [p for p in loss.discriminator.parameters() if p.requires_grad], cfg.make_adversary_optimizer,
+            adversary_optimizer, [p for p in loss.discriminator.parameters() if p.requires_grad],
+            cfg.make_adversary_optimizer,
             "adversary_optimizer")
         self.validation, self.resume, self.progress = validation, bool(resume), progress
         self.grad_clip = None if cfg.grad_clip is None else float(cfg.grad_clip)

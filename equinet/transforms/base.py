@@ -13,7 +13,6 @@ the transformation it used.
 """
 from __future__ import annotations
 
-import numbers
 from typing import Optional, Tuple
 
 import torch

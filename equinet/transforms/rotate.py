@@ -122,12 +122,13 @@ class Rotate(_O2Transform):
         else:
             raise TypeError(f"degrees must be a number d (range (-d, d)) or a pair (lo, hi), got {degrees!r}")
         if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo or hi - lo > 360.0:
-            raise ValueError(f"the angle range must be finite with lo < hi and hi - lo <= 360 degrees, got ({lo}, {hi})")
+            raise ValueError(f"the angle range must be finite with lo < hi and hi - lo <= 360 degrees, "
+                             f"got ({lo}, {hi})")
         if multiples is not None:
             if isinstance(multiples, bool) or not isinstance(multiples, numbers.Real) or not 0 < multiples <= 360:
                 raise ValueError(f"multiples must be a number of degrees in (0, 360], got {multiples!r}")
-            self._steps: Optional[torch.Tensor] = torch.arange(math.ceil(lo / multiples), math.floor(hi / multiples) + 1,
-                                       dtype=torch.float64) * float(multiples)
+            steps = torch.arange(math.ceil(lo / multiples), math.floor(hi / multiples) + 1, dtype=torch.float64)
+            self._steps: Optional[torch.Tensor] = steps * float(multiples)
             if hi - lo == 360.0 and self._steps.numel() > 1 and \
                     abs((self._steps[-1] - self._steps[0]).item() - 360.0) < 1e-9:
                 self._steps = self._steps[:-1]  # lo and hi are the same rotation

@@ -17,8 +17,7 @@ from .config import TEST_SETS, ComparisonConfig
 from .data import ComparisonData
 from .models import build_model
 from .operators import to_metric_images
-from .report import (CSV_FIELDS, METRICS_NOTE, markdown_header, markdown_table, plot_psnr_vs_size,
-                     plot_reconstructions)
+from .report import CSV_FIELDS, METRICS_NOTE, markdown_header, markdown_table, plot_psnr_vs_size, plot_reconstructions
 from .statistics import image_metrics, summarise
 
 __all__ = ["run_comparison", "jobs", "resolve_workers", "TrainTask", "reconstruct"]

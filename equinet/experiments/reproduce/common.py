@@ -212,7 +212,8 @@ def cli(name: str, description: str, config_cls, run: Callable, argv: Optional[S
         ap.add_argument("--results", default=None, metavar="FILE",
                         help="with --converged: merge the trained methods into this JSON results file and draw its "
                              "learning curves next to it (default OUT/results.json)")
-    ap.add_argument("--out", default=f"outputs/reproduce/{name}", help=f"output folder (default outputs/reproduce/{name})")
+    ap.add_argument("--out", default=f"outputs/reproduce/{name}",
+                    help=f"output folder (default outputs/reproduce/{name})")
     ap.add_argument("--seed", type=int, default=None)
     ap.add_argument("--steps", type=int, default=None, help="training steps of every model")
     ap.add_argument("--workers", type=int, default=None, help="training processes (quick default: 2)")

@@ -26,8 +26,8 @@ from ...utils.io import save_figure, write_json
 from ..runner import json_safe, versions
 from .labels import LABELS
 
-__all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "check_results", "markdown", "gap_rows", "curves_figure",
-           "write_results"]
+__all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "check_results", "markdown", "gap_rows",
+           "curves_figure", "write_results"]
 
 #: the converged budget's settings (64 x 64, the quick protocol's operators): steps is the cap
 CONVERGED = dict(mode="converged", image_size=64, steps=40000, batch_size=4, lr=1e-3, width=16, scales=2,
