@@ -7,13 +7,15 @@
 * ``train CONFIG.toml [--resume] [--out DIR]``: train a reconstruction network from a TOML configuration
   (``docs/training.md``, examples in ``experiments/configs/``); under ``torchrun --nproc_per_node=N -m equinet
   train ...`` with DistributedDataParallel.
+* ``estimate CONFIG.toml``: parameters, activation memory per step and the measured time of a short probe of
+  that training run, before starting it (nothing is written).
 * ``reproduce NAME [--quick | --full] [--out DIR] [--seed S]``: reproduce a result of the papers (``ei-table1``,
   ``toy-1d``, ``bias-free``, ``mri-ei``, ``lowdose-ct-rei``, ``design-plus-learning``; ``docs/reproduce_*.md``);
   results in ``--out`` (default ``outputs/reproduce/NAME``).
 """
 import sys
 
-COMMANDS = ("compare", "basis", "train", "reproduce")
+COMMANDS = ("compare", "basis", "train", "reproduce", "estimate")
 
 
 def main(argv=None):
@@ -28,11 +30,14 @@ def main(argv=None):
               "python -m equinet train --help")
         return None
     cmd = argv.pop(0) if argv and argv[0] in COMMANDS else "compare"
-    if cmd not in ("train", "reproduce") and argv and not argv[0].startswith("-"):
+    if cmd not in ("train", "reproduce", "estimate") and argv and not argv[0].startswith("-"):
         raise SystemExit(f"unknown command {argv[0]!r}; expected one of {COMMANDS}")
     if cmd == "train":
         from .training.cli import main as train_main
         return train_main(argv)  # parses CONFIG.toml, --resume, --out
+    if cmd == "estimate":
+        from .training.estimate import main as estimate_main
+        return estimate_main(argv)  # CONFIG.toml [--probe-steps N] [--device D]: parameters, memory, step time
     if cmd == "reproduce":
         from .experiments.reproduce import main as reproduce_main
         return reproduce_main(argv)  # NAME [--quick | --full] [--out DIR] [--seed S] (docs/reproduce_*.md)

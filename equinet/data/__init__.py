@@ -1,4 +1,6 @@
-"""Offline, seed-deterministic data: ellipse phantoms, crops of scikit-image's photographs, 1-D triangles.
+"""Offline, seed-deterministic data: ellipse phantoms, crops of scikit-image's photographs, 1-D triangles; and
+loaders of real data on disk (LoDoPaB-CT, fastMRI single-coil knee, folders of images; HDF5 needs the
+``equinet[data]`` extra), streamed item by item.
 
 Nothing is downloaded. Item ``i`` of every generator depends only on ``(seed, i)``. See ``docs/data.md``.
 
@@ -16,6 +18,12 @@ from .phantoms import (SHEPP_LOGAN_MODIFIED, SHEPP_LOGAN_ORIGINAL, EllipsePhanto
 from .natural import GRAY_IMAGES, RGB_IMAGES, NaturalImageCrops, load_image, natural_image_crops
 from .signals import shifted_triangles, triangle
 from .measurements import MeasurementDataset, PairedMeasurementDataset, simulate_measurements
+from .streaming import StreamingMeasurementDataset, split_indices
+from .files import DataFormatError, measured
+from .lodopab import lodopab_images, lodopab_pairs
+from .fastmri import fastmri_images, fastmri_pairs
+from .image_folder import image_folder, read_image
+from .real import data_kind, real_images
 from ..utils.registry import import_submodules
 # isort: on
 
@@ -39,4 +47,16 @@ __all__ = [
     "MeasurementDataset",
     "PairedMeasurementDataset",
     "simulate_measurements",
+    "StreamingMeasurementDataset",
+    "split_indices",
+    "DataFormatError",
+    "measured",
+    "lodopab_images",
+    "lodopab_pairs",
+    "fastmri_images",
+    "fastmri_pairs",
+    "image_folder",
+    "read_image",
+    "data_kind",
+    "real_images",
 ]

@@ -278,8 +278,8 @@ def rank_condition(physics, transforms, image_size=None, method: str = "auto", r
     """Ranks of A and of M = [A T_1; …; A T_|G|] (the necessary condition for learning from measurements alone).
 
     Args:
-        physics: a linear operator (``equinet.physics``) or any linear callable on image batches with
-            ``image_size`` given here.
+        physics: a linear operator (``equinet.physics``, or deepinv's: its noise-free ``A`` is used), or any linear
+            callable on image batches with ``image_size`` given here.
         transforms: a finite equinet group, a list of callables on image batches, or an object with
             ``enumerate()``/``apply(x, params)`` (``equinet.transforms``).
         image_size: ``(H, W)`` if the operator does not fix it.
@@ -297,6 +297,8 @@ def rank_condition(physics, transforms, image_size=None, method: str = "auto", r
     """
     if method not in ("auto", "exact", "probe"):
         raise ValueError(f"method must be 'auto', 'exact' or 'probe', got {method!r}")
+    from ..interop.deepinv_physics import as_physics  # a deepinv operator: its noise-free A, not physics(x)
+    physics = as_physics(physics)
     shape = _shape(physics, image_size)
     actions, _, _ = as_actions(transforms, method=offgrid)
     if isinstance(max_transforms, bool) or not isinstance(max_transforms, numbers.Integral) or max_transforms < 1:

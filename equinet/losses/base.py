@@ -8,7 +8,9 @@ re-simulated noise, Monte-Carlo probes), and the ground truth ``x`` **only** for
 trainer guarantees they never see the ground truth.
 
 A loss returns a dict of named scalar terms, each already weighted; the trainer minimises their sum and logs
-every term by name. Losses with an adversary (a discriminator) expose it as ``loss.discriminator`` and implement
+every term by name. float16/bfloat16 measurements and reconstructions are promoted to float32 before a loss
+sees them, so the terms are float32 scalars (the sums and Monte-Carlo differences of SURE lose too much in 16
+bits). Losses with an adversary (a discriminator) expose it as ``loss.discriminator`` and implement
 `Loss.adversary_step`, which the trainer calls with the adversary's own optimizer.
 """
 from __future__ import annotations
@@ -40,11 +42,22 @@ class LossInputs:
     generator: torch.Generator
     x: Optional[torch.Tensor] = None
 
+    def __post_init__(self):
+        from ..interop.deepinv_physics import as_physics  # a deepinv operator: its noise-free equinet view
+        self.physics = as_physics(self.physics)
+
     def ground_truth(self) -> torch.Tensor:
         """``x``, which a loss that declares ``needs_ground_truth`` always receives."""
         if self.x is None:
             raise ValueError("this loss needs the ground-truth images x (paired data)")
         return self.x
+
+    def in_float32(self) -> "LossInputs":
+        """The same inputs with float16/bfloat16 tensors promoted to float32 (differentiably): the precision rule
+        of the losses (terms are computed and returned in float32; see docs/losses.md)."""
+        def up(t):
+            return t.float() if isinstance(t, torch.Tensor) and t.dtype in (torch.float16, torch.bfloat16) else t
+        return LossInputs(up(self.y), self.physics, self.model, up(self.x1), self.generator, up(self.x))
 
     def without_ground_truth(self) -> "LossInputs":
         """The same inputs with the ground truth removed (what unsupervised losses get)."""
@@ -79,7 +92,7 @@ class Loss(nn.Module):
                                  "measurements only; use an unsupervised loss (MC, EI, SURE, REI)")
         else:
             inputs = inputs.without_ground_truth()
-        out = self.terms(inputs)
+        out = self.terms(inputs.in_float32())
         if not isinstance(out, dict) or not out:
             raise TypeError(f"{type(self).__name__}.terms must return a non-empty dict of scalar tensors")
         for k, v in out.items():

@@ -178,7 +178,7 @@ class SteerableConv2d(EquivariantModule):
         if not x.dtype.is_floating_point:
             raise TypeError(f"SteerableConv2d expects a real floating-point input of the layer's dtype {wd}, got "
                             f"{x.dtype}")
-        if x.dtype != wd:
+        if x.dtype != wd and not torch.is_autocast_enabled(x.device.type):  # autocast casts both itself
             raise TypeError(f"SteerableConv2d: the input is {x.dtype} but the layer is {wd}; convert the input "
                             f"(x.to({wd})) or the layer (layer.to({x.dtype}))")
         if x.shape[0] == 0 or x.shape[2] == 0 or x.shape[3] == 0:

@@ -11,7 +11,7 @@ class EquivariantModule(nn.Module):
     """A module mapping tensors of ``in_type`` to tensors of ``out_type`` (plain ``torch.Tensor`` in and out).
 
     Subclasses implement ``forward`` and `export`, which returns standard torch modules computing the same
-    function (eval-mode behaviour).
+    function (eval-mode behaviour). ``torch.jit.script`` compiles the export.
     """
 
     in_type: FieldType
@@ -19,6 +19,12 @@ class EquivariantModule(nn.Module):
 
     def export(self) -> nn.Module:
         raise NotImplementedError(f"{type(self).__name__} does not implement export()")
+
+    def __prepare_scriptable__(self) -> nn.Module:
+        """What ``torch.jit.script`` compiles in place of this module: its `export` (standard torch modules computing
+        the same function in eval mode). Called by TorchScript on the module and on every submodule of a module
+        being scripted, so ``torch.jit.script(net)`` and scripting a model that contains ``net`` both work."""
+        return self.export()
 
     def extra_repr(self) -> str:
         return f"in={self.in_type}, out={self.out_type}"

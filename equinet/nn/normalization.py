@@ -126,6 +126,9 @@ class EquivariantBatchNorm(_FieldNorm):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
+        if torch.is_autocast_enabled(x.device.type):  # statistics in float32, as torch's batch norm under autocast
+            with torch.autocast(x.device.type, enabled=False):
+                return self.forward(x.float())
         if self._scalar:
             return self._batch_norm(x)
         centred = self.use_bias and self.n_invariant > 0

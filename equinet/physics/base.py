@@ -9,10 +9,18 @@ gradient and a power-iteration estimate of ``||A||_2``.
 Channel handling: operators with ``channels = None`` act identically and independently on every channel
 (``A`` is really ``A_1 (x) I_C``) and accept any ``C``; ``in_shape``/``out_shape`` then report one channel.
 Operators with a fixed channel count (MRI: 2 = real, imaginary) reject other counts.
+
+Precision (one rule for every operator): float32 and float64 inputs are computed in their own dtype; float16 and
+bfloat16 inputs are computed in float32 (sparse products, FFTs and solves have no reduced-precision CPU kernels,
+and their sums lose too much in 16 bits) and the result is cast back to the input's dtype. Inside
+``torch.autocast`` the operators run with autocast disabled, so they compute in the dtype they were given (a
+network's bfloat16 output is computed in float32, then cast back). Other dtypes raise a TypeError.
 """
 
 from __future__ import annotations
 
+import contextlib
+import functools
 import math
 import numbers
 from typing import Optional, Tuple
@@ -24,10 +32,46 @@ from ..utils.checks import check_image_size
 from ..utils.registry import Registry
 from .noise import NoiseModel, NoNoise
 
-__all__ = ["LinearPhysics", "as_image_size", "PHYSICS"]
+__all__ = ["LinearPhysics", "as_image_size", "REDUCED_PRECISION", "in_working_precision", "PHYSICS"]
 
 #: name -> operator class (the TOML's ``[physics] name``); each operator registers itself where defined
 PHYSICS: Registry = Registry("physics")
+
+#: dtypes computed in float32 and cast back (see the module docstring)
+REDUCED_PRECISION = (torch.float16, torch.bfloat16)
+
+
+def _no_autocast(t: torch.Tensor):
+    dev = t.device.type
+    try:
+        on = torch.is_autocast_enabled(dev)
+    except TypeError:  # torch < 2.4 takes no device type
+        on = torch.is_autocast_enabled() if dev == "cuda" else torch.is_autocast_cpu_enabled()
+    return torch.autocast(dev, enabled=False) if on else contextlib.nullcontext()
+
+
+def in_working_precision(method):
+    """Decorator of the public operator methods: float16/bfloat16 tensor arguments are computed in float32 and the
+    tensor result is cast back to the first argument's dtype; autocast is disabled inside (the precision rule of
+    the module docstring). float32/float64 arguments pass through unchanged.
+
+    >>> from equinet.physics import Radon
+    >>> Radon(8, angles=4)(torch.ones(1, 1, 8, 8, dtype=torch.bfloat16)).dtype
+    torch.bfloat16
+    """
+    @functools.wraps(method)
+    def wrapped(self, *args, **kwargs):
+        first = next((a for a in args if isinstance(a, torch.Tensor)), None)
+        if first is None:
+            return method(self, *args, **kwargs)
+        low = first.dtype in REDUCED_PRECISION
+        if low:
+            args = tuple(a.float() if isinstance(a, torch.Tensor) and a.dtype in REDUCED_PRECISION else a
+                         for a in args)
+        with _no_autocast(first):
+            out = method(self, *args, **kwargs)
+        return out.to(first.dtype) if low and isinstance(out, torch.Tensor) else out
+    return wrapped
 
 
 def as_image_size(image_size, name: str = "image_size") -> Tuple[int, int]:
@@ -88,8 +132,8 @@ class LinearPhysics(nn.Module):
         if not isinstance(t, torch.Tensor):
             raise TypeError(f"{name}: expected {what} as a torch.Tensor, got {type(t).__name__}")
         if not t.is_floating_point():
-            raise TypeError(f"{name}: expected {what} as a real floating-point tensor (float32/float64), got dtype "
-                            f"{t.dtype}")
+            raise TypeError(f"{name}: expected {what} as a real floating-point tensor (float32/float64; float16/"
+                            f"bfloat16 are computed in float32), got dtype {t.dtype}")
 
     def _check_image(self, x) -> None:
         name = type(self).__name__
@@ -139,23 +183,27 @@ class LinearPhysics(nn.Module):
         return None
 
     # --------------------------------------------------------------------------------- public API
+    @in_working_precision
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Noise-free measurement ``A x``."""
         self._check_image(x)
         return self._forward(x)
 
+    @in_working_precision
     def adjoint(self, y: torch.Tensor) -> torch.Tensor:
         """Exact discrete adjoint ``A^T y`` (``y`` must be finite)."""
         self._check_measurement(y)
         self._check_finite(y)
         return self._adjoint(y)
 
+    @in_working_precision
     def pinv(self, y: torch.Tensor) -> torch.Tensor:
         """Approximate inverse ``A^+ y`` (operator specific, see the class docstring; ``y`` must be finite)."""
         self._check_measurement(y)
         self._check_finite(y)
         return self._pinv(y)
 
+    @in_working_precision
     def measure(self, x: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Noisy measurement ``noise(A x)`` with the attached noise model; deterministic given ``generator``."""
         y = self.noise(self.forward(x), generator=generator)
@@ -200,12 +248,14 @@ class LinearPhysics(nn.Module):
                              f"{tuple(y.shape[:2])} must agree in [B, C]")
         self._check_finite(y)
 
+    @in_working_precision
     def data_fidelity(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """``0.5 * ||A u - y||^2`` for each batch element (shape [B])."""
         self._check_pair(u, y)
         r = self._forward(u) - y
         return 0.5 * r.reshape(r.shape[0], -1).pow(2).sum(dim=1)
 
+    @in_working_precision
     def grad_data_fidelity(self, u: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Gradient of the data fidelity with respect to ``u``: ``A^T (A u - y)``."""
         self._check_pair(u, y)

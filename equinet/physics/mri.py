@@ -63,10 +63,14 @@ def magnitude(u: torch.Tensor) -> torch.Tensor:
 
 
 def _fft2c(z: torch.Tensor) -> torch.Tensor:
+    if z.numel() == 0:  # an empty batch (the FFT refuses zero-sized transforms)
+        return z.clone()
     return torch.fft.fftshift(torch.fft.fft2(torch.fft.ifftshift(z, dim=(-2, -1)), norm="ortho"), dim=(-2, -1))
 
 
 def _ifft2c(k: torch.Tensor) -> torch.Tensor:
+    if k.numel() == 0:
+        return k.clone()
     return torch.fft.fftshift(torch.fft.ifft2(torch.fft.ifftshift(k, dim=(-2, -1)), norm="ortho"), dim=(-2, -1))
 
 

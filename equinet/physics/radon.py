@@ -32,7 +32,7 @@ import scipy.sparse as sp
 import torch
 
 from ._sparse import SparseMatrix
-from .base import PHYSICS, LinearPhysics, as_image_size
+from .base import PHYSICS, LinearPhysics, as_image_size, in_working_precision
 
 __all__ = ["Radon", "fbp_filter", "FBP_FILTERS"]
 
@@ -274,6 +274,7 @@ class Radon(LinearPhysics):
     def _pinv(self, y: torch.Tensor) -> torch.Tensor:
         return self._fbp(y, self.filter)
 
+    @in_working_precision
     def fbp(self, y: torch.Tensor, filter: Optional[str] = "default") -> torch.Tensor:
         """Filtered back-projection of a sinogram batch; ``filter`` overrides ``self.filter`` (one of
         ``FBP_FILTERS``)."""
@@ -304,6 +305,8 @@ class Radon(LinearPhysics):
 
     def _fbp(self, y: torch.Tensor, filt: Optional[str]) -> torch.Tensor:
         b, c, na, d = y.shape
+        if b * c == 0:  # an empty batch (the FFT refuses zero-sized transforms)
+            return y.new_zeros(b, c, self._n, self._n)
         h = self._filter_response(filt, y.dtype, y.device)
         filtered = torch.fft.irfft(torch.fft.rfft(y, n=self._pad, dim=-1) * h, n=self._pad, dim=-1)
         # circular filtering is shift-equivariant, so bins outside [0, d) are read cyclically

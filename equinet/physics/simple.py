@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils.checks import check_mask, check_seed
-from .base import PHYSICS, LinearPhysics, as_image_size
+from .base import PHYSICS, LinearPhysics, as_image_size, in_working_precision
 
 __all__ = ["Denoising", "Inpainting", "Blur", "gaussian_kernel", "CompressedSensing", "SinglePixel", "fwht"]
 
@@ -221,6 +221,7 @@ class Blur(LinearPhysics):
         kpad = torch.roll(kpad, shifts=(-(kh // 2), -(kw // 2)), dims=(0, 1))
         return torch.fft.fft2(kpad)
 
+    @in_working_precision
     def pinv(self, y: torch.Tensor, reg: Optional[float] = None) -> torch.Tensor:
         """Tikhonov-regularised inverse ``F^-1[conj(K) Y / (|K|^2 + reg)]`` (``reg`` defaults to ``self.reg``)."""
         self._check_measurement(y)
@@ -234,6 +235,8 @@ class Blur(LinearPhysics):
         return self._tikhonov(y, self.reg)
 
     def _tikhonov(self, y: torch.Tensor, reg: float) -> torch.Tensor:
+        if y.numel() == 0:  # an empty batch (the FFT refuses zero-sized transforms)
+            return torch.zeros_like(y)
         k = self.transfer_function(tuple(y.shape[-2:]), dtype=y.dtype, device=y.device)
         denom = k.abs() ** 2 + reg
         if reg == 0:

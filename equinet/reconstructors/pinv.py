@@ -48,7 +48,10 @@ class PinvReconstructor(nn.Module):
         return cls(build_backbone(residual=False), residual=residual, init=init)
 
     def first_estimate(self, y: torch.Tensor, physics) -> torch.Tensor:
-        """The linear estimate ``x0`` the backbone refines."""
+        """The linear estimate ``x0`` the backbone refines (a deepinv operator is seen through
+        `equinet.interop.as_physics`)."""
+        from ..interop.deepinv_physics import as_physics
+        physics = as_physics(physics)
         if physics is None or not callable(getattr(physics, self.init, None)):
             raise TypeError(f"PinvReconstructor(init={self.init!r}) needs a physics with a {self.init}(y) method "
                             f"(an equinet.physics.LinearPhysics), got {type(physics).__name__}")

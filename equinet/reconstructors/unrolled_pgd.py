@@ -88,6 +88,8 @@ class UnrolledPGD(nn.Module):
         if step_size is None:
             if physics is None:
                 raise ValueError("UnrolledPGD needs a physics operator (for the step size 1/‖A‖²) or a step_size")
+            from ..interop.deepinv_physics import as_physics
+            physics = as_physics(physics)
             with torch.no_grad():
                 L = float(physics.norm()) ** 2 if hasattr(physics, "norm") else 1.0
             step_size = 1.0 / max(L, 1e-12)
@@ -127,10 +129,12 @@ class UnrolledPGD(nn.Module):
 
     def forward(self, y: torch.Tensor, physics, return_iterates: bool = False):
         """Reconstruct from measurements ``y`` of the operator ``physics``."""
-        A = physics
+        from ..interop.deepinv_physics import as_physics  # a deepinv operator, seen as an equinet one
+        A = as_physics(physics)
         if not callable(getattr(A, "grad_data_fidelity", None)):
             raise TypeError(f"UnrolledPGD needs the physics at call time, model(y, physics), with "
-                            f"grad_data_fidelity (an equinet.physics.LinearPhysics); got {type(A).__name__}")
+                            f"grad_data_fidelity (an equinet.physics.LinearPhysics; a deepinv operator through "
+                            f"equinet.interop.from_deepinv(physics)); got {type(A).__name__}")
         if not bool(torch.isfinite(y).all()):
             raise ValueError("measurements contain NaN or inf")
         u = self.initial(y, A)

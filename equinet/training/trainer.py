@@ -22,6 +22,7 @@ from typing import Callable, Dict, Optional, Sequence
 import torch
 from torch import nn
 
+from ..interop.deepinv_models import adapt_training
 from ..losses.base import Loss, LossInputs, total
 from . import distributed as D
 from .callbacks import Callback, StopWhen, default_callbacks
@@ -53,9 +54,11 @@ class Trainer:
 
     Args:
         model: ``model(y, physics) -> x`` (e.g. `equinet.reconstructors.PinvReconstructor`, ``UnrolledPGD``).
-        loss: an `equinet.losses.Loss` (or a `LossSum`). physics: the operator (moved to the device).
+        loss: an `equinet.losses.Loss` (or a `LossSum`). physics: the operator (moved to the device; a deepinv
+            operator is used through `equinet.interop.from_deepinv`).
         data: images (tensor ``[N, C, H, W]`` or dataset; ``y`` re-simulated every step) or an
-            `equinet.data.MeasurementDataset` (fixed ``y``; with ground truth if paired).
+            `equinet.data.MeasurementDataset` (fixed ``y``; with ground truth if paired; a deepinv dataset is read
+            through `equinet.interop.from_deepinv_dataset`).
         config: a `TrainConfig` (steps or epochs, batch, optimizer, schedule, seed, device, cadences, EMA, early
             stopping); keyword ``settings`` (``steps=``, ``batch_size=``, ...) override its fields.
         optimizer / scheduler / adversary_optimizer: override the configured ones: an optimizer or ``params ->
@@ -81,6 +84,7 @@ class Trainer:
             raise TypeError(f"model must be a torch.nn.Module called as model(y, physics), got {type(model).__name__}")
         if not isinstance(loss, Loss):
             raise TypeError(f"loss must be an equinet.losses.Loss, got {type(loss).__name__}")
+        physics, data = adapt_training(physics, data)  # deepinv operators and datasets (equinet.interop)
         self.data = TrainingData(data)
         cfg = self.config = TrainConfig(**settings) if config is None else dataclasses.replace(config, **settings)
         if loss.needs_ground_truth and not self.data.has_ground_truth:

@@ -56,7 +56,8 @@ VARIANTS = {
     "abl-upconv": dict(V1, up="conv"),
     "abl-1x1": dict(V1, out_kernel=1),
     "abl-init": dict(V1, init="torch"),
-    "abl-all": dict(width=16, down="max", up="conv", out_kernel=1, init="he"),   # = equinet's default
+    "abl-all": dict(width=16, down="max", up="conv", out_kernel=1, init="he"),   # deepinv's layout, equinet's init
+    "abl-all-tinit": dict(width=16, down="max", up="conv", out_kernel=1, init="torch"),
 }
 
 

@@ -15,6 +15,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from ...data import EllipsePhantoms, data_kind, real_images
 from ...data.measurements import MeasurementDataset, PairedMeasurementDataset
 from ...losses import LOSSES, LossSum
 from ...metrics import psnr
@@ -24,6 +25,7 @@ from ...training import TrainConfig, Trainer
 from ...utils.checks import check_nonnegative_float, check_positive_float, check_positive_int
 from ...utils.config import construct, schema_of
 from ...utils.io import save_figure
+from ...utils.seeding import derived_seed
 from ..runner import prepare_output
 from .labels import LABELS, METHODS  # (re-exported: the reproductions import them from here)
 
@@ -270,6 +272,8 @@ class UNetRunConfig:
     tol_db: float = 0.1
     window: float = 0.2
     cooldown: float = 0.2
+    #: real images (``--data PATH``: LoDoPaB-CT, fastMRI or an image folder) instead of the synthetic ones
+    data: Optional[str] = None
 
     @property
     def converge(self):
@@ -328,6 +332,25 @@ def check_fields(cfg, positive_ints: Sequence[str] = (), positive_floats: Sequen
         check_positive_float(getattr(cfg, f), f"{where}.{f}")
     for f in nonnegative_floats:
         check_nonnegative_float(getattr(cfg, f), f"{where}.{f}")
+    if getattr(cfg, "data", None) is not None:
+        data_kind(cfg.data)  # --data: a LoDoPaB-CT, fastMRI or image folder, else a DataFormatError (a ValueError)
+
+
+def images_for(cfg, k: int, key: int, split: str) -> torch.Tensor:
+    """``k`` training or test images ``[k, 1, n, n]``: ellipse phantoms seeded by ``(cfg.seed, key)``, or with
+    ``cfg.data`` (``--data PATH``) ``k`` real images of ``split`` ('train' / 'test') resized to ``cfg.image_size``
+    (`equinet.data.real_images`: LoDoPaB-CT ground truth, fastMRI magnitudes or a folder of images)."""
+    seed = derived_seed(cfg.seed, key) % 2 ** 31
+    if getattr(cfg, "data", None) is None:
+        return EllipsePhantoms(k, cfg.image_size, seed=seed).render(range(k))
+    return real_images(cfg.data, k, cfg.image_size, split, seed=seed)
+
+
+def data_flag(ap: argparse.ArgumentParser) -> None:
+    """``--data PATH``: real images in place of the synthetic training and test images (docs/data.md)."""
+    ap.add_argument("--data", metavar="PATH", default=None,
+                    help="real images instead of phantoms: a LoDoPaB-CT folder, fastMRI .h5 volumes or a folder of "
+                         "PNG/TIFF images (train and test splits; docs/data.md)")
 
 
 def run_dir(out: str, *parts: str) -> str:

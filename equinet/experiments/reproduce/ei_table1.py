@@ -23,7 +23,7 @@ from typing import Dict, List, Optional, Tuple
 import numpy as np
 import torch
 
-from ...data import EllipsePhantoms, NaturalImageCrops
+from ...data import NaturalImageCrops
 from ...physics import Inpainting, Radon
 from ...training import resolve_device
 from ...transforms import Rotate, Shift
@@ -37,7 +37,9 @@ from .common import (
     check_fields,
     check_methods,
     cli,
+    data_flag,
     figure_grid,
+    images_for,
     make_loss,
     mean_std,
     pm,
@@ -137,8 +139,8 @@ class EITable1Config(UNetRunConfig):
 def validation_images(cfg: EITable1Config, problem: str) -> torch.Tensor:
     """The held-out validation split of the converged budget: from the training distribution, not the test set."""
     n, s = cfg.image_size, cfg.seed
-    if problem == "ct":
-        return EllipsePhantoms(cfg.n_val, n, seed=derived_seed(s, 8) % 2 ** 31).render(range(cfg.n_val))
+    if problem == "ct" or cfg.data is not None:
+        return images_for(cfg, cfg.n_val, 8 if problem == "ct" else 9, "val")
     return torch.stack([c for c in NaturalImageCrops(cfg.n_val, n, seed=derived_seed(s, 9) % 2 ** 31,
                                                      images=TRAIN_PHOTOS)])
 
@@ -149,8 +151,8 @@ def problem_data(cfg: EITable1Config, problem: str):
     if problem == "ct":
         physics = Radon(n, angles=cfg.ct_views)
         transform = Rotate(multiples=1.0, interpolation=cfg.rotation_interpolation)
-        x_train = EllipsePhantoms(cfg.n_train, n, seed=derived_seed(s, 1) % 2 ** 31).render(range(cfg.n_train))
-        tests = {"test": EllipsePhantoms(cfg.n_test, n, seed=derived_seed(s, 2) % 2 ** 31).render(range(cfg.n_test)),
+        x_train = images_for(cfg, cfg.n_train, 1, "train")
+        tests = {"test": images_for(cfg, cfg.n_test, 2, "test"),
                  "photos": real_photographs(n),
                  "photos_rotated": real_photographs(n, rotate_seed=derived_seed(s, 3) % 2 ** 31)}
         return physics, transform, cfg.alpha_ct, x_train, tests
@@ -159,8 +161,11 @@ def problem_data(cfg: EITable1Config, problem: str):
         transform = Shift(image_size=n)
         crops = lambda k, seed, names: torch.stack(  # noqa: E731
             [c for c in NaturalImageCrops(k, n, seed=seed, images=names)])
-        x_train = crops(cfg.n_train, derived_seed(s, 5) % 2 ** 31, TRAIN_PHOTOS)
-        test = crops(cfg.n_test, derived_seed(s, 6) % 2 ** 31, TEST_PHOTOS)
+        if cfg.data is None:
+            x_train = crops(cfg.n_train, derived_seed(s, 5) % 2 ** 31, TRAIN_PHOTOS)
+            test = crops(cfg.n_test, derived_seed(s, 6) % 2 ** 31, TEST_PHOTOS)
+        else:
+            x_train, test = images_for(cfg, cfg.n_train, 5, "train"), images_for(cfg, cfg.n_test, 6, "test")
         g = torch.Generator().manual_seed(derived_seed(s, 7) % 2 ** 31)
         ks = torch.randint(1, 4, (cfg.n_test,), generator=g)
         rotated = torch.stack([torch.rot90(test[i], int(ks[i]), dims=(-2, -1)) for i in range(cfg.n_test)])
@@ -410,6 +415,7 @@ def main(argv=None, prog=None):
 
 
 def _flags(ap) -> None:
+    data_flag(ap)
     words = lambda text: tuple(text.replace(",", " ").split())  # noqa: E731
     ap.add_argument("--problems", type=words, default=None, help=f"subset of {PROBLEMS}, e.g. 'ct'")
     ap.add_argument("--methods", type=words, default=None, help=f"subset of {METHODS}, e.g. 'pinv,ei,sup'")

@@ -11,12 +11,12 @@ from typing import Optional, Tuple
 
 import torch
 
-from ...data import EllipsePhantoms, simulate_measurements
+from ...data import simulate_measurements
 from ...losses import LossInputs, SurePGLoss
 from ...physics import PoissonGaussianNoise, Radon
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
-from .common import UNetRunConfig, check_fields, check_methods, cli, real_photographs
+from .common import UNetRunConfig, check_fields, check_methods, cli, data_flag, images_for, real_photographs
 from .engine import Problem, run_method_table
 
 __all__ = ["LowDoseCTConfig", "build_problems", "run_lowdose_ct_rei", "sure_check", "main", "PAPER"]
@@ -47,15 +47,14 @@ def build_problems(cfg: LowDoseCTConfig):
     """``{'lowdose_ct': Problem}``: fixed noisy sinograms (the noise of item i depends on (seed, i) only)."""
     n, s = cfg.image_size, cfg.seed
     physics = Radon(n, angles=cfg.views, noise=PoissonGaussianNoise(gain=cfg.gain, sigma=cfg.sigma))
-    ph = lambda k, key: EllipsePhantoms(k, n, seed=derived_seed(s, key) % 2 ** 31).render(range(k))  # noqa: E731
-    x_train = ph(cfg.n_train, 31)
-    tests = {"test": ph(cfg.n_test, 32), "photos": real_photographs(n),
+    x_train = images_for(cfg, cfg.n_train, 31, "train")
+    tests = {"test": images_for(cfg, cfg.n_test, 32, "test"), "photos": real_photographs(n),
              "photos_rotated": real_photographs(n, rotate_seed=derived_seed(s, 33) % 2 ** 31)}
     meas = lambda x, key: simulate_measurements(physics, x, seed=derived_seed(s, key) % 2 ** 31).y  # noqa: E731
     with torch.no_grad():
         val = None
         if cfg.converge is not None:
-            x_val = ph(cfg.n_val, 39)
+            x_val = images_for(cfg, cfg.n_val, 39, "val")
             val = (x_val, meas(x_val, 40))
         return {"lowdose_ct": Problem(physics, Rotate(multiples=1.0), cfg.alpha, x_train, meas(x_train, 34),
                                       {t: (x, meas(x, 35 + k)) for k, (t, x) in enumerate(tests.items())},
@@ -68,7 +67,8 @@ def run_lowdose_ct_rei(cfg: LowDoseCTConfig, out: str = "outputs/reproduce/lowdo
     mode: also merges the methods into the results file ``results`` (default ``out/results.json``)."""
     if not isinstance(cfg, LowDoseCTConfig):
         raise TypeError(f"cfg must be a LowDoseCTConfig, got {type(cfg).__name__}")
-    notes = (f"{cfg.image_size}x{cfg.image_size} ellipse phantoms, {cfg.views} views, Poisson-Gaussian noise "
+    what = 'images of ' + cfg.data if cfg.data else 'ellipse phantoms'
+    notes = (f"{cfg.image_size}x{cfg.image_size} {what}, {cfg.views} views, Poisson-Gaussian noise "
              f"(gain {cfg.gain:g}, sigma {cfg.sigma:g}), {cfg.n_train} training / {cfg.n_test} test images, "
              f"α = {cfg.alpha:g}.")
     return run_method_table(cfg, out, build_problems, "Imaging paper Fig. 9: low-dose CT, REI", progress, notes,
@@ -120,4 +120,4 @@ def _targets(rows):
 def main(argv=None, prog=None):
     """``python -m equinet reproduce lowdose-ct-rei [--quick | --full] [--out DIR] [--seed S] ...``"""
     return cli("lowdose-ct-rei", "Imaging paper Fig. 9: low-dose CT, A†y vs EI vs REI vs supervised.",
-               LowDoseCTConfig, run_lowdose_ct_rei, argv, prog)
+               LowDoseCTConfig, run_lowdose_ct_rei, argv, prog, extra=data_flag)

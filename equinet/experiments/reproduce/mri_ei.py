@@ -12,11 +12,10 @@ from typing import Optional, Tuple
 
 import torch
 
-from ...data import EllipsePhantoms
 from ...physics import MRI, magnitude, real_to_channels
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
-from .common import UNetRunConfig, check_fields, check_methods, cli, real_photographs
+from .common import UNetRunConfig, check_fields, check_methods, cli, data_flag, images_for, real_photographs
 from .engine import Problem, run_method_table
 
 __all__ = ["MRIEIConfig", "build_problems", "run_mri_ei", "main"]
@@ -45,14 +44,14 @@ def build_problems(cfg: MRIEIConfig):
     """``{'mri': Problem}``: 2-channel (real, imaginary) images, PSNR on the magnitude."""
     n, s = cfg.image_size, cfg.seed
     physics = MRI(n, acceleration=cfg.acceleration, seed=derived_seed(s, 20) % 2 ** 31)
-    ph = lambda k, key: real_to_channels(EllipsePhantoms(k, n, seed=derived_seed(s, key) % 2 ** 31).render(range(k)))  # noqa: E731
-    x_train = ph(cfg.n_train, 21)
-    tests = {"test": ph(cfg.n_test, 22), "photos": real_to_channels(real_photographs(n)),
+    ph = lambda k, key, split: real_to_channels(images_for(cfg, k, key, split))  # noqa: E731
+    x_train = ph(cfg.n_train, 21, "train")
+    tests = {"test": ph(cfg.n_test, 22, "test"), "photos": real_to_channels(real_photographs(n)),
              "photos_rotated": real_to_channels(real_photographs(n, rotate_seed=derived_seed(s, 23) % 2 ** 31))}
     with torch.no_grad():
         val = None
         if cfg.converge is not None:
-            x_val = ph(cfg.n_val, 24)
+            x_val = ph(cfg.n_val, 24, "val")
             val = (x_val, physics(x_val))
         return {"mri": Problem(physics, Rotate(multiples=1.0), cfg.alpha, x_train, physics(x_train),
                                {t: (x, physics(x)) for t, x in tests.items()}, channels=2, metric_image=magnitude,
@@ -65,7 +64,8 @@ def run_mri_ei(cfg: MRIEIConfig, out: str = "outputs/reproduce/mri-ei", progress
     mode: also merges the methods into the results file ``results`` (default ``out/results.json``)."""
     if not isinstance(cfg, MRIEIConfig):
         raise TypeError(f"cfg must be an MRIEIConfig, got {type(cfg).__name__}")
-    notes = (f"{cfg.image_size}x{cfg.image_size} ellipse phantoms, {cfg.acceleration:g}x Cartesian line sampling, "
+    what = 'images of ' + cfg.data if cfg.data else 'ellipse phantoms'
+    notes = (f"{cfg.image_size}x{cfg.image_size} {what}, {cfg.acceleration:g}x Cartesian line sampling, "
              f"{cfg.n_train} training / {cfg.n_test} test images, α = {cfg.alpha:g}, PSNR of the magnitude.")
     return run_method_table(cfg, out, build_problems, "Imaging paper Fig. 8: 4x MRI", progress, notes, _targets,
                             results=results, name="mri-ei", gaps=GAPS)
@@ -84,4 +84,4 @@ def _targets(rows):
 def main(argv=None, prog=None):
     """``python -m equinet reproduce mri-ei [--quick | --full] [--out DIR] [--seed S] ...``"""
     return cli("mri-ei", "Imaging paper Fig. 8: 4x MRI, A†y vs MC vs EI (rotations) vs supervised.", MRIEIConfig,
-               run_mri_ei, argv, prog)
+               run_mri_ei, argv, prog, extra=data_flag)
