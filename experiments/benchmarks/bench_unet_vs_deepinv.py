@@ -28,7 +28,6 @@ Prints the PSNR table (mean over test images) and the differences to deepinv; ``
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import sys
 import time
@@ -160,8 +159,8 @@ def main(argv=None):
         print(f"| {r['problem']} | {r['method']} | {r['net']} | {r['params']} | {r['psnr']:.2f} | "
               f"{'' if d is None else format(r['psnr'] - d, '+.2f')} |")
     if a.json:
-        from equinet.utils.io import atomic_write_text
-        atomic_write_text(a.json, json.dumps(dict(settings=vars(a), rows=rows), indent=1))
+        from equinet.utils.io import write_json
+        write_json(a.json, dict(settings=vars(a), rows=rows), indent=1)
 
 
 if __name__ == "__main__":
