@@ -24,19 +24,9 @@ from torch import nn
 
 from ..interop.deepinv_models import adapt_training
 from ..losses.base import Loss, LossInputs, total
+from . import checkpoint as C
 from . import distributed as D
 from .callbacks import Callback, StopWhen, default_callbacks
-from .checkpoint import (
-    capture_rng,
-    checked_checkpoint,
-    forked_rng,
-    plain,
-    restore_trainer,
-    save_checkpoint,
-    seed_process,
-    settings_text,
-    trainer_state,
-)
 from .distributed import resolve_device
 from .evaluation import evaluate
 from .log import History
@@ -68,8 +58,8 @@ class Trainer:
         out: folder for ``log.csv``, ``curves.png`` and (by default) ``checkpoint.pt``; checkpoint: its path.
         resume: continue from an existing checkpoint of the same settings (False: start over and overwrite it).
         progress: True for a progress bar, or a shared bar (any object with ``update(n, postfix=None)``).
-        callback: ``callback(step, loss)`` after every step; callbacks: more `Callback` objects.
-        fingerprint: extra settings (e.g. the parsed config) that must match for a resume.
+        callback: ``callback(step, loss)`` after every step; callbacks: more `Callback` objects; fingerprint: extra
+            settings (e.g. the parsed config) that must match for a resume.
         stop_when: ``stop_when(history) -> bool`` after every validation and on resuming: True ends the run with a
             checkpoint (`equinet.training.callbacks.StopWhen`; needs ``validation``; single process).
     """
@@ -141,10 +131,10 @@ class Trainer:
         extra = {k: getattr(cfg, k) for k in ("ema", "early_stopping") if getattr(cfg, k) is not None}
         self.fingerprint = dict(
             seed=self.seed, batch_size=self.batch_size, micro_batches=self.micro_batches, steps=self.total,
-            n_items=n, grad_clip=self.grad_clip, loss=type(loss).__name__, loss_settings=settings_text(loss),
-            optimizer=[type(self.optimizer).__name__, plain(self.optimizer.defaults)],
+            n_items=n, grad_clip=self.grad_clip, loss=type(loss).__name__, loss_settings=C.settings_text(loss),
+            optimizer=[type(self.optimizer).__name__, C.plain(self.optimizer.defaults)],
             scheduler=None if self.scheduler is None else type(self.scheduler).__name__,
-            extra=plain(fingerprint or {}), **plain(extra))
+            extra=C.plain(fingerprint or {}), **C.plain(extra))
         self.history = History()
 
     def _emit(self, event: str, *args) -> None:
@@ -164,20 +154,17 @@ class Trainer:
             self._emit("on_evaluation", step, metrics)
 
     def _checkpoint_state(self, map_location) -> Optional[dict]:
-        if self.checkpoint is None or not self.resume:
-            return None
-        return checked_checkpoint(self.checkpoint, self.fingerprint, map_location)
+        path = self.checkpoint if self.resume else None
+        return None if path is None else C.checked_checkpoint(path, self.fingerprint, map_location)
 
     def check_resume(self) -> Optional[int]:
-        """The step the run would resume from (None: starts afresh); a clear ValueError if the checkpoint was
-        written with other settings. Reads the checkpoint without changing anything."""
+        """The step the run would resume from (None: afresh); a ValueError if the checkpoint has other settings."""
         state = self._checkpoint_state("cpu")
         return None if state is None else int(state["step"])
 
-    def _load(self) -> Optional[list]:
-        """Load the checkpoint if resuming; returns the saved RNG states (one per process) or None."""
+    def _load(self) -> Optional[list]:  # the saved RNG states (one per process), or None without a checkpoint
         state = self._checkpoint_state(self.ctx.device)
-        return None if state is None else restore_trainer(self, state)
+        return None if state is None else C.restore_trainer(self, state)
 
     # ------------------------------------------------------------------------------------------- loop
     def fit(self) -> History:
@@ -185,7 +172,7 @@ class Trainer:
         if self.out is not None and self.ctx.is_main:
             os.makedirs(self.out, exist_ok=True)
         try:
-            with forked_rng(self.ctx.device):
+            with C.forked_rng(self.ctx.device):
                 return self._fit()
         finally:
             D.teardown(self.ctx)
@@ -194,7 +181,7 @@ class Trainer:
         ctx, dev = self.ctx, self.ctx.device
         saved_rng = self._load()
         start = len(self.history.loss)
-        seed_process(self.seed, self.ctx.rank, saved_rng, start, dev)
+        C.seed_process(self.seed, self.ctx.rank, saved_rng, start, dev)
         net = self.model
         if ctx.distributed:
             from torch.nn.parallel import DistributedDataParallel as DDP
@@ -221,9 +208,9 @@ class Trainer:
                     self._validate(done)
                 stop = self._stop()
                 if self.checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == self.total or stop):
-                    rngs = D.all_gather_objects(capture_rng(dev), ctx)
+                    rngs = D.all_gather_objects(C.capture_rng(dev), ctx)
                     if ctx.is_main:
-                        save_checkpoint(self.checkpoint, trainer_state(self, done, rngs))
+                        C.save_checkpoint(self.checkpoint, C.trainer_state(self, done, rngs))
                         self._emit("on_checkpoint", done)
                 self._emit("on_step", done, self.history.loss[-1])
                 if stop:
