@@ -222,8 +222,7 @@ class Trainer:
         self.history.seconds = time.perf_counter() - t0
         return self.history
 
-    def _stop(self) -> bool:
-        """Whether a callback asked to stop (agreed by every process when one may stop)."""
+    def _stop(self) -> bool:  # whether a callback asked to stop (agreed by every process when one may stop)
         if self.ctx.distributed and any(cb.can_stop for cb in self.callbacks):
             flag = torch.tensor([float(self.stop_requested)], dtype=torch.float64, device=self.ctx.device)
             self.stop_requested = bool(D.all_reduce_sum(flag, self.ctx).item() > 0)
