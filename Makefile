@@ -22,7 +22,8 @@ DEPS := setup.cfg pyproject.toml
 help:
 	@echo "make run     - set up $(VENV) if needed and run the main demo (python -m equinet)"
 	@echo "make test    - set up $(VENV) with the test extras if needed and run the test suite"
-	@echo "make docs    - build the docs site in strict mode into site/ (own venv .venv-docs)"
+	@echo "make docs    - build the docs site in strict mode into site/ (own venv .venv-docs with torch and equinet:"
+	@echo "               the API reference is read from the source, the gallery's examples run)"
 	@echo "make lint    - ruff, mypy (settings in pyproject.toml) and the doctests of the package"
 	@echo "make wheel-check - build the sdist and wheel and smoke-test the wheel outside the source tree"
 
@@ -58,13 +59,13 @@ lint: $(VENV)/.equinet-lint
 	$(PY) -m mypy
 	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules equinet
 
-.venv-docs/.stamp: docs/requirements.txt
+.venv-docs/.stamp: docs/requirements.txt setup.cfg
 	$(PYTHON) -m venv .venv-docs
 	.venv-docs/bin/python -m pip install -q -r docs/requirements.txt
 	@touch $@
 
 docs: .venv-docs/.stamp
-	NO_MKDOCS_2_WARNING=1 .venv-docs/bin/mkdocs build --strict
+	OMP_NUM_THREADS=1 NO_MKDOCS_2_WARNING=1 .venv-docs/bin/mkdocs build --strict   # the gallery runs 1 thread
 
 wheel-check:
 	PYTHON="$(PYTHON)" TORCH="$(TORCH)" bash .ci/wheel-check

@@ -7,6 +7,7 @@ first input channels).
 """
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 
 import torch
@@ -20,12 +21,19 @@ from ..nn.plain_conv import TranslationConv2d
 from .activation import AliasFree
 from .spec import NETWORKS, NetSpec
 
+#: initialisation gain of a convolution followed by batch normalisation: PyTorch's default scale (Kaiming-uniform
+#: with a = sqrt(5): std 1 / sqrt(3 fan_in)). Batch norm makes the layer blind to its weights' scale, which then
+#: sets only Adam's effective step (~ lr / |w|); He's sqrt(2) is 2.45x larger and trains U-Nets several dB worse
+#: at the same budget (docs/benchmarks.md, "U-Net baseline"). Convolutions without batch norm keep He's gain.
+NORMALISED_GAIN = 1.0 / math.sqrt(3.0)
 
-def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType) -> EquivariantModule:
+
+def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType, gain: float = math.sqrt(2.0)) \
+        -> EquivariantModule:
     """A convolution between two field types of the spec (full k x k kernels for the trivial group)."""
     if spec.is_translation_only:
-        return TranslationConv2d(in_type.size, out_type.size, spec.kernel_size, bias=spec.bias)
-    return SteerableConv2d(in_type, out_type, spec.kernel_size, bias=spec.bias)
+        return TranslationConv2d(in_type.size, out_type.size, spec.kernel_size, bias=spec.bias, gain=gain)
+    return SteerableConv2d(in_type, out_type, spec.kernel_size, bias=spec.bias, gain=gain)
 
 
 def nonlinearity(spec: NetSpec, ftype: FieldType) -> EquivariantModule:
@@ -43,7 +51,7 @@ def nonlinearity(spec: NetSpec, ftype: FieldType) -> EquivariantModule:
 
 def conv_block(spec: NetSpec, in_type: FieldType, out_type: FieldType) -> list[EquivariantModule]:
     from ..nn import EquivariantBatchNorm
-    layers = [conv_layer(spec, in_type, out_type)]
+    layers = [conv_layer(spec, in_type, out_type, gain=NORMALISED_GAIN if spec.batch_norm else math.sqrt(2.0))]
     if spec.batch_norm:
         layers.append(EquivariantBatchNorm(out_type, bias=spec.bias))
     layers.append(nonlinearity(spec, out_type))
@@ -187,8 +195,8 @@ class UNet(_ProximalNet):
     better at equal parameters than average pooling without up-convolution (docs/benchmarks.md, "U-Net baseline").
     """
 
-    def __init__(self, spec: NetSpec, scales: int = 2, residual: bool = True, down: str = "avg", up: str = "resize",
-                 out_kernel: int | None = None):
+    def __init__(self, spec: NetSpec, scales: int = 2, residual: bool = True, down: str = "max", up: str = "conv",
+                 out_kernel: int | None = 1):
         super().__init__()
         from ..nn import Downsample2x
         if isinstance(scales, bool) or not isinstance(scales, int) or scales < 1:

@@ -88,7 +88,7 @@ class CurvePlots(Callback):
     """``curves.png`` in ``out`` (main process): the loss terms and validation curves, at every checkpoint (and at the
     end of a run without checkpoints)."""
 
-    def __init__(self, out: str, title: str = ""):
+    def __init__(self, out: str, title: str = ""):  # title: "" = `equinet.training.log.history_title`
         self.path, self.title = os.path.join(out, "curves.png"), title
 
     def on_checkpoint(self, trainer, step):
@@ -234,7 +234,7 @@ def default_callbacks(config, out: Optional[str], title: str, progress=False,
     cbs += [EarlyStopping(config.early_stopping)] if config.early_stopping is not None else []
     if out is not None:
         cbs.append(CSVLog(out, config.log_every))
-        cbs += [CurvePlots(out, title)] if config.plots else []
+        cbs += [CurvePlots(out)] if config.plots else []
     if progress is True or callable(getattr(progress, "update", None)):
         cbs.append(ProgressBar(None if progress is True else progress))
     return cbs + ([StepFunction(callback)] if callback is not None else [])

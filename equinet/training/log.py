@@ -12,7 +12,7 @@ from typing import Dict, List, Optional
 
 from ..utils.io import atomic_path, save_figure
 
-__all__ = ["History", "write_csv", "plot_history", "read_csv"]
+__all__ = ["History", "write_csv", "plot_history", "history_title", "read_csv"]
 
 
 @dataclass
@@ -80,11 +80,26 @@ def read_csv(path: str) -> List[Dict[str, str]]:
         return list(csv.DictReader(f))
 
 
+_TERM_NAMES = {"mc": "measurement consistency", "ei": "equivariant imaging", "sup": "supervised",
+               "sure": "SURE", "rei": "robust EI", "adv": "adversarial"}
+
+
+def history_title(history: History) -> str:
+    """A title naming what was trained: ``'Training: measurement consistency + equivariant imaging (300 steps)'``.
+
+    >>> h = History(); h.record(1.0, 1e-3, {"mc": 0.5, "ei": 0.5}); history_title(h)
+    'Training: measurement consistency + equivariant imaging (1 step)'
+    """
+    terms = [_TERM_NAMES.get(k, k) for k in history.terms] or ["loss"]
+    n = len(history.loss)
+    return f"Training: {' + '.join(terms)} ({n} step{'s' if n != 1 else ''})"
+
+
 def plot_history(path: str, history: History, title: str = "") -> None:
-    """Loss curves (total and each term, log scale) and validation PSNR, in one figure written atomically."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    """Loss curves (total and each term, log scale) and validation PSNR, in one figure written atomically; the title
+    defaults to `history_title`. Without validation metrics the right panel says so instead of staying empty."""
+    from ..utils.plotting import pyplot
+    plt = pyplot()
 
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     steps = range(1, len(history.loss) + 1)
@@ -94,20 +109,27 @@ def plot_history(path: str, history: History, title: str = "") -> None:
     for name in sorted(history.terms):
         vals = history.terms[name]
         if len(history.terms) > 1:
-            ax.plot(steps, vals, lw=0.9, label=name)
+            ax.plot(steps, vals, lw=0.9, label=_TERM_NAMES.get(name, name))
         positive = positive and all(v > 0 for v in vals if math.isfinite(v))
     if positive and history.loss:
         ax.set_yscale("log")
     ax.set_xlabel("step")
     ax.set_ylabel("training loss")
+    ax.set_title("training loss", fontsize=9)
+    ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
     ax = axes[1]
     if history.validation:
-        ax.plot([v["step"] for v in history.validation], [v["psnr"] for v in history.validation], "o-", ms=3)
+        ax.plot([v["step"] for v in history.validation], [v["psnr"] for v in history.validation], "o-", ms=3,
+                color="tab:red")
+        ax.grid(alpha=0.3)
+    else:
+        ax.text(0.5, 0.5, "no validation set\n(pass validation data to the trainer)", ha="center", va="center",
+                transform=ax.transAxes, fontsize=9, color="0.4")
     ax.set_xlabel("step")
     ax.set_ylabel("validation PSNR (dB)")
-    if title:
-        fig.suptitle(title, fontsize=9)
+    ax.set_title("validation PSNR", fontsize=9)
+    fig.suptitle(title or history_title(history), fontsize=10)
     fig.tight_layout()
     save_figure(fig, path, dpi=110)
     plt.close(fig)

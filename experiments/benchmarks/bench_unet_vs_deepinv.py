@@ -57,6 +57,7 @@ VARIANTS = {
     "abl-init": dict(V1, init="torch"),
     "abl-all": dict(width=16, down="max", up="conv", out_kernel=1, init="he"),   # deepinv's layout, equinet's init
     "abl-all-tinit": dict(width=16, down="max", up="conv", out_kernel=1, init="torch"),
+    "abl-init-only": dict(V1, init="bn-gain"),                # v1 with equinet's gain for normalised convolutions
 }
 
 
@@ -69,10 +70,16 @@ def equinet_unet(name: str):
     if name == "equinet":
         return build("unet", NetSpec("C1", width=16, depth=2, kernel_size=3, batch_norm=True), scales=2,
                      residual=False)
+    import equinet.nets.proximal as proximal
     v = dict(VARIANTS[name])
     width, init = v.pop("width"), v.pop("init")
-    net = build("unet", NetSpec("C1", width=width, depth=2, kernel_size=3, batch_norm=True), scales=2,
-                residual=False, **v)
+    default = proximal.NORMALISED_GAIN
+    proximal.NORMALISED_GAIN = 2 ** 0.5 if init in ("he", "torch") else default  # 'he': equinet <= 0.3's gain
+    try:
+        net = build("unet", NetSpec("C1", width=width, depth=2, kernel_size=3, batch_norm=True), scales=2,
+                    residual=False, **v)
+    finally:
+        proximal.NORMALISED_GAIN = default
     if init == "torch":  # PyTorch's default (Kaiming-uniform, a = sqrt(5); uniform bias), as deepinv's layers
         for m in net.modules():
             if isinstance(m, torch.nn.Conv2d):

@@ -82,7 +82,8 @@ def test_config_validation():
         ComparisonConfig(n_test=4, figure_index=4)
     with pytest.raises(TypeError):
         run_comparison({"image_size": 16})
-    assert ComparisonConfig.quick().train_sizes == (10, 30, 100) and ComparisonConfig.quick().image_size == 64
+    q = ComparisonConfig.quick()
+    assert (q.train_sizes, q.image_size, q.depth, q.width, q.steps) == ((10, 30, 100), 32, 3, 3, 300)
     with pytest.raises(ValueError, match="activation"):
         ComparisonConfig(activation="gelu")
     specs = build_prox_specs(ComparisonConfig(activation="elu", width=1, depth=2), 1)
@@ -143,3 +144,21 @@ def test_worker_processes_give_the_same_table(tmp_path):
     assert cli.workers == max(1, min(2, os.cpu_count() or 1))
     assert config_from_args(build_parser("full").parse_args([])).workers is None
     assert config_from_args(build_parser("quick").parse_args(["--workers", "1"])).workers == 1
+
+
+def test_quick_twins_match_within_14_percent_and_say_so_once(recwarn):
+    """The quick mode's twins are the closest integer widths (measured: CT +2 % / -7 %, MRI -13 % / -5 %); building
+    them warns nothing, and `matching_note` states the counts once."""
+    from equinet.experiments.comparison.report import matching_note
+    from equinet.nets import build
+    cfg = ComparisonConfig.quick()
+    rows = []
+    for op, ch in (("ct", 1), ("mri", 2)):
+        specs = build_prox_specs(cfg, ch)
+        counts = {k: sum(p.numel() for p in build("dncnn", s).parameters()) for k, s in specs.items()}
+        for k in ("cnn", "c4"):
+            assert abs(counts[k] - counts["c8"]) <= 0.14 * counts["c8"], (op, k, counts)
+        rows += [dict(operator=op, model=k, params=n) for k, n in counts.items()]
+    assert not [w for w in recwarn if "closest" in str(w.message)]
+    note = matching_note(rows)
+    assert note.count("ct: C8") == 1 and note.count("mri: C8") == 1 and "(-13%)" in note and "(+2%)" in note

@@ -190,3 +190,53 @@ def test_translation_twin_matches_the_parameters_of_the_network_built(G, width, 
 def test_twin_of_a_tiny_network_warns_that_it_cannot_match():
     with pytest.warns(UserWarning, match="too small to match"):
         NetSpec("C8", width=1, depth=2, kernel_size=3).translation_twin("params")
+
+
+@pytest.mark.parametrize("layout", [dict(down="avg", up="resize", out_kernel=None), dict(down="max", up="conv",
+                                                                                           out_kernel=1)])
+@pytest.mark.parametrize("G", ["C4", "D4"])
+@pytest.mark.parametrize("size", [16, 19])
+def test_unet_layouts_are_exactly_equivariant_and_export(layout, G, size):
+    torch.manual_seed(3)
+    m = build("unet", NetSpec(G, width=2, kernel_size=3, batch_norm=True), scales=2, **layout).double()
+    m.train()
+    m(torch.randn(4, 1, size, size, dtype=torch.float64))
+    m.eval()
+    x = torch.randn(2, 1, size, size, dtype=torch.float64)
+    y = m(x)
+    for g in m.spec.G.elements():
+        assert rel_err(m(groups.act(g, x)), groups.act(g, y)) < 1e-12
+    torch.testing.assert_close(m.export()(x), y, rtol=0, atol=1e-12)
+
+
+def test_unet_default_layout_and_parameter_count():
+    """max pooling, an up-convolution, a 1x1 read-out: at width 16 the parameter count of deepinv's
+    UNet(scales=3, channels_per_scale=(16, 32, 64)) (130289; docs/benchmarks.md)."""
+    m = build("unet", NetSpec("C1", width=16, kernel_size=3, batch_norm=True), scales=2)
+    assert (m.down, m.up, m.out_kernel) == ("max", "conv", 1) and count_parameters(m) == 130289
+    assert m.out.conv.kernel_size == (1, 1) and len(m.upconvs) == 2
+    so2 = build("unet", NetSpec("SO2", width=1, kernel_size=3, max_frequency=1), scales=1)
+    assert so2.downs[0].mode == "avg"   # a maximum is not equivariant on band-limited fields
+
+
+@pytest.mark.parametrize("bad", [dict(down="min"), dict(up="nearest"), dict(out_kernel=2), dict(out_kernel=0),
+                                 dict(scales=0), dict(scales=True)])
+def test_unet_refuses_bad_options(bad):
+    with pytest.raises(ValueError, match="UNet"):
+        build("unet", NetSpec("C4", width=2, kernel_size=3), **bad)
+
+
+@pytest.mark.parametrize("G", ["C1", "C4"])
+def test_convolutions_before_batch_norm_start_at_pytorchs_scale(G):
+    """The gain of convolutions followed by batch norm is 1/sqrt(3) (PyTorch's default scale), He's sqrt(2) elsewhere:
+    measured as the mean squared filter norm per output channel over a wide layer."""
+    import math
+    from equinet.nets.proximal import NORMALISED_GAIN, conv_block
+    spec = NetSpec(G, width=64, kernel_size=3)
+    t = spec.hidden_type()
+    for bn, gain in ((True, NORMALISED_GAIN), (False, math.sqrt(2.0))):
+        torch.manual_seed(0)
+        conv = conv_block(NetSpec(G, width=64, kernel_size=3, batch_norm=bn), t, t)[0]
+        w = conv.export().weight if G != "C1" else conv.conv.weight
+        sq = w.detach().pow(2).sum((1, 2, 3)).mean().item()
+        assert sq == pytest.approx(gain ** 2, rel=0.1)

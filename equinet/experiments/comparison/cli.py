@@ -4,6 +4,7 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import os
+import textwrap
 from typing import List, Optional, Sequence, Tuple
 
 from ...nets import NETWORKS
@@ -38,7 +39,7 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
                                              "sparse-view CT and MRI of ellipse phantoms (docs/experiments.md).")
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
-                      help="about 10 minutes on 2 CPU cores (64x64, small nets, 300 steps, 2 workers)")
+                      help="about 3 minutes on 2 CPU cores (32x32, small nets, 300 steps, 2 workers)")
     mode.add_argument("--full", dest="mode", action="store_const", const="full", help="the full protocol")
     ap.set_defaults(mode=default_mode)
     ap.add_argument("--out", default="outputs/comparison", help="output folder (default outputs/comparison)")
@@ -112,7 +113,8 @@ def main(argv: Optional[Sequence[str]] = None, default_mode: str = "full", prog:
         prepare_output(a.out)
     except (ValueError, TypeError, OSError, ImportError) as err:  # ImportError: --backend without its library
         ap.error(str(err))
-    print(f"comparison ({cfg.mode} mode) -> {a.out}: " + ", ".join(f"{k}={v}" for k, v in cfg.to_dict().items()))
+    print(textwrap.fill(f"comparison ({cfg.mode} mode) -> {a.out}: " + ", ".join(
+        f"{k}={v}" for k, v in cfg.to_dict().items()), 100, subsequent_indent="  "))
     try:
         return run_comparison(cfg, a.out, progress=not a.no_progress)
     except KeyboardInterrupt:

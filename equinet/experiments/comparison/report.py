@@ -2,14 +2,16 @@
 reconstructions of one test image). The CSV/JSON files are written by `equinet.experiments.runner.write_table`."""
 from __future__ import annotations
 
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import numpy as np
 
 from ...utils.io import save_figure
+from ...utils.plotting import plain_log_axis, pyplot, reconstruction_grid
 from .config import LABELS, MODELS, TEST_SETS, ComparisonConfig, label
 
-__all__ = ["CSV_FIELDS", "markdown_table", "markdown_header", "plot_psnr_vs_size", "plot_reconstructions"]
+__all__ = ["CSV_FIELDS", "markdown_table", "markdown_header", "terminal_table", "matching_note", "plot_psnr_vs_size",
+           "plot_reconstructions"]
 
 CSV_FIELDS = ("operator", "model", "label", "group", "params", "channels", "train_size", "test_set", "psnr_mean",
               "psnr_std", "ssim_mean", "ssim_std", "n_images", "repeats", "psnr_repeat_std", "dpsnr_vs_cnn_mean",
@@ -52,9 +54,50 @@ def markdown_table(rows: List[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def terminal_table(rows: List[dict]) -> str:
+    """The table for a terminal, at most 100 columns wide: PSNR (mean ± std over test images) on both test sets
+    and the paired PSNR difference to the parameter-matched CNN (mean ± standard error); SSIM and the rest are in
+    ``table.md``/``table.csv``."""
+    merged: Dict[tuple, dict] = {}
+    for r in rows:
+        merged.setdefault((r["operator"], r["model"], r["train_size"]), {"r": r})[r["test_set"]] = r
+    head = (f"{'':3} {'model':<14} {'params':>6} {'n':>4}  {'PSNR held-out':>13} {'PSNR rotated':>13}  "
+            f"{'Δ vs CNN held-out':>17} {'Δ vs CNN rotated':>17}")
+    lines = [head, "-" * len(head)]
+    pm = lambda v, e: f"{v:+.2f} ± {e:.2f}"  # noqa: E731
+    for k in sorted(merged, key=lambda k: (k[0], k[2], MODELS.index(k[1]))):
+        m, r = merged[k], merged[k]["r"]
+        psnr = [f"{m[t]['psnr_mean']:.2f} ± {m[t]['psnr_std']:.2f}" if t in m else "" for t in TEST_SETS]
+        diff = [pm(m[t]["dpsnr_vs_cnn_mean"], m[t]["dpsnr_vs_cnn_se"])
+                if t in m and r["model"] != "cnn" and m[t]["dpsnr_vs_cnn_mean"] is not None else "" for t in TEST_SETS]
+        size = "–" if r["model"] == "pinv" else str(r["train_size"])
+        lines.append(f"{r['operator']:3} {r['label']:<14} {r.get('params', 0):>6} {size:>4}  {psnr[0]:>13} "
+                     f"{psnr[1]:>13}  {diff[0]:>17} {diff[1]:>17}".rstrip())
+    return "\n".join(lines) + "\n"
+
+
+def matching_note(rows: List[dict]) -> str:
+    """One sentence per operator: the measured parameter counts of the parameter-matched twins against the C8
+    network's (integer widths cannot always match small networks closely)."""
+    out = []
+    for op in dict.fromkeys(r["operator"] for r in rows):
+        params = {r["model"]: r.get("params", 0) for r in rows if r["operator"] == op}
+        if "c8" not in params:
+            continue
+        ref = params["c8"]
+        twins = [f"{LABELS[k]} {params[k]} ({100 * (params[k] - ref) / ref:+.0f}%)" for k in ("cnn", "c4")
+                 if k in params]
+        if twins:
+            out.append(f"{op}: C8 {ref} parameters; " + ", ".join(twins))
+    if not out:
+        return ""
+    return ("Parameter-matched twins (closest integer width): " + "; ".join(out) + ".")
+
+
 def markdown_header(cfg: ComparisonConfig, wall: float, device, workers: int, threads: int,
-                    descriptions: Dict[str, str]) -> str:
-    """The title and settings paragraph above the Markdown table."""
+                    descriptions: Dict[str, str], rows: Optional[List[dict]] = None) -> str:
+    """The title and settings paragraph above the Markdown table (with ``rows``: the twins' measured parameter
+    counts, `matching_note`)."""
     n = cfg.image_size
     return (f"# Translation vs roto-translation comparison ({cfg.mode} mode)\n\n"
             f"Wall time {wall:.0f} s on {device} ({workers} worker process(es), {threads} thread(s) each). Settings: "
@@ -62,75 +105,73 @@ def markdown_header(cfg: ComparisonConfig, wall: float, device, workers: int, th
             f"images, {cfg.steps} Adam steps (batch {cfg.batch_size}, lr {cfg.lr:g}, {cfg.schedule} schedule), "
             f"{cfg.repeats} repeat(s), unrolled PGD {cfg.n_iter} iterations, {cfg.net} depth {cfg.depth} "
             f"k={cfg.kernel_size}, {cfg.activation_options()}, C8 width {cfg.width}, seed {cfg.seed}.\n\n"
-            + "".join(f"- {k}: {v}\n" for k, v in descriptions.items()) + "\n")
+            + "".join(f"- {k}: {v}\n" for k, v in descriptions.items()) + "\n"
+            + (f"{matching_note(rows)}\n\n" if rows else ""))
 
 
-def _pyplot():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    return plt
+_OPERATOR_NAMES = {"ct": "Sparse-view CT", "mri": "4x MRI"}
+_TEST_NAMES = {"held-out": "held-out phantoms", "rotated": "rotated phantoms"}
 
 
 def plot_reconstructions(path: str, op_name: str, gt: dict, recons: dict, psnrs: dict, title: str) -> None:
-    """Ground truth and every model's reconstruction of one test image, one row per test set, PSNR overlaid."""
-    plt = _pyplot()
-    cols = ["ground truth"] + list(recons[TEST_SETS[0]].keys())
-    fig, axes = plt.subplots(len(TEST_SETS), len(cols), figsize=(2.1 * len(cols), 2.3 * len(TEST_SETS)),
-                             squeeze=False)
-    for i, test in enumerate(TEST_SETS):
-        images = [gt[test]] + list(recons[test].values())
-        for j, (name, img) in enumerate(zip(cols, images)):
-            ax = axes[i, j]
-            ax.imshow(img, cmap="gray", vmin=0.0, vmax=1.0)
-            ax.set_xticks([])
-            ax.set_yticks([])
-            if i == 0:
-                ax.set_title(label(name, op_name) if name in LABELS else name, fontsize=9)
-            if j == 0:
-                ax.set_ylabel(test, fontsize=9)
-            if j > 0:
-                ax.text(0.03, 0.97, f"{psnrs[test][name]:.2f} dB", transform=ax.transAxes, va="top", ha="left",
-                        fontsize=8, color="yellow", bbox=dict(facecolor="black", alpha=0.6, pad=1.5, lw=0))
-    fig.suptitle(title, fontsize=9)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=120)
-    plt.close(fig)
+    """Ground truth and every model's reconstruction of one test image, one block per test set: the images with
+    their PSNR, error maps on one shared scale, zoom insets and colour bars (`equinet.utils.plotting`)."""
+    rows = [(_TEST_NAMES.get(t, t), gt[t], [(label(k, op_name) if k in LABELS else k, img, psnrs[t].get(k))
+                                           for k, img in recons[t].items()]) for t in TEST_SETS]
+    reconstruction_grid(path, rows, title=title)
 
 
 def plot_psnr_vs_size(path: str, rows: List[dict], cfg: ComparisonConfig) -> None:
-    """PSNR against the training-set size, one panel per operator and test set (error bars: std over repeats)."""
-    plt = _pyplot()
+    """PSNR against the training-set size, one panel per operator and test set.
+
+    With the parameter-matched CNN among the models, the panels show each model's PSNR gain over it on the same
+    images and noise (paired differences; error bars: their standard error over the test images), the CNN being
+    the zero line and its own PSNR written in the panel. Otherwise they show the PSNR itself (error bars: standard
+    error of the mean over test images). The baseline's PSNR is written in the panel, not drawn."""
+    plt = pyplot()
     ops = list(cfg.operators)
-    fig, axes = plt.subplots(len(ops), len(TEST_SETS), figsize=(5.2 * len(TEST_SETS), 3.6 * len(ops)),
+    paired = "cnn" in cfg.models
+    fig, axes = plt.subplots(len(ops), len(TEST_SETS), figsize=(5.2 * len(TEST_SETS), 3.8 * len(ops) + 0.5),
                              squeeze=False)
     colours = {"cnn": "tab:blue", "cnn-wide": "tab:cyan", "c4": "tab:orange", "c4-wide": "tab:olive",
                "c8": "tab:red"}
     for i, op in enumerate(ops):
         for j, test in enumerate(TEST_SETS):
             ax = axes[i, j]
+            notes = []
             for model in cfg.models:
                 sel = sorted((r for r in rows if r["operator"] == op and r["model"] == model and r["test_set"] == test),
                              key=lambda r: r["train_size"])
                 if not sel:
                     continue
                 if model == "pinv":
-                    ax.axhline(sel[0]["psnr_mean"], color="gray", ls="--", label=label(model, op))
+                    notes.append(f"{label(model, op)} {sel[0]['psnr_mean']:.1f} dB")
                     continue
                 sizes = [r["train_size"] for r in sel]
-                mean = np.array([r["psnr_mean"] for r in sel])
-                err = np.array([r["psnr_repeat_std"] for r in sel])
-                ax.errorbar(sizes, mean, yerr=err if err.any() else None, marker="o", capsize=3,
-                            color=colours.get(model), label=LABELS[model])
-            ax.set_xscale("log")
+                if paired and model == "cnn":
+                    ax.axhline(0.0, color=colours["cnn"], lw=1.2, ls="--", label=LABELS["cnn"])
+                    notes.append(f"{LABELS['cnn']} " + " / ".join(f"{r['psnr_mean']:.1f}" for r in sel) + " dB")
+                    continue
+                if paired:
+                    mean = np.array([r["dpsnr_vs_cnn_mean"] for r in sel])
+                    err = np.array([r["dpsnr_vs_cnn_se"] for r in sel])
+                else:
+                    mean = np.array([r["psnr_mean"] for r in sel])
+                    err = np.array([r["psnr_std"] / np.sqrt(max(1, r["n_images"])) for r in sel])
+                ax.errorbar(sizes, mean, yerr=err, marker="o", ms=4, capsize=3, color=colours.get(model),
+                            label=LABELS[model])
+            plain_log_axis(ax, cfg.train_sizes)
             ax.set_xlabel("training images")
-            ax.set_ylabel("PSNR (dB)")
-            ax.set_title(f"{op}: {test} test set", fontsize=10)
+            ax.set_ylabel(f"PSNR gain over {LABELS['cnn']}, dB" if paired else "PSNR (dB)")
+            ax.set_title(f"{_OPERATOR_NAMES.get(op, op)}, {_TEST_NAMES.get(test, test)}\n" + "; ".join(notes),
+                         fontsize=9)
             ax.grid(alpha=0.3)
-            if j == 0:
-                ax.legend(fontsize=8)
-    fig.suptitle(f"PSNR vs training-set size ({cfg.mode} mode, {cfg.image_size}x{cfg.image_size}, "
-                 f"{cfg.steps} steps, {cfg.repeats} repeat(s))", fontsize=10)
-    fig.tight_layout()
+    handles, labels = axes[0, 0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="lower center", ncol=len(labels), fontsize=9, frameon=False)
+    what = ("paired PSNR gain over the parameter-matched CNN; error bars: standard error over "
+            if paired else "PSNR; error bars: standard error of the mean over ")
+    fig.suptitle(f"Translation vs roto-translation proximal networks ({cfg.image_size}x{cfg.image_size}, "
+                 f"{cfg.steps} steps)\n{what}{cfg.n_test} test images", fontsize=10)
+    fig.tight_layout(rect=(0, 0.05, 1, 1))
     save_figure(fig, path, dpi=120)
     plt.close(fig)

@@ -3,6 +3,7 @@ shared runner (`equinet.experiments.runner`), then the table and figures."""
 from __future__ import annotations
 
 import os
+import textwrap
 import time
 from typing import Dict, List, Tuple
 
@@ -17,7 +18,16 @@ from .config import TEST_SETS, ComparisonConfig
 from .data import ComparisonData
 from .models import build_model
 from .operators import to_metric_images
-from .report import CSV_FIELDS, METRICS_NOTE, markdown_header, markdown_table, plot_psnr_vs_size, plot_reconstructions
+from .report import (
+    CSV_FIELDS,
+    METRICS_NOTE,
+    markdown_header,
+    markdown_table,
+    matching_note,
+    plot_psnr_vs_size,
+    plot_reconstructions,
+    terminal_table,
+)
 from .statistics import image_metrics, summarise
 
 __all__ = ["run_comparison", "jobs", "resolve_workers", "TrainTask", "reconstruct"]
@@ -104,7 +114,7 @@ def _baselines(cfg, data, bar, per_image, info, figs, descriptions) -> None:
     for op_name in cfg.operators:
         physics, ch, sigma, desc, ys = data.operator(op_name)
         descriptions[op_name] = desc
-        bar.write(f"[{op_name}] {desc}")
+        bar.write(textwrap.fill(f"[{op_name}] {desc}", 100, subsequent_indent="      "))
         figs[op_name] = dict(gt={t: data.tests[t][cfg.figure_index, 0].numpy() for t in TEST_SETS},
                              recons={t: {} for t in TEST_SETS}, psnrs={t: {} for t in TEST_SETS})
         for t in TEST_SETS:
@@ -164,7 +174,7 @@ def _run(cfg: ComparisonConfig, out: str, progress: bool, log) -> List[dict]:
         row["final_train_loss"] = float(np.mean(extra["loss"])) if extra else None
     wall = time.perf_counter() - t_start
     threads = torch.get_num_threads()
-    header = markdown_header(cfg, wall, data.dev, workers, threads, descriptions)
+    header = markdown_header(cfg, wall, data.dev, workers, threads, descriptions, rows)
     write_table(out, rows, CSV_FIELDS, cfg.to_dict(), markdown=header + markdown_table(rows), wall_seconds=wall,
                 operators=descriptions, device=str(data.dev), threads=threads, workers=workers, metrics=METRICS_NOTE)
     plot_psnr_vs_size(os.path.join(out, "psnr_vs_train_size.png"), rows, cfg)
@@ -173,7 +183,8 @@ def _run(cfg: ComparisonConfig, out: str, progress: bool, log) -> List[dict]:
         plot_reconstructions(os.path.join(out, f"reconstructions_{op_name}.png"), op_name, d["gt"], d["recons"],
                              d["psnrs"], f"{descriptions[op_name].split(';')[0]} — test image {cfg.figure_index}, "
                                          f"models trained on {max_train} images")
-    log(markdown_table(rows))
-    log(f"wrote {out}/table.csv, table.json, table.md, psnr_vs_train_size.png, "
-        + ", ".join(f"reconstructions_{o}.png" for o in figs) + f" in {wall:.1f} s")
+    log(terminal_table(rows) + textwrap.fill(matching_note(rows), 100))
+    log(textwrap.fill(f"wrote {out}/table.csv, table.json, table.md, psnr_vs_train_size.png, "
+                      + ", ".join(f"reconstructions_{o}.png" for o in figs) + f" in {wall:.1f} s", 100,
+                      subsequent_indent="  "))
     return rows

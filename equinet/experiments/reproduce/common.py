@@ -24,13 +24,12 @@ from ...reconstructors import PinvReconstructor
 from ...training import TrainConfig, Trainer
 from ...utils.checks import check_nonnegative_float, check_positive_float, check_positive_int
 from ...utils.config import construct, schema_of
-from ...utils.io import save_figure
 from ...utils.seeding import derived_seed
 from ..runner import prepare_output
 from .labels import LABELS, METHODS  # (re-exported: the reproductions import them from here)
 
 __all__ = ["METHODS", "LABELS", "residual_unet", "make_loss", "train_model", "reconstruct", "psnr_per_image",
-           "real_photographs", "disk_mask", "cli", "mean_std", "pm", "figure_grid"]
+           "real_photographs", "disk_mask", "cli", "mean_std", "pm"]
 
 #: the reproductions' U-Net architectures: 'standard' (equinet's default U-Net: max pooling, up-convolutions, a
 #: 1x1 read-out, as the EI paper's and deepinv's) and 'v1' (equinet <= 0.3: average pooling, resize and
@@ -164,28 +163,6 @@ def pm(mean: Optional[float], std: Optional[float] = None, digits: int = 2) -> s
     if mean is None or (isinstance(mean, float) and not math.isfinite(mean)):
         return "" if mean is None else str(mean)
     return f"{mean:.{digits}f}" + ("" if std is None else f" ± {std:.{digits}f}")
-
-
-def figure_grid(path: str, panels: Sequence[Sequence[tuple]], title: str = "", cmap: str = "gray") -> None:
-    """Save a grid of images atomically: ``panels[row][col] = (image 2-D array, caption)``."""
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    rows, cols = len(panels), max(len(r) for r in panels)
-    fig, axes = plt.subplots(rows, cols, figsize=(2.1 * cols, 2.3 * rows), squeeze=False)
-    for r, row in enumerate(panels):
-        for c in range(cols):
-            ax = axes[r][c]
-            ax.axis("off")
-            if c < len(row):
-                img, cap = row[c]
-                ax.imshow(np.asarray(img), cmap=cmap, vmin=0, vmax=1)
-                ax.set_title(cap, fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    save_figure(fig, path, dpi=110)
-    plt.close(fig)
 
 
 # ------------------------------------------------------------------------------------------------ command line

@@ -27,6 +27,7 @@ from ...data import NaturalImageCrops
 from ...physics import Inpainting, Radon
 from ...training import resolve_device
 from ...transforms import Rotate, Shift
+from ...utils.plotting import reconstruction_grid
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
@@ -38,7 +39,6 @@ from .common import (
     check_methods,
     cli,
     data_flag,
-    figure_grid,
     images_for,
     make_loss,
     mean_std,
@@ -353,14 +353,11 @@ def figures(cfg: EITable1Config, out: str, results: Dict[Key, dict], data: _Data
     for p in cfg.problems:
         d = data.problems[p]
         sets = ["test"] + (["photos", "photos_rotated"] if p == "ct" else ["test_rot90"])
-        panels = []
-        for t in sets:
-            row = [(d["tests"][t][0, 0].numpy(), f"ground truth ({t})")]
-            for m in cfg.methods:
-                r = results[(p, m, cfg.n_train)]
-                row.append((np.clip(r["recon"][t], 0, 1), f"{LABELS[m]} {r['psnr'][t][0]:.2f} dB"))
-            panels.append(row)
-        figure_grid(f"{out}/reconstructions_{p}.png", panels, title=f"EI Table 1 reproduction: {p} ({cfg.mode})")
+        blocks = [(t, d["tests"][t][0, 0].numpy(),
+                 [(LABELS[m], np.clip(results[(p, m, cfg.n_train)]["recon"][t], 0, 1),
+                   results[(p, m, cfg.n_train)]["psnr"][t][0]) for m in cfg.methods]) for t in sets]
+        reconstruction_grid(f"{out}/reconstructions_{p}.png", blocks,
+                            title=f"EI Table 1 reproduction, {p}: test image 0 ({cfg.mode} mode)")
 
 
 # ---------------------------------------------------------------------------------------------------------- run

@@ -17,10 +17,11 @@ import numpy as np
 import torch
 
 from ...training import resolve_device
+from ...utils.plotting import reconstruction_grid
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
-from .common import LABELS, figure_grid, make_loss, mean_std, pm, psnr_per_image, reconstruct, run_dir, train_model
+from .common import LABELS, make_loss, mean_std, pm, psnr_per_image, reconstruct, run_dir, train_model
 from .converged import check_results, method_entry, write_results
 
 __all__ = ["Problem", "MethodTableTask", "run_method_table", "FIELDS"]
@@ -136,10 +137,10 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
     wall = time.perf_counter() - t0
     checks = targets(rows) if targets is not None else []
     for n, p in problems.items():
-        panels = [[(p.metric(x)[0, 0].numpy(), f"ground truth ({t})")]
-                  + [(np.clip(results[(n, m)]["recon"][t], 0, 1), f"{LABELS[m]} {results[(n, m)]['psnr'][t][0]:.2f} dB")
-                     for m in cfg.methods] for t, (x, _) in p.tests.items()]
-        figure_grid(f"{out}/reconstructions_{n}.png", panels, title=f"{title} ({cfg.mode})")
+        blocks = [(t, p.metric(x)[0, 0].numpy(),
+                 [(LABELS[m], np.clip(results[(n, m)]["recon"][t], 0, 1), results[(n, m)]["psnr"][t][0])
+                  for m in cfg.methods]) for t, (x, _) in p.tests.items()]
+        reconstruction_grid(f"{out}/reconstructions_{n}.png", blocks, title=f"{title}: test image 0 ({cfg.mode} mode)")
     sets = list(dict.fromkeys(r["test_set"] for r in rows))
     md = [f"# {title} ({cfg.mode} mode)", "", notes + f" Residual U-Net on A†y (width {cfg.width}, {cfg.scales} "
           f"scales, starts at f = A†), {cfg.steps} Adam steps of {cfg.batch_size} (lr {cfg.lr:g}, cosine), seed "
