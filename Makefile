@@ -11,7 +11,7 @@
 PYTHON ?= python3
 VENV ?= .venv
 TORCH ?= torch==2.13.0
-ARGS ?=
+ARGS ?= compare
 PYTEST_ARGS ?=
 
 PY := $(VENV)/bin/python
@@ -20,7 +20,7 @@ DEPS := setup.cfg pyproject.toml
 .PHONY: run test lint venv docs wheel-check clean-venv help
 
 help:
-	@echo "make run     - set up $(VENV) if needed and run the main demo (python -m equinet)"
+	@echo "make run     - set up $(VENV) if needed and run the main demo (python -m equinet compare)"
 	@echo "make test    - set up $(VENV) with the test extras if needed and run the test suite"
 	@echo "make docs    - build the docs site in strict mode into site/ (own venv .venv-docs with torch and equinet:"
 	@echo "               the API reference is read from the source, the gallery's examples run)"

@@ -11,4 +11,5 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from equinet.experiments.comparison import main  # noqa: E402
 
 if __name__ == "__main__":
-    main(sys.argv[1:])
+    from equinet.utils.cli import run_command
+    sys.exit(run_command(main, prog="experiments/compare_translation_vs_rototranslation.py"))

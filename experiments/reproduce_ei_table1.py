@@ -12,4 +12,5 @@ sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."
 from equinet.experiments.reproduce.ei_table1 import main  # noqa: E402
 
 if __name__ == "__main__":
-    main(sys.argv[1:], prog="experiments/reproduce_ei_table1.py")
+    from equinet.utils.cli import run_command
+    sys.exit(run_command(lambda argv: main(argv, prog="experiments/reproduce_ei_table1.py"), prog="experiments/reproduce_ei_table1.py"))

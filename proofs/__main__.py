@@ -6,7 +6,6 @@
 """
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import os
@@ -87,13 +86,38 @@ def write_readme(text: str) -> None:
             f.write(head + TABLE_START + "\n" + text + "\n" + TABLE_END + tail)
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+def build_parser():
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from equinet.utils.cli import Parser
+    ap = Parser(prog="python -m proofs", description=__doc__)
     ap.add_argument("--quiet", action="store_true", help="print only the summary table")
-    ap.add_argument("--only", default=None, help="comma-separated claim numbers")
+    ap.add_argument("--only", default=None,
+                    help=f"comma-separated claim numbers, each in 1-{len(SCRIPTS)} (default: every claim)")
     ap.add_argument("--readme", action="store_true", help="write the table into proofs/README.md")
+    return ap
+
+
+def parse_only(text):
+    """The claim numbers of ``--only`` (None: all); ``ValueError`` naming the value for anything unknown."""
+    if text is None:
+        return None
+    known = [num for num, _, _ in SCRIPTS]
+    out = set()
+    for s in text.split(","):
+        s = s.strip()
+        if not s.isdigit() or int(s) not in known:
+            raise ValueError(f"--only {text!r}: {s!r} is not a claim number; expected numbers in 1-{max(known)} "
+                             "separated by commas")
+        out.add(int(s))
+    return out
+
+
+def main(argv=None) -> int:
+    ap = build_parser()
+    from equinet.utils.cli import user_input
     a = ap.parse_args(argv)
-    only = None if a.only is None else {int(s) for s in a.only.split(",")}
+    with user_input():
+        only = parse_only(a.only)
     rows, t0 = [], time.perf_counter()
     for num, script, args in SCRIPTS:
         if only is not None and num not in only:
@@ -113,4 +137,6 @@ def main(argv=None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    sys.path.insert(0, os.path.join(HERE, ".."))
+    from equinet.utils.cli import run_command
+    sys.exit(run_command(main, prog="python -m proofs"))

@@ -21,7 +21,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..utils.checks import check_image_size as _size
-from ..utils.checks import check_nonnegative_int
+from ..utils.checks import check_memory, check_nonnegative_int
 from ..utils.seeding import check_seed
 from .registry import DATASETS
 
@@ -216,6 +216,8 @@ def random_ellipses(n: int, image_size, seed: int = 0, **kwargs) -> torch.Tensor
     ``random_ellipses(n, s, seed)[i]`` equals ``EllipsePhantoms(m, s, seed)[i]`` for every ``m > i``.
     """
     ds = EllipsePhantoms(n, image_size, seed, **kwargs)
+    h, w = ds.image_size
+    check_memory(2 * 4.0 * ds.n * h * w, f"{ds.n} phantoms of {h}x{w} pixels")
     chunks = [ds.render(range(i, min(i + 256, ds.n))) for i in range(0, ds.n, 256)]
     return torch.cat(chunks) if chunks else ds.render([])
 

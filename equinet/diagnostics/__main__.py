@@ -2,10 +2,12 @@
 (small sizes) and by matrix-free probing (larger sizes), with timings.
 
     python -m equinet.diagnostics [--exact 32] [--probe 32 64 128] [--json out.json]
+
+With the defaults it took 14 min on a busy 2-core machine, most of it in the 128x128 probes; --probe 32 64
+is much quicker.
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import torch
@@ -40,12 +42,41 @@ def cases(N: int):
     ]
 
 
+#: the largest image side of the exact route (n = side² <= 4096 unknowns, dense float64 Gram matrices)
+MAX_EXACT = 64
+MIN_SIZE = 8
+
+
+def build_parser():
+    from ..utils.cli import Parser
+    ap = Parser(prog="python -m equinet.diagnostics", description=__doc__)
+    ap.add_argument("--exact", type=int, nargs="*", default=[32],
+                    help=f"image sides for the exact route ({MIN_SIZE} to {MAX_EXACT}; none: skip it)")
+    ap.add_argument("--probe", type=int, nargs="*", default=[32, 64, 128],
+                    help=f"image sides for the probing route (>= {MIN_SIZE}, bounded by memory; none: skip it)")
+    ap.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    return ap
+
+
+def check_sizes(exact, probe) -> None:
+    """Refuse sizes the routes cannot run (``ValueError`` naming the flag), before any work."""
+    from ..utils.checks import check_memory
+    for flag, sizes in (("--exact", exact), ("--probe", probe)):
+        for n in sizes:
+            if n < MIN_SIZE or (flag == "--exact" and n > MAX_EXACT):
+                top = f" to {MAX_EXACT}" if flag == "--exact" else " or more"
+                raise ValueError(f"{flag} {n}: image sides must be {MIN_SIZE}{top}")
+            if flag == "--probe":  # probes x transforms x Lanczos vectors of n² float64, and CT matrices
+                check_memory(4096.0 * n * n, f"{flag} {n} ({n}x{n} images)")
+
+
 def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--exact", type=int, nargs="*", default=[32])
-    ap.add_argument("--probe", type=int, nargs="*", default=[32, 64, 128])
-    ap.add_argument("--json", default=None)
-    a = ap.parse_args(argv)
+    from ..utils.cli import check_writable_file, user_input
+    a = build_parser().parse_args(argv)
+    with user_input():
+        check_sizes(a.exact, a.probe)
+        if a.json:
+            check_writable_file(a.json, "--json")
     rows = []
     print("| operator + transforms | size | method (rtol) | n | rank A | rank M | rank M − rank A | expected | s |")
     print("|---|---|---|---|---|---|---|---|---|")
@@ -76,4 +107,7 @@ def main(argv=None):
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    from ..utils.cli import run_command
+    sys.exit(run_command(main, prog="python -m equinet.diagnostics"))

@@ -82,6 +82,10 @@ class GroupElement:
         return f"{self.group.name}[{f}rot({deg:.6g}°)]"
 
 
+#: the largest rotation order N of C_N / D_N (and twice the largest band limit of SO(2) / O(2))
+MAX_ORDER = 1024
+
+
 class PlanarGroup:
     """A subgroup of O(2): rotations by multiples of 2π/N (N = None: all angles), optionally with reflections.
 
@@ -93,12 +97,17 @@ class PlanarGroup:
             if isinstance(N, bool) or not isinstance(N, (int, np.integer)) or N < 1:
                 raise ValueError(f"the rotation order N must be an integer >= 1, got {N!r}")
             N = int(N)
+            if N > MAX_ORDER:
+                raise ValueError(f"the rotation order N = {N} is above the supported maximum {MAX_ORDER} (a regular "
+                                 f"field of C_N has N channels, its representation N x N entries)")
         else:
             if max_frequency is None or isinstance(max_frequency, bool) or not isinstance(
                 max_frequency, (int, np.integer)) or max_frequency < 0:
                 raise ValueError(
                     f"a continuous group needs an integer max_frequency >= 0 (its band limit), got {max_frequency!r}")
             max_frequency = int(max_frequency)
+            if max_frequency > MAX_ORDER // 2:
+                raise ValueError(f"max_frequency = {max_frequency} is above the supported maximum {MAX_ORDER // 2}")
         self.N = N
         self.reflections = bool(reflections)
         self.max_frequency = max_frequency if N is None else N // 2

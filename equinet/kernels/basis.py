@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..groups.representation import Representation
-from ..utils.checks import check_int
+from ..utils.checks import check_at_most, check_int
 from .angular import AngularBasis, angular_basis_analytic, angular_basis_numerical, check_pair
 from .canonical import ordered_coefficients, ordered_orthonormal
 from .sampling import SamplingRule, sample_factors
@@ -35,6 +35,16 @@ def cache_info() -> dict:
     return {"entries": len(_CACHE), "capacity": _CACHE_SIZE}
 
 
+#: the largest steerable kernel (a 65x65 filter already spans most images it is applied to)
+MAX_KERNEL_SIZE = 65
+
+
+def _check_kernel_size(kernel_size) -> int:
+    k = check_int(kernel_size, "kernel_size", 1)
+    return check_at_most(k, "kernel_size", MAX_KERNEL_SIZE,
+                         "the basis is solved on kernel_size² samples per entry")
+
+
 def angular_basis(in_rep: Representation, out_rep: Representation, max_frequency: int,
                   method: str = "analytic") -> AngularBasis:
     """The angular solution space per frequency (see `equinet.kernels.angular`)."""
@@ -50,7 +60,7 @@ def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kerne
                           orthonormalize: bool = True, copy: bool = True) -> np.ndarray:
     """`steerable_basis` as a float64 numpy array: a fresh copy, or with ``copy=False`` the cached array
     itself, read-only (no copy of a large basis)."""
-    k = check_int(kernel_size, "kernel_size", 1)
+    k = _check_kernel_size(kernel_size)
     rule = DEFAULT_RULE if rule is None else rule
     if not isinstance(rule, SamplingRule):
         raise TypeError(f"rule must be a SamplingRule, got {type(rule).__name__}")

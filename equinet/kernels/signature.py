@@ -46,6 +46,8 @@ class BasisSignature:
             raise ValueError(f"a basis signature is a 1-D uint8 tensor, got {_describe(state)}")
         try:
             d = json.loads(bytes(state.cpu().tolist()).decode("utf-8"))
+            if not isinstance(d, dict):
+                raise ValueError(f"a JSON object was expected, got {type(d).__name__}")
             if d.pop("format") != FORMAT:
                 raise ValueError("unknown format")
             d["checksum"] = tuple(float(v) for v in d["checksum"])

@@ -18,6 +18,7 @@ from ..nn.conv import SteerableConv2d
 from ..nn.field_type import FieldType
 from ..nn.module import EquivariantModule, EquivariantSequential
 from ..nn.plain_conv import TranslationConv2d
+from ..utils.checks import check_memory
 from .activation import AliasFree
 from .spec import NETWORKS, NetSpec
 
@@ -62,6 +63,10 @@ def _check_channels(spec: NetSpec, residual: bool):
     if residual and spec.in_channels < spec.out_channels:
         raise ValueError(f"a residual network needs in_channels >= out_channels (it adds the first "
                          f"{spec.out_channels} input channels), got in={spec.in_channels}, out={spec.out_channels}")
+
+
+#: the most down-sampling levels of a U-Net (its bottom has width·2^scales fields and sees 2^scales-pixel cells)
+MAX_UNET_SCALES = 10
 
 
 class _ResidualPlain(nn.Module):
@@ -199,8 +204,14 @@ class UNet(_ProximalNet):
                  out_kernel: int | None = 1):
         super().__init__()
         from ..nn import Downsample2x
-        if isinstance(scales, bool) or not isinstance(scales, int) or scales < 1:
-            raise ValueError(f"UNet needs scales >= 1 (an int), got {scales!r}")
+        if isinstance(scales, bool) or not isinstance(scales, int) or not 1 <= scales <= MAX_UNET_SCALES:
+            raise ValueError(f"UNet needs an integer 1 <= scales <= {MAX_UNET_SCALES} (the width doubles at every "
+                             f"scale: {spec.width}·2^scales fields at the bottom), got {scales!r}")
+        G = spec.G
+        field = G.N * (2 if G.reflections else 1) if G.N is not None else 2 * spec.max_frequency + 1
+        bottom = spec.width * 2 ** scales * field  # channels of the bottom block's convolutions
+        check_memory(4.0 * 4 * bottom ** 2 * spec.kernel_size ** 2,
+                     f"a U-Net with {scales} scales ({bottom} channels at the bottom)")
         if down not in UNET_DOWN:
             raise ValueError(f"UNet down must be one of {UNET_DOWN}, got {down!r}")
         if up not in UNET_UP:

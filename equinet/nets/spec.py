@@ -7,7 +7,7 @@ from typing import Union
 from ..groups import PlanarGroup, direct_sum, get, trivial_group
 from ..groups.representation import Representation
 from ..nn.field_type import FieldType
-from ..utils.checks import check_bool, check_nonnegative_int, check_positive_int
+from ..utils.checks import check_bool, check_memory, check_nonnegative_int, check_positive_int
 from ..utils.registry import Registry
 from .activation import FUNCTIONS, Activation
 
@@ -17,6 +17,10 @@ NETWORKS: Registry = Registry("network")
 
 #: pointwise functions a network can be built with (alias-free variants: `Activation`)
 ACTIVATIONS = FUNCTIONS
+
+
+#: the most layers of a proximal network (DnCNN depth, convolutions per U-Net block)
+MAX_DEPTH = 256
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,10 @@ class NetSpec:
         for name in ("in_channels", "out_channels", "width", "depth", "kernel_size"):
             v = getattr(self, name)
             check_positive_int(v, f"NetSpec.{name}")
+        from ..kernels.basis import MAX_KERNEL_SIZE
+        if self.kernel_size > MAX_KERNEL_SIZE:
+            raise ValueError(f"NetSpec.kernel_size = {self.kernel_size} is above the supported maximum "
+                             f"{MAX_KERNEL_SIZE}")
         if self.kernel_size % 2 == 0:
             raise ValueError(f"NetSpec.kernel_size must be odd (a centred kernel keeps the network equivariant about "
                              f"pixel centres; 'same' padding of an even kernel shifts by half a pixel), got "
@@ -80,6 +88,13 @@ class NetSpec:
         if G.N is None and act != Activation("relu"):
             raise ValueError(f"NetSpec.activation={str(act)!r}: {G.name} networks use the norm nonlinearity "
                              f"on band-limited fields, which supports only 'relu'")
+        if self.depth > MAX_DEPTH:
+            raise ValueError(f"NetSpec.depth = {self.depth} is above the supported maximum {MAX_DEPTH}")
+        # the widest convolution's expanded filter (float32): (width·|G|)² k² values, at every layer
+        channels = self.width * (G.N * (2 if G.reflections else 1) if G.N is not None else 2 * self.max_frequency + 1)
+        check_memory(4.0 * self.depth * channels ** 2 * self.kernel_size ** 2,
+                     f"a network of depth {self.depth} with {self.width} {G.name} fields per layer "
+                     f"({channels} channels), kernel {self.kernel_size}")
         if not self.bias and not act.homogeneous:
             raise ValueError(f"NetSpec(bias=False) promises f(c·x) = c·f(x), which needs a positively homogeneous "
                              f"activation ('relu' or 'leaky_relu', plain or alias-free), got {str(act)!r}")

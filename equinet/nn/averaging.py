@@ -21,6 +21,7 @@ from ..groups.group import PlanarGroup
 from ..groups.representation import Representation
 from .export import is_standard, plain
 from .field_type import FieldType
+from .loading import AllOrNothingLoad
 
 __all__ = ["GroupAveraged"]
 
@@ -39,7 +40,7 @@ def _rep(t, group, name):
     return rep
 
 
-class GroupAveraged(nn.Module):
+class GroupAveraged(AllOrNothingLoad, nn.Module):
     """The group average f̄(x) = 1/|G| Σ_g T_g⁻¹ f(T_g x) of an image-to-image module ``f``.
 
     Args:

@@ -121,18 +121,29 @@ class SteerableConv2d(EquivariantModule):
                 f"{', '.join(diff)}); refusing to load it.\n  state dict: {theirs.describe()}\n  this layer: "
                 f"{self._signature.describe()}")
 
-    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
-                              error_msgs):
-        # check before anything is copied, so a refused load leaves the layer unchanged
+    def _state_problems(self, state_dict, prefix: str) -> list:
+        """The reasons this layer refuses ``state_dict`` (its entries under ``prefix``); [] if it accepts them.
+        Called for every layer before anything is copied (`equinet.nn.loading`)."""
         key = prefix + "_extra_state"
         where = f" '{prefix[:-1]}'" if prefix else ""
         if key in state_dict:
-            self._check_signature(state_dict[key], where)
+            try:
+                self._check_signature(state_dict[key], where)
+            except ValueError as err:
+                return [str(err)]
         elif prefix + "weight" in state_dict:
-            raise ValueError(
-                f"SteerableConv2d{where}: the state dict has coefficients but no basis signature ('{key}'): it was "
-                f"written by an equinet older than basis version {BASIS_VERSION}, whose basis depended on the "
-                f"machine, so its coefficients cannot be interpreted here. This layer: {self._signature.describe()}")
+            return [f"SteerableConv2d{where}: the state dict has coefficients but no basis signature ('{key}'): it "
+                    f"was written by an equinet older than basis version {BASIS_VERSION}, whose basis depended on "
+                    f"the machine, so its coefficients cannot be interpreted here. This layer: "
+                    f"{self._signature.describe()}"]
+        return []
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        # check before anything is copied, so a refused load leaves the layer unchanged
+        problems = self._state_problems(state_dict, prefix)
+        if problems:
+            raise ValueError(problems[0])
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 

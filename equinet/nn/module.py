@@ -5,9 +5,10 @@ import torch
 from torch import nn
 
 from .field_type import FieldType, check_same_type
+from .loading import AllOrNothingLoad
 
 
-class EquivariantModule(nn.Module):
+class EquivariantModule(AllOrNothingLoad, nn.Module):
     """A module mapping tensors of ``in_type`` to tensors of ``out_type`` (plain ``torch.Tensor`` in and out).
 
     Subclasses implement ``forward`` and `export`, which returns standard torch modules computing the same

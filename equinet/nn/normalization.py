@@ -15,15 +15,20 @@ and no shift, so batch norm in eval mode is a per-field scaling (linear, positiv
 """
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..kernels.signature import describe_field_type
 from .export import _detached, plain
 from .field_type import FieldType, as_field_type
 from .misc import channel_field, field_sum, field_sum_matrix, trivial_projector, uniform_field_size
 from .module import EquivariantModule
+
+_BN_FORMAT = "equinet.field-norm-signature/1"
 
 
 def _projector(ft: FieldType) -> tuple[torch.Tensor, torch.Tensor]:
@@ -123,6 +128,54 @@ class EquivariantBatchNorm(_FieldNorm):
         self._scalar = self.use_bias and self.n_invariant == self.n_fields == self.in_type.size
         if self._scalar:
             assert torch.equal(self.P, torch.eye(self.in_type.size)), "trivial fields: the identity projector"
+
+    # ------------------------------------------------------------------ state-dict signature
+    def _signature_dict(self) -> dict:
+        return {"format": _BN_FORMAT, "group": self.in_type.group.name, "in_type": describe_field_type(self.in_type),
+                "affine": self.affine, "bias": self.use_bias}
+
+    def get_extra_state(self) -> torch.Tensor:
+        """The field type the statistics belong to (group, representations), checked when loading."""
+        return torch.tensor(list(json.dumps(self._signature_dict(), sort_keys=True).encode()), dtype=torch.uint8)
+
+    def set_extra_state(self, state) -> None:
+        problems = self._state_problems({"_extra_state": state}, "")
+        if problems:
+            raise ValueError(problems[0])
+
+    def _state_problems(self, state_dict, prefix: str) -> list:
+        """Why this layer refuses ``state_dict`` ([] if it accepts it); a state dict without a signature (written
+        before it existed) is checked by shape only."""
+        state = state_dict.get(prefix + "_extra_state")
+        if state is None:
+            return []
+        where = f" '{prefix[:-1]}'" if prefix else ""
+        try:
+            if not isinstance(state, torch.Tensor) or state.dtype != torch.uint8 or state.dim() != 1:
+                raise ValueError("not a 1-D uint8 tensor")
+            theirs = json.loads(bytes(state.cpu().tolist()).decode("utf-8"))
+            if not isinstance(theirs, dict) or theirs.get("format") != _BN_FORMAT:
+                raise ValueError("unknown format")
+        except (ValueError, UnicodeDecodeError) as err:
+            return [f"EquivariantBatchNorm{where}: cannot read the field-type signature ({err})"]
+        mine = self._signature_dict()
+        diff = [k for k in mine if theirs.get(k) != mine[k]]
+        if diff:
+            return [f"EquivariantBatchNorm{where}: the state dict was written for another field type (differs in "
+                    f"{', '.join(diff)}): state dict {theirs.get('group')} {theirs.get('in_type')}, this layer "
+                    f"{mine['group']} {mine['in_type']}"]
+        return []
+
+    def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                              error_msgs):
+        problems = self._state_problems(state_dict, prefix)
+        if problems:
+            raise ValueError(problems[0])
+        had_signature = prefix + "_extra_state" in state_dict
+        super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
+                                      error_msgs)
+        if not had_signature and prefix + "_extra_state" in missing_keys:
+            missing_keys.remove(prefix + "_extra_state")  # written before the signature existed
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)

@@ -28,7 +28,7 @@ from typing import Optional, Tuple
 import torch
 from torch import nn
 
-from ..utils.checks import check_image_size
+from ..utils.checks import check_image_size, check_memory
 from ..utils.registry import Registry
 from .noise import NoiseModel, NoNoise
 
@@ -77,7 +77,9 @@ def in_working_precision(method):
 def as_image_size(image_size, name: str = "image_size") -> Tuple[int, int]:
     """Normalise ``image_size`` (an int ``n`` for ``n x n``, or a pair ``(H, W)``) to a tuple of two positive ints
     (`equinet.utils.checks.check_image_size`)."""
-    return check_image_size(image_size, name)
+    size = check_image_size(image_size, name)
+    check_memory(8 * size[0] * size[1], f"one {size[0]}x{size[1]} image ({name})")
+    return size
 
 
 class LinearPhysics(nn.Module):

@@ -9,6 +9,7 @@ index ``(H // 2, W // 2)``. Sampling masks are Cartesian line masks: whole colum
 
 from __future__ import annotations
 
+import math
 import numbers
 from typing import Optional
 
@@ -29,8 +30,9 @@ def cartesian_line_mask(image_size, acceleration: float = 4.0, center_fraction: 
     ``torch.Generator`` seeded by ``seed``.
     """
     h, w = as_image_size(image_size)
-    if isinstance(acceleration, bool) or not isinstance(acceleration, numbers.Real) or not acceleration >= 1:
-        raise ValueError(f"acceleration must be a real number >= 1, got {acceleration!r}")
+    if isinstance(acceleration, bool) or not isinstance(acceleration, numbers.Real) or not acceleration >= 1 \
+            or not math.isfinite(acceleration):
+        raise ValueError(f"acceleration must be a finite number >= 1, got {acceleration!r}")
     if isinstance(center_fraction, bool) or not isinstance(center_fraction, numbers.Real) \
             or not 0 <= center_fraction <= 1:
         raise ValueError(f"center_fraction must be in [0, 1], got {center_fraction!r}")

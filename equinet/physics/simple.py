@@ -14,7 +14,7 @@ from typing import Dict, Optional, Tuple
 import torch
 import torch.nn.functional as F
 
-from ..utils.checks import check_mask, check_seed
+from ..utils.checks import check_mask, check_memory, check_seed
 from .base import PHYSICS, LinearPhysics, as_image_size, in_working_precision
 
 __all__ = ["Denoising", "Inpainting", "Blur", "gaussian_kernel", "CompressedSensing", "SinglePixel", "fwht"]
@@ -131,6 +131,7 @@ def gaussian_kernel(sigma, size=None, dtype: Optional[torch.dtype] = None) -> to
         shape = as_image_size(size, "size")
         if shape[0] % 2 == 0 or shape[1] % 2 == 0:
             raise ValueError(f"gaussian_kernel size must be odd, got {shape}")
+    check_memory(3 * 8 * shape[0] * shape[1], f"a Gaussian kernel of {shape[0]}x{shape[1]} pixels (sigma {sigma})")
     dtype = torch.get_default_dtype() if dtype is None else dtype
     ky = torch.arange(shape[0], dtype=torch.float64) - shape[0] // 2
     kx = torch.arange(shape[1], dtype=torch.float64) - shape[1] // 2

@@ -10,6 +10,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from ..nn.loading import AllOrNothingLoad
 from .base import RECONSTRUCTORS
 
 __all__ = ["PinvReconstructor", "INITS"]
@@ -18,7 +19,7 @@ INITS = ("pinv", "adjoint")
 
 
 @RECONSTRUCTORS.register("reconstructor")
-class PinvReconstructor(nn.Module):
+class PinvReconstructor(AllOrNothingLoad, nn.Module):
     """``model(y, physics) = x0 + net(x0)`` (``residual=True``) or ``net(x0)``, with ``x0 = physics.pinv(y)``
     (``init='pinv'``) or ``physics.adjoint(y)`` (``init='adjoint'``).
 

@@ -22,6 +22,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..nn.loading import AllOrNothingLoad
 from ..utils.checks import check_positive_float, check_positive_int
 from .base import RECONSTRUCTORS
 
@@ -34,8 +35,12 @@ def _channels_of(net: nn.Module, attr: str) -> int | None:
     return None if t is None else int(t.size)
 
 
+#: the most unrolled iterations (each holds its activations for back-propagation)
+MAX_ITERATIONS = 1000
+
+
 @RECONSTRUCTORS.register("unrolled_pgd")
-class UnrolledPGD(nn.Module):
+class UnrolledPGD(AllOrNothingLoad, nn.Module):
     """Unrolled PGD reconstruction network ``y -> u_K``.
 
     Args:
@@ -61,6 +66,8 @@ class UnrolledPGD(nn.Module):
         if init not in INITS:
             raise ValueError(f"init must be one of {INITS}, got {init!r}")
         n_iter = check_positive_int(n_iter, "n_iter")
+        if n_iter > MAX_ITERATIONS:
+            raise ValueError(f"n_iter = {n_iter} is above the supported maximum {MAX_ITERATIONS}")
         image_channels = check_positive_int(image_channels, "image_channels")
         if isinstance(memory, bool) or not isinstance(memory, int) or memory < 0 or (memory and mode != "general"):
             raise ValueError("memory channels need mode='general' and memory >= 0")

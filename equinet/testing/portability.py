@@ -12,7 +12,7 @@ status 1 if a basis differs by more than ``BASIS_TOL`` or an output by more than
 """
 from __future__ import annotations
 
-import argparse
+import math
 import os
 import platform
 import sys
@@ -23,7 +23,7 @@ import torch
 from ..groups import PlanarGroup
 from ..kernels import steerable_basis_numpy
 from ..nets import DnCNN, NetSpec
-from ..utils.io import atomic_path
+from ..utils.io import torch_save
 
 FORMAT = "equinet.portability/1"
 BASIS_TOL = 1e-10
@@ -97,8 +97,33 @@ def snapshot() -> dict:
 def save(path: str) -> dict:
     """Write `snapshot` to ``path`` atomically; returns it."""
     snap = snapshot()
-    with atomic_path(path) as tmp:
-        torch.save(snap, tmp)
+    torch_save(snap, path)
+    return snap
+
+
+def load_snapshot(path: str) -> dict:
+    """The snapshot at ``path``, checked; ``ValueError`` naming the file for anything that is not one (garbage, a
+    truncated file, another format, no cases)."""
+    try:
+        snap = torch.load(path, weights_only=True)
+    except IsADirectoryError:
+        raise ValueError(f"{path!r} is a folder, not a portability snapshot") from None
+    except FileNotFoundError:
+        raise ValueError(f"{path!r} does not exist; write it first with: python -m equinet.testing.portability "
+                         "save FILE") from None
+    except Exception:  # not what torch.save wrote: garbage, truncated, unpicklable
+        raise ValueError(f"{path!r} is not a readable portability snapshot (not a complete file written by "
+                         "'python -m equinet.testing.portability save')") from None
+    if not isinstance(snap, dict) or snap.get("format") != FORMAT:
+        raise ValueError(f"{path!r} is not an equinet portability snapshot (format {FORMAT!r})")
+    cases = snap.get("cases")
+    if not isinstance(cases, dict) or not cases:
+        raise ValueError(f"{path!r} holds no cases: nothing to compare")
+    for name, saved in cases.items():
+        if not isinstance(saved, dict) or not {"spec", "state_dict", "input", "output", "bases"} <= set(saved):
+            raise ValueError(f"{path!r}: case {name!r} is incomplete")
+        if name not in CASES:
+            raise ValueError(f"{path!r}: unknown case {name!r}; expected some of {', '.join(CASES)}")
     return snap
 
 
@@ -106,11 +131,9 @@ def compare(path: str) -> list[dict]:
     """Rebuild every case of the snapshot at ``path``, load its state dict and compare bases and outputs.
 
     Returns one row per case: ``basis_max_diff`` (largest entry difference over its bases) and ``output_rel_diff``
-    (‖y - y_saved‖ / ‖y_saved‖).
+    (‖y - y_saved‖ / ‖y_saved‖); a non-finite saved or recomputed value gives ``inf`` (a failure, never a pass).
     """
-    snap = torch.load(path, weights_only=True)
-    if not isinstance(snap, dict) or snap.get("format") != FORMAT:
-        raise ValueError(f"{path} is not an equinet portability snapshot (format {FORMAT!r})")
+    snap = load_snapshot(path)
     rows = []
     for name, saved in snap["cases"].items():
         model = DnCNN(NetSpec(**saved["spec"])).eval()
@@ -119,9 +142,13 @@ def compare(path: str) -> list[dict]:
             y = model(saved["input"])
         ref = saved["output"]
         now = bases(name)
-        dmax = max(float((now[p] - b).abs().max()) if b.numel() else 0.0 for p, b in saved["bases"].items())
-        rows.append({"case": name, "basis_max_diff": dmax,
-                     "output_rel_diff": float((y - ref).norm() / ref.norm())})
+        if set(now) != set(saved["bases"]):
+            raise ValueError(f"{path!r}: case {name!r} has bases {sorted(saved['bases'])}, expected {sorted(now)}")
+        diffs = [float((now[p] - b).abs().max()) if b.numel() else 0.0 for p, b in saved["bases"].items()]
+        finite = all(bool(torch.isfinite(t).all()) for t in (y, ref, *saved["bases"].values()))
+        rel = float((y - ref).norm() / ref.norm()) if finite and float(ref.norm()) > 0 else math.inf
+        rows.append({"case": name, "basis_max_diff": max(diffs) if finite else math.inf,
+                     "output_rel_diff": rel if math.isfinite(rel) else math.inf})
     return rows
 
 
@@ -137,34 +164,43 @@ def _format(rows: list[dict], saved_env: dict) -> str:
     return "\n".join(lines)
 
 
+def build_parser():
+    from ..utils.cli import Parser
+    ap = Parser(prog="python -m equinet.testing.portability", description=__doc__)
+    ap.add_argument("command", choices=("save", "compare"),
+                    help="save: write a snapshot computed here; compare: recompute a snapshot's cases and compare")
+    ap.add_argument("file", help="the snapshot file")
+    return ap
+
+
 def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m equinet.testing.portability", description=__doc__,
-                                 formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("command", choices=("save", "compare"))
-    ap.add_argument("file")
-    args = ap.parse_args(argv)
+    """Exit status 0 when every case agrees, 1 when one differs (a non-finite value always differs), 2 for a
+    file that is not a snapshot (one line, `equinet.utils.cli.UsageError`)."""
+    from ..utils.cli import check_writable_file, user_input
+    args = build_parser().parse_args(argv)
     if args.command == "save":
+        with user_input():
+            check_writable_file(args.file)
         save(args.file)
         print(f"wrote {args.file} ({', '.join(CASES)}; numpy {np.__version__})")
         return 0
-    if not os.path.isfile(args.file):
-        print(f"error: {args.file} does not exist; write it first with: python -m equinet.testing.portability "
-              "save FILE", file=sys.stderr)
-        return 2
+    with user_input():
+        snap = load_snapshot(args.file)
     try:
         rows = compare(args.file)
-    except ValueError as e:  # not a snapshot, or a state dict this install refuses (another basis)
-        print(f"error: {e}", file=sys.stderr)
+    except ValueError as e:  # a state dict this install refuses (another basis): the models are not portable
+        print(f"FAILED: {' '.join(str(e).split())}", file=sys.stderr)
         return 1
-    print(_format(rows, torch.load(args.file, weights_only=True)["environment"]))
-    bad = [r["case"] for r in rows if r["basis_max_diff"] > BASIS_TOL or r["output_rel_diff"] > OUTPUT_RTOL]
+    print(_format(rows, snap.get("environment") if isinstance(snap.get("environment"), dict) else {}))
+    bad = [r["case"] for r in rows if not (r["basis_max_diff"] <= BASIS_TOL and r["output_rel_diff"] <= OUTPUT_RTOL)]
     if bad:
         print(f"FAILED: {', '.join(bad)} differ by more than {BASIS_TOL:g} (bases) or {OUTPUT_RTOL:g} (relative, "
-              "outputs)", file=sys.stderr)
+              "outputs), or hold NaN/inf", file=sys.stderr)
         return 1
-    print(f"OK: bases agree to <= {BASIS_TOL:g}, outputs to <= {OUTPUT_RTOL:g} (relative)")
+    print(f"OK: {len(rows)} cases; bases agree to <= {BASIS_TOL:g}, outputs to <= {OUTPUT_RTOL:g} (relative)")
     return 0
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    from ..utils.cli import run_command
+    sys.exit(run_command(main, prog="python -m equinet.testing.portability"))

@@ -16,7 +16,7 @@ from typing import Any, Dict, Optional
 import numpy as np
 import torch
 
-from ..utils.io import atomic_path
+from ..utils.io import torch_save
 from ..utils.seeding import derived_seed
 
 __all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "config_mismatch",
@@ -60,8 +60,7 @@ def _python_state_from_tensor(d):
 
 def save_checkpoint(path: str, state: Dict[str, Any]) -> None:
     """Write ``state`` (with the format tag) to ``path`` atomically: a crash leaves the previous checkpoint."""
-    with atomic_path(path) as tmp:
-        torch.save({"format": FORMAT, **state}, tmp)
+    torch_save({"format": FORMAT, **state}, path)
 
 
 def load_checkpoint(path: str, map_location=None) -> Optional[Dict[str, Any]]:
@@ -138,8 +137,9 @@ def checked_checkpoint(path: str, fingerprint: Dict[str, Any], map_location=None
 def restore_trainer(trainer, state: Dict[str, Any]) -> list:
     """Load a checkpoint's weights, optimizers, scheduler, loss, callbacks and history into ``trainer``; returns the
     saved RNG states (one per process)."""
+    from ..nn.loading import load_state_dict
     from .log import History
-    trainer.model.load_state_dict(state["model"])
+    load_state_dict(trainer.model, state["model"])  # all or nothing, whatever the model's class
     trainer.optimizer.load_state_dict(state["optimizer"])
     trainer.loss.load_state_dict(state["loss"])
     for obj, key in ((trainer.scheduler, "scheduler"), (trainer.adversary_optimizer, "adversary_optimizer")):

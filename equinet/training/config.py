@@ -22,6 +22,7 @@ from ..physics.base import PHYSICS
 from ..physics.noise import NOISES
 from ..reconstructors import RECONSTRUCTORS
 from ..transforms.base import TRANSFORMS
+from ..utils.checks import check_memory
 from ..utils.config import (
     NUMBER,
     REQUIRED,
@@ -91,7 +92,10 @@ def _physics(table: dict, image_size: int):
         if sigma is None or "kernel" in kw:
             raise ConfigError("[physics] blur takes kernel_sigma = <width of its Gaussian kernel in pixels>")
         check_value("physics.kernel_sigma", sigma, NUMBER)
-        fixed["kernel"] = gaussian_kernel(float(sigma))
+        try:
+            fixed["kernel"] = gaussian_kernel(float(sigma))
+        except ValueError as err:
+            raise ConfigError(f"physics.kernel_sigma = {sigma!r}: {err}") from None
     if "mask" in kw:
         raise ConfigError("physics.mask cannot be given in a config; use drop/seed (inpainting) or "
                           "acceleration/seed (mri)")
@@ -210,6 +214,12 @@ def parse_config(raw: dict, source: str = "config") -> dict:
         raise ConfigError("data.ground_truth applies to measurements = \"fixed\" (on-line simulation always "
                           "has the images)")
     train_config(cfg)  # the [train] values: TrainConfig's own checks, with the key named
+    try:  # the images and their measurements are held in memory (MRI: two channels; measurements ~ images)
+        check_memory(16.0 * (d["n_train"] + d["n_val"]) * d["image_size"] ** 2,
+                     f"data.n_train + data.n_val = {d['n_train'] + d['n_val']} images of data.image_size = "
+                     f"{d['image_size']}")
+    except ValueError as err:
+        raise ConfigError(str(err)) from None
     return cfg
 
 
@@ -224,6 +234,11 @@ def load_config(path: str) -> dict:
             raw = tomllib.load(f)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: not valid TOML ({err})") from None
+    except UnicodeDecodeError as err:
+        raise ConfigError(f"{path}: not UTF-8 text, so not a TOML file (byte {err.start}: "
+                          f"{err.object[err.start:err.start + 1]!r})") from None
+    except OSError as err:
+        raise ConfigError(f"config file {path!r} cannot be read: {err.strerror}") from None
     return parse_config(raw, path)
 
 
@@ -268,7 +283,7 @@ def build_run(cfg: dict) -> Run:
     ch = getattr(physics, "channels", None) or 1
     try:
         images = _images(d, d["n_train"] + d["n_val"], ch)
-    except (TypeError, ValueError, ImportError) as err:
+    except (TypeError, ValueError, ImportError, RuntimeError) as err:  # RuntimeError: phantoms too small to draw
         raise ConfigError(f"[data]: {err}") from None
     train_x, val_x = images[:d["n_train"]], images[d["n_train"]:]
     noise_seed = derived_seed(seed, 10) % 2 ** 62 if d["noise_seed"] is None else d["noise_seed"]

@@ -87,6 +87,14 @@ def all_reduce_sum(t: torch.Tensor, ctx: Context) -> torch.Tensor:
     return t
 
 
+def check_micro_batches(micro_batches: int, ctx: Context) -> None:
+    """``micro_batches`` must be a multiple of the number of processes (each takes an equal share of slices)."""
+    if micro_batches % ctx.world_size:
+        raise ValueError(f"micro_batches={micro_batches} must be a multiple of the number of processes "
+                         f"({ctx.world_size}); e.g. micro_batches = {ctx.world_size} (the results are then the same "
+                         "for any number of processes dividing it)")
+
+
 def reduce_values(values: Dict[str, float], ctx: Context) -> Dict[str, float]:
     """Sum a dict of floats over the processes (itself on one process)."""
     if not ctx.distributed or not values:

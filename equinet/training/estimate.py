@@ -8,7 +8,6 @@ model and loss together: what a larger batch or image multiplies), and the measu
 """
 from __future__ import annotations
 
-import argparse
 import dataclasses
 import statistics
 import sys
@@ -112,17 +111,21 @@ def format_estimate(e: dict) -> str:
     ])
 
 
-def main(argv=None, prog: str = "python -m equinet estimate") -> dict:
-    p = argparse.ArgumentParser(prog=prog, description="Parameters, activation memory per step and measured step "
-                                "time of the training run of a TOML config (nothing is written).")
+def build_parser(prog: str = "python -m equinet estimate"):
+    from ..utils.cli import Parser
+    p = Parser(prog=prog, description="Parameters, activation memory per step and measured step time of the "
+               "training run of a TOML config (nothing is written).")
     p.add_argument("config", help="the TOML configuration (as for train)")
-    p.add_argument("--probe-steps", type=int, default=3, help="timed training steps after one warm-up (default 3)")
+    p.add_argument("--probe-steps", type=int, default=3, help="timed training steps after one warm-up")
     p.add_argument("--device", default=None, help="override the config's device")
-    args = p.parse_args(argv)
-    try:
+    return p
+
+
+def main(argv=None, prog: str = "python -m equinet estimate") -> dict:
+    """Print the estimate of ``argv``'s config; a bad config or flag raises `equinet.utils.cli.UsageError`."""
+    from ..utils.cli import user_input
+    args = build_parser(prog).parse_args(argv)
+    with user_input():  # the configuration, every object it builds, the device
         e = estimate(args.config, args.probe_steps, args.device)
-    except ConfigError as err:
-        print(f"error: {err}", file=sys.stderr)
-        raise SystemExit(2) from None
     print(format_estimate(e), file=sys.stdout)
     return e

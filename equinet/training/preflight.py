@@ -11,7 +11,8 @@ from torch import nn
 
 from ..losses.base import Loss
 
-__all__ = ["run_preflights", "preflight", "identifiability_preflight", "loss_transforms", "rotates_off_grid"]
+__all__ = ["check_weights_finite", "run_first_step_check", "run_preflights", "preflight", "identifiability_preflight",
+           "loss_transforms", "rotates_off_grid"]
 
 #: transformations checked before training (evenly spaced; a few seconds at 32x32): a lower bound of rank M
 PREFLIGHT_TRANSFORMS = 16
@@ -74,13 +75,20 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
     reports = []
     for t in loss_transforms(loss):
         report = identifiability_report(physics, t, image_size, max_transforms=PREFLIGHT_TRANSFORMS)
-        for line in report.lines():
-            echo(line)
+        disk = None
         if not report.ok and rotates_off_grid(t):
             # off-grid rotations move corner pixels out of the field of view: those directions are never exposed on
             # the full grid, whatever A is. Ask the question for images supported on the disk (ellipse phantoms,
             # what parallel-beam CT sees) before warning.
             disk = identifiability_report(physics, t, image_size, max_transforms=PREFLIGHT_TRANSFORMS, support="disk")
+            if disk.ok:  # the verdict first; the full-grid numbers follow
+                echo(f"identifiability of {report.operator} with {report.transforms}: holds on the disk where "
+                     f"rotations keep pixels in view; {report.rank.nullity_M:.0f} corner direction"
+                     f"{'s' if round(report.rank.nullity_M) != 1 else ''} outside it cannot be learned")
+        for line in report.lines():
+            echo(line if disk is None or not disk.ok else "  full grid: " + line.split(": ", 1)[-1]
+                 if line.startswith("identifiability of") else line)
+        if disk is not None:
             verdict = ("holds" if disk.ok else f"fails by {disk.rank.nullity_M:.0f} of {disk.rank.n} directions")
             echo(f"  on the disk where rotations keep pixels in view ({disk.rank.n} of {report.rank.n} unknowns): the "
                  f"rank condition {verdict} (rank M = {disk.rank.rank_M:.0f})"
@@ -111,3 +119,51 @@ def run_preflights(loss: Loss, physics, y: torch.Tensor, model: nn.Module, ident
     if identifiability:
         echo = (lambda line: None) if quiet else (lambda line: print(line, file=sys.stderr))
         identifiability_preflight(loss, physics, tuple(physics.adjoint(y).shape[-2:]), echo=echo)
+
+
+def run_first_step_check(trainer) -> None:
+    """The first step's checks of a `Trainer`, run without training or writing anything (the command line calls it
+    before it writes its first file): the first batch's measurements are finite and fit the physics and the model
+    (`preflight`), the loss gives a finite value on them, and the validation metrics accept the validation images.
+    The model, the loss and every random state are left as they were. Raises ``ValueError``/``TypeError``."""
+    from ..losses.base import LossInputs, total
+    from ..metrics import psnr, ssim
+    from .checkpoint import forked_rng
+    from .sampling import batch_indices, step_generator
+    t, dev = trainer, trainer.ctx.device
+    ids = torch.tensor_split(batch_indices(t.data.n, t.batch_size, t.seed, 0), t.micro_batches)[0]
+    loss_state = {k: v.clone() for k, v in t.loss.state_dict().items()}
+    was = t.model.training
+    with forked_rng(dev), torch.no_grad():
+        x, y = t.data.fetch(ids)
+        x = None if x is None else x.to(dev)
+        g = step_generator(t.seed, 0, 0, t.micro_batches)
+        y = t.measure(x, g) if y is None else y.to(dev)
+        preflight(t.loss, t.physics, y, t.model)
+        t.model.eval()
+        try:
+            terms = t.loss(LossInputs(y, t.physics, t.model, t.model(y, t.physics), g,
+                                      x if t.loss.needs_ground_truth else None))
+        finally:
+            t.model.train(was)
+            t.loss.load_state_dict(loss_state)
+        if t.validation is not None:  # the metrics accept the validation images (e.g. SSIM's window)
+            xv, yv = t.validation.batch(torch.arange(min(1, len(t.validation))))
+            t.model.eval()
+            try:
+                uv, xv = t.model(yv.to(dev), t.physics), xv.to(dev)
+            finally:
+                t.model.train(was)
+            psnr(uv, xv, t.config.data_range), ssim(uv, xv, t.config.data_range)
+        tot = total(terms)
+        if not bool(torch.isfinite(tot)):
+            raise ValueError(f"the loss is not finite on the first batch ({float(tot)}: "
+                             f"{ {k: float(v) for k, v in terms.items()} }); check its weights and the data")
+
+
+def check_weights_finite(params, step: int, lr: float, loss: float) -> None:
+    """A FloatingPointError when an update made a weight NaN or inf (``step`` 0-based; ``lr`` and ``loss`` of it)."""
+    if not bool(torch.stack([torch.isfinite(p.detach()).all() for p in params]).all()):
+        raise FloatingPointError(
+            f"the weights became NaN or inf at step {step + 1} (learning rate {lr:g}, loss before the update "
+            f"{loss:.4g}); lower the learning rate, set grad_clip, or check the loss weights")

@@ -9,7 +9,7 @@
 >>> TrainConfig(steps=10, lr=0)
 Traceback (most recent call last):
 ...
-ValueError: lr must be > 0, got 0
+ValueError: lr must be a finite number > 0, got 0
 """
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from typing import Callable, List, Optional, Tuple, Union
 
 import torch
 
-from ..utils.checks import check_bool, check_positive_int
+from ..utils.checks import check_bool, check_number, check_positive_int
 from ..utils.seeding import check_seed
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULE_NAMES", "build_optimizer"]
@@ -109,17 +109,12 @@ class TrainConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULE_NAMES)
         for name in ("lr", "adversary_lr"):
-            v = getattr(self, name)
-            if not (_real(v) and v > 0):
-                raise ValueError(f"{name} must be > 0, got {v!r}")
+            check_number(getattr(self, name), name, 0, strict_minimum=True)
         for name in ("weight_decay", "min_lr", "momentum"):
-            v = getattr(self, name)
-            if not (_real(v) and v >= 0):
-                raise ValueError(f"{name} must be >= 0, got {v!r}")
+            check_number(getattr(self, name), name, 0)
         for name in ("grad_clip", "data_range"):
-            v = getattr(self, name)
-            if v is not None and not (_real(v) and v > 0):
-                raise ValueError(f"{name} must be None or > 0, got {v!r}")
+            if getattr(self, name) is not None:
+                check_number(getattr(self, name), name, 0, strict_minimum=True)
         if self.betas is not None:
             object.__setattr__(self, "betas", _betas("betas", self.betas))
         object.__setattr__(self, "adversary_betas", _betas("adversary_betas", self.adversary_betas))

@@ -30,7 +30,7 @@ from .callbacks import Callback, StopWhen, default_callbacks
 from .distributed import resolve_device
 from .evaluation import evaluate
 from .log import History
-from .preflight import preflight, run_preflights
+from .preflight import check_weights_finite, preflight, run_first_step_check, run_preflights
 from .sampling import TrainingData, batch_indices, step_generator
 from .train_config import OptimizerSpec, TrainConfig, build_optimizer
 
@@ -102,10 +102,7 @@ class Trainer:
         self.ctx = D.setup(resolve_device(cfg.device))
         if stop_when is not None and self.ctx.distributed:
             raise ValueError("stop_when is supported in a single process only (not under torchrun)")
-        if self.micro_batches % self.ctx.world_size:
-            raise ValueError(f"micro_batches={self.micro_batches} must be a multiple of the number of processes "
-                             f"({self.ctx.world_size}); e.g. micro_batches = {self.ctx.world_size} (the results are "
-                             "then the same for any number of processes dividing it)")
+        D.check_micro_batches(self.micro_batches, self.ctx)
         self.model, self.loss, self.physics = model.to(self.ctx.device), loss.to(self.ctx.device), physics
         self.measure: Callable = measure if measure is not None else getattr(physics, "measure", None)  # type: ignore
         if isinstance(physics, nn.Module):
@@ -161,6 +158,8 @@ class Trainer:
         """The step the run would resume from (None: afresh); a ValueError if the checkpoint has other settings."""
         state = self._checkpoint_state("cpu")
         return None if state is None else int(state["step"])
+
+    check = run_first_step_check  # the first step's checks, without training or writing anything
 
     def _load(self) -> Optional[list]:  # the saved RNG states (one per process), or None without a checkpoint
         state = self._checkpoint_state(self.ctx.device)
@@ -286,6 +285,7 @@ class Trainer:
             kept.append((inputs, share))
         values = D.reduce_values(values, ctx)
         self.optimize(step)
+        check_weights_finite(self.params, step, cur_lr, values[_TOTAL])
         if adv_proxy is not None:
             adv_values: Dict[str, float] = {}
             for inputs, share in kept:

@@ -17,6 +17,10 @@ from .functional import roll
 __all__ = ["Shift"]
 
 
+#: the largest max_shift (enumerate() lists (2 max_shift + 1)² shifts)
+MAX_SHIFT = 1024
+
+
 @TRANSFORMS.register("shift")
 class Shift(Transform):
     """Random integer circular shifts: uniform over all ``H * W`` shifts of an ``image_size`` image, or uniform
@@ -37,6 +41,9 @@ class Shift(Transform):
         if max_shift is not None:
             if isinstance(max_shift, bool) or not isinstance(max_shift, numbers.Integral) or max_shift < 0:
                 raise ValueError(f"max_shift must be a non-negative int, got {max_shift!r}")
+            if max_shift > MAX_SHIFT:
+                raise ValueError(f"max_shift = {max_shift} is above the supported maximum {MAX_SHIFT} (the set holds "
+                                 f"(2 max_shift + 1)² shifts; circular shifts repeat beyond the image size)")
             m = int(max_shift)
             self._low: Tuple[int, int] = (-m, -m)
             self._count: Tuple[int, int] = (2 * m + 1, 2 * m + 1)

@@ -16,7 +16,8 @@ from .seeding import check_seed
 
 __all__ = ["check_positive_int", "check_nonnegative_int", "check_seed", "check_positive_float", "check_bool",
            "check_image_size", "check_mask", "check_floating", "check_finite", "check_nonnegative_float", "check_int",
-           "check_real"]
+           "check_real", "check_number", "check_at_most", "check_memory", "available_memory", "format_bytes",
+           "MemoryEstimateError"]
 
 
 def _is_int(v) -> bool:
@@ -129,3 +130,91 @@ def check_real(value, name: str, minimum: float = 0.0, strict: bool = False) -> 
     if not math.isfinite(value) or value < minimum or (strict and value == minimum):
         raise ValueError(f"{name} must be finite and {'>' if strict else '>='} {minimum:g}, got {value}")
     return value
+
+
+def check_number(value, name: str, minimum: Optional[float] = None, maximum: Optional[float] = None,
+                 strict_minimum: bool = False) -> float:
+    """``value`` as a finite float in ``[minimum, maximum]`` (``(minimum, maximum]`` with ``strict_minimum``);
+    NaN, inf, bools and non-numbers refused.
+
+    >>> check_number(0.5, "lr", 0, strict_minimum=True)
+    0.5
+    >>> check_number(float("inf"), "lr", 0, strict_minimum=True)
+    Traceback (most recent call last):
+    ...
+    ValueError: lr must be a finite number > 0, got inf
+    """
+    bound = ""
+    if minimum is not None:
+        bound = f" {'>' if strict_minimum else '>='} {minimum:g}"
+    if maximum is not None:
+        bound += (" and" if bound else "") + f" <= {maximum:g}"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
+            or (minimum is not None and (float(value) <= minimum if strict_minimum else float(value) < minimum)) \
+            or (maximum is not None and float(value) > maximum):
+        raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
+    return float(value)
+
+
+def check_at_most(value: int, name: str, maximum: int, why: str = "") -> int:
+    """``value`` if it is at most the documented bound ``maximum`` (``why``: the reason, for the message)."""
+    if value > maximum:
+        raise ValueError(f"{name} = {value} is above the supported maximum {maximum}" + (f" ({why})" if why else ""))
+    return value
+
+
+def format_bytes(n: float) -> str:
+    """``n`` bytes in readable units.
+
+    >>> format_bytes(3 * 2 ** 30)
+    '3.0 GB'
+    """
+    for unit in ("bytes", "kB", "MB", "GB", "TB", "PB"):
+        if abs(n) < 1024 or unit == "PB":
+            return f"{n:.0f} {unit}" if unit == "bytes" else f"{n:.1f} {unit}"
+        n /= 1024
+    return f"{n:.1f} EB"  # pragma: no cover
+
+
+def available_memory() -> int:
+    """Bytes this process may allocate at most: the machine's physical memory, lowered by an address-space limit
+    (``ulimit -v``) or a cgroup memory limit when one is set."""
+    import os
+    try:
+        limit = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        limit = 2 ** 62
+    try:
+        import resource
+        soft = resource.getrlimit(resource.RLIMIT_AS)[0]
+        if soft != resource.RLIM_INFINITY:
+            limit = min(limit, soft)
+    except (ImportError, ValueError, OSError):  # pragma: no cover
+        pass
+    for path in ("/sys/fs/cgroup/memory.max", "/sys/fs/cgroup/memory/memory.limit_in_bytes"):
+        try:
+            with open(path) as f:
+                text = f.read().strip()
+            if text.isdigit():
+                limit = min(limit, int(text))
+        except OSError:
+            pass
+    return int(limit)
+
+
+class MemoryEstimateError(ValueError):
+    """A size whose memory estimate exceeds what the machine has (refused before allocating anything)."""
+
+
+def check_memory(nbytes: float, what: str) -> float:
+    """Refuse (`MemoryEstimateError`, a ``ValueError``) when ``what`` needs about ``nbytes`` bytes, more than
+    `available_memory`; the message gives the estimate.
+
+    >>> check_memory(1e3, "a small array")
+    1000.0
+    """
+    avail = available_memory()
+    if not nbytes <= avail:
+        raise MemoryEstimateError(f"{what} needs about {format_bytes(nbytes)} of memory, more than the "
+                                  f"{format_bytes(avail)} this machine allows; use smaller sizes")
+    return float(nbytes)

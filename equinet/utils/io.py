@@ -19,11 +19,40 @@ def atomic_path(path: str):
     os.umask(umask)
     os.chmod(tmp, 0o666 & ~umask)  # mkstemp creates 0600; give the file the permissions open() would
     try:
-        yield tmp
+        try:
+            yield tmp
+        except OSError as err:  # name the file being written, not its temporary
+            if err.filename == tmp and err.errno is not None:
+                raise OSError(err.errno, err.strerror, path) from None
+            raise
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):
             os.remove(tmp)
+
+
+def write_bytes(path: str, data: bytes) -> None:
+    """Write ``data`` to ``path`` atomically. A failed write (full disk, file-size limit) raises ``OSError`` naming
+    ``path`` itself and leaves the previous file, if any, in place."""
+    try:
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+    except OSError as err:
+        raise OSError(err.errno, err.strerror, os.fspath(path)) from None
+
+
+def torch_save(obj, path: str) -> None:
+    """``torch.save(obj, path)`` atomically, with a failed write raised as ``OSError`` naming ``path`` (torch itself
+    reports a full disk as a ``RuntimeError`` from inside its zip writer)."""
+    import io
+
+    import torch
+    buf = io.BytesIO()
+    torch.save(obj, buf)
+    write_bytes(path, buf.getvalue())
 
 
 def write_json(path: str, obj, **kw) -> None:

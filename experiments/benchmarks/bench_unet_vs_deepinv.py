@@ -67,9 +67,12 @@ def deepinv_unet():
 
 
 def equinet_unet(name: str):
-    if name == "equinet":
-        return build("unet", NetSpec("C1", width=16, depth=2, kernel_size=3, batch_norm=True), scales=2,
-                     residual=False)
+    if name in ("equinet", "equinet-tout"):
+        net = build("unet", NetSpec("C1", width=16, depth=2, kernel_size=3, batch_norm=True), scales=2,
+                    residual=False)
+        if name == "equinet-tout":  # the read-out convolution at PyTorch's default initialisation
+            net.out.conv.reset_parameters()
+        return net
     import equinet.nets.proximal as proximal
     v = dict(VARIANTS[name])
     width, init = v.pop("width"), v.pop("init")
@@ -88,7 +91,7 @@ def equinet_unet(name: str):
 
 
 def backbone(name: str, seed: int):
-    torch.manual_seed(seed)
+    torch.manual_seed(seed)  # the initialisation's seed
     return deepinv_unet() if name == "deepinv" else equinet_unet(name)
 
 
@@ -118,11 +121,12 @@ def loss_of(method: str, A, T):
     return LossSum([MCLoss(weight=1.0 / float(A.norm()) ** 2), EILoss(T)])
 
 
-def run(net_name, prob, method, steps, batch, lr, seed, cache):
+def run(net_name, prob, method, steps, batch, lr, seed, cache, init_seed=None):
     if prob not in cache:
         cache[prob] = problem(prob, seed)
     A, T, train, (xt, yt) = cache[prob]
-    model = PinvReconstructor(backbone(net_name, seed + 7), residual=True, init="pinv")
+    model = PinvReconstructor(backbone(net_name, seed + 7 if init_seed is None else init_seed), residual=True,
+                              init="pinv")
     params = sum(p.numel() for p in model.parameters())
     t0 = time.perf_counter()
     Trainer(model, loss_of(method, A, T), A, train, steps=steps, batch_size=batch,
@@ -146,6 +150,8 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=8, help="images per step (default 8)")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, constant (default 1e-3)")
     ap.add_argument("--seed", type=int, default=0, help="data, initialisation and sampling seed (default 0)")
+    ap.add_argument("--init-seed", type=int, default=None,
+                    help="seed of the networks' initial weights (default: --seed + 7), for the spread over inits")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--json", default=None, help="write the rows to this JSON file")
     a = ap.parse_args(argv)
@@ -155,7 +161,7 @@ def main(argv=None):
     for prob in a.problems:
         for method in a.methods:
             for net in a.nets:
-                r = run(net, prob, method, a.steps, a.batch_size, a.lr, a.seed, cache)
+                r = run(net, prob, method, a.steps, a.batch_size, a.lr, a.seed, cache, a.init_seed)
                 rows.append(r)
                 print(f"{prob:10s} {method:4s} {net:14s} {r['params']:7d} params  {r['psnr']:6.2f} dB  "
                       f"{r['seconds']:6.0f} s", flush=True)

@@ -6,6 +6,7 @@ import sys
 import pytest
 
 from equinet.experiments.comparison import main
+from equinet.utils.cli import UsageError
 
 TINY = ["--quick", "--image-size", "16", "--steps", "2", "--train-sizes", "2", "--n-test", "2",
         "--batch-size", "2", "--n-iter", "2", "--depth", "2", "--width", "1", "--models", "pinv,cnn,c4,c8",
@@ -32,14 +33,13 @@ def test_missing_backend_library_is_refused_in_one_line_before_training(tmp_path
     for name in ("escnn", "escnn.gspaces", "escnn.nn", "escnn.group"):
         monkeypatch.setitem(sys.modules, name, None)  # simulate an install without the reference extra
     out = tmp_path / "out"
-    with pytest.raises(SystemExit) as info:
+    with pytest.raises(UsageError) as info:
         main(TINY + ["--out", str(out), "--backend", "escnn"])
-    assert info.value.code == 2
-    err = capsys.readouterr().err.strip().splitlines()[-1]
+    err = str(info.value)
     assert "needs escnn" in err and 'pip install -e ".[escnn]"' in err
     assert not out.exists() or not any(out.iterdir())
 
 
 def test_backend_needs_dncnn(tmp_path):
-    with pytest.raises(SystemExit):
+    with pytest.raises(UsageError, match="DnCNN"):
         main(TINY + ["--out", str(tmp_path), "--backend", "escnn", "--net", "unet"])

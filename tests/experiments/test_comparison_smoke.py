@@ -5,15 +5,15 @@ import os
 
 import numpy as np
 
-from equinet.__main__ import main
-from equinet.experiments.comparison import MODELS, TEST_SETS
+from equinet.experiments.comparison import MODELS, TEST_SETS, main
 
 
 def test_comparison_end_to_end(tmp_path):
     out = str(tmp_path / "cmp")
-    rows = main(["compare", "--quick", "--image-size", "16", "--steps", "2", "--train-sizes", "2,3", "--n-test", "2",
+    rows = main(["--quick", "--image-size", "16", "--steps", "2", "--train-sizes", "2,3", "--n-test", "2",
                  "--batch-size", "2", "--n-iter", "2", "--depth", "2", "--width", "1", "--models", ",".join(MODELS),
-                 "--device", "cpu", "--out", out, "--no-progress", "--seed", "3", "--workers", "1"])
+                 "--device", "cpu", "--out", out, "--no-progress", "--seed", "3", "--workers", "1"],
+                default_mode="quick")
     for name in ("table.csv", "table.json", "table.md", "psnr_vs_train_size.png", "reconstructions_ct.png",
                  "reconstructions_mri.png"):
         path = os.path.join(out, name)

@@ -140,7 +140,8 @@ def test_state_dict_identical_in_train_and_eval(bias):
     with torch.no_grad():
         bn(shifted_input(t, 2, 5))
     assert before == after_train == shapes(bn)
-    expected = {"weight", "running_var", "running_mean", "num_batches_tracked"} | ({"bias"} if bias else set())
+    expected = {"weight", "running_var", "running_mean", "num_batches_tracked", "_extra_state"}  # + field type
+    expected |= {"bias"} if bias else set()
     assert set(before) == expected
     n_inv = 4  # one invariant direction in each regular, trivial and quotient field; none in irrep(1,1)
     assert before["running_var"] == (5,) and before["weight"] == (5,)

@@ -49,7 +49,8 @@ def test_compare_in_process_and_detects_a_changed_output(snapshot, tmp_path):
     bad["cases"]["D4"]["output"] = bad["cases"]["D4"]["output"] * (1 + 1e-3)
     torch.save(bad, tmp_path / "bad.pt")
     assert portability.main(["compare", str(tmp_path / "bad.pt")]) == 1
-    assert portability.main(["compare", str(tmp_path / "missing.pt")]) == 2
+    from equinet.utils.cli import run_command
+    assert run_command(portability.main, ["compare", str(tmp_path / "missing.pt")], prog="portability") == 2
 
 
 def test_trainer_checkpoint_loads_with_identical_outputs_under_other_blas(tmp_path):

@@ -9,6 +9,7 @@ import torch
 from equinet.training.cli import main as train_main
 
 from .configs import tiny_ei_config
+from equinet.utils.cli import UsageError
 from equinet.training.config import ConfigError, build_run, load_config, parse_config
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
@@ -52,7 +53,7 @@ BAD = [
     (("train", "steps"), True, r"train.steps must be an integer"),
     (("data", "ground_truth"), 1, r"data.ground_truth must be true/false"),
     (("train", "epochs"), 2, r"exactly one of steps or epochs"),
-    (("train", "lr"), 0.0, r"train.lr must be > 0"),
+    (("train", "lr"), 0.0, r"train.lr must be a finite number > 0"),
     (("train", "schedule"), "linear", r"train.schedule = 'linear' is unknown; expected one of 'constant', 'cosine'"),
     (("train", "optimizer"), "lbfgs", r"train.optimizer = 'lbfgs' is unknown"),
     (("train",), KeyError, r"missing section \[train\]"),
@@ -126,20 +127,20 @@ def test_cli_errors_before_training(tmp_path, capsys):
     good = _write(tmp_path, TINY)
     afile = tmp_path / "afile"
     afile.write_text("")
-    with pytest.raises(SystemExit, match="error: output folder .* is a file"):
+    with pytest.raises(UsageError, match="output folder .* is a file"):
         train_main([good, "--out", str(afile)])
-    with pytest.raises(SystemExit, match="error: config file .* does not exist"):
+    with pytest.raises(UsageError, match="config file .* does not exist"):
         train_main([str(tmp_path / "missing.toml"), "--out", str(tmp_path / "o")])
-    with pytest.raises(SystemExit, match="error: .* not valid TOML"):
+    with pytest.raises(UsageError, match=".* not valid TOML"):
         train_main([_write(tmp_path, "seed = = 1", "bad.toml"), "--out", str(tmp_path / "o")])
     out = tmp_path / "o2"
-    with pytest.raises(SystemExit, match="error: unknown key 'lrate'"):
+    with pytest.raises(UsageError, match="unknown key 'lrate'"):
         train_main([_write(tmp_path, TINY.replace("steps = 4", "steps = 4\nlrate = 1"), "b2.toml"), "--out", str(out)])
     assert not (out / "log.csv").exists() and not (out / "checkpoint.pt").exists()
     out3 = tmp_path / "o3"
     devices = ["tpu"] + ([] if torch.cuda.is_available() else ["cuda"])
     for dev in devices:  # an unknown device, or CUDA asked for but absent: one line, nothing created
-        with pytest.raises(SystemExit, match=f"error: device = '{dev}'"):
+        with pytest.raises(UsageError, match=f"device = '{dev}'"):
             train_main([_write(tmp_path, f'device = "{dev}"\n' + TINY, f"{dev}.toml"), "--out", str(out3)])
     assert not out3.exists()
 
@@ -150,16 +151,17 @@ def test_cli_trains_refuses_to_overwrite_and_resumes(tmp_path):
     assert s["steps"] == 4 and s["resumed_from"] is None and "val_psnr" in s
     for name in ("log.csv", "checkpoint.pt", "config.toml"):
         assert os.path.exists(os.path.join(out, name))
-    with pytest.raises(SystemExit, match="already holds a run.*--resume"):
+    with pytest.raises(UsageError, match="already holds a run.*--resume"):
         train_main([cfg, "--out", out])
     again = train_main([cfg, "--out", out, "--resume"])  # a finished run: nothing left to do
     assert again["resumed_from"] == 4 and again["final_loss"] == s["final_loss"]
     other = _write(tmp_path, TINY.replace("seed = 3", "seed = 4"), "other.toml")
-    with pytest.raises(SystemExit, match="error: checkpoint .* another configuration .*'seed': \\(3, 4\\)"):
+    with pytest.raises(UsageError, match="checkpoint .* another configuration .*'seed': \\(3, 4\\)"):
         train_main([other, "--out", out, "--resume"])
 
 
-def test_main_module_dispatches_train(tmp_path):
+def test_main_module_dispatches_train(tmp_path, capsys):
     from equinet.__main__ import main
-    with pytest.raises(SystemExit, match="error: config file"):
-        main(["train", str(tmp_path / "none.toml")])
+    assert main(["train", str(tmp_path / "none.toml")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("python -m equinet train: error: config file") and len(err.splitlines()) == 1

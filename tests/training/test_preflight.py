@@ -70,6 +70,10 @@ def test_off_grid_rotations_are_rechecked_on_the_disk(recwarn):
     (report,) = identifiability_preflight(EILoss(Rotate()), Radon(16, angles=12), (16, 16), echo=lines.append)
     assert not report.ok
     assert any("on the disk" in line and "holds" in line for line in lines)
+    n = round(report.rank.nullity_M)  # the verdict comes first, the full grid's numbers after it
+    assert lines[0] == (f"identifiability of Radon with Rotate: holds on the disk where rotations keep pixels in view; "
+                        f"{n} corner direction{'s' if n != 1 else ''} outside it cannot be learned")
+    assert lines[1].startswith("  full grid: FAILS by")
     assert not [w for w in recwarn if "rank condition" in str(w.message)]
     hole = torch.ones(16, 16)
     hole[6:10, 6:10] = 0

@@ -231,3 +231,32 @@ def test_a_resume_refuses_a_loss_with_other_settings(tmp_path):
     with pytest.raises(ValueError, match=r"another configuration .*loss_settings"):
         make(0.25, 2).check_resume()
     assert make(0.5, 2).check_resume() == 2
+
+
+def test_weights_that_become_non_finite_stop_the_run_naming_the_step(tmp_path):
+    """lr = inf passes an optimizer's own checks; the first update makes the weights NaN/inf, and the run stops
+    there in one message (step, learning rate) with the last checkpoint (step 0: none yet) left whole."""
+    physics = _blur()
+    ys = simulate_measurements(physics, IMAGES, seed=0, ground_truth=True)
+    trainer = Trainer(_model(), MSE(), physics, ys, steps=3, batch_size=4,
+                      optimizer=lambda p: torch.optim.SGD(p, lr=float("inf")), out=str(tmp_path))
+    with pytest.raises(FloatingPointError, match=r"weights became NaN or inf at step 1 \(learning rate inf"):
+        trainer.fit()
+    assert not (tmp_path / "checkpoint.pt").exists()
+
+
+def test_check_runs_the_first_steps_checks_without_changing_anything():
+    physics = _blur()
+    ys = simulate_measurements(physics, IMAGES, seed=0, ground_truth=True)
+    model = _model()
+    before, rng = _weights(model).clone(), torch.get_rng_state()
+    trainer = Trainer(model, MSE(), physics, ys, steps=1, batch_size=4)
+    trainer.check()
+    assert torch.equal(_weights(model), before) and torch.equal(torch.get_rng_state(), rng)
+
+    class Diverged(MSE):
+        def forward(self, inputs):
+            return {"mse": super().forward(inputs)["mse"] * float("inf")}
+
+    with pytest.raises(ValueError, match="loss is not finite on the first batch"):
+        Trainer(_model(), Diverged(), physics, ys, steps=1, batch_size=4).check()

@@ -55,3 +55,31 @@ def test_physics_and_data_share_the_seed_rule():
         for bad in (-1, 1.5, True):
             with pytest.raises(ValueError, match="seed must be a non-negative int"):
                 make(bad)
+
+
+def test_finite_numbers_and_bounds():
+    from equinet.utils.checks import check_at_most, check_number
+    assert check_number(2, "lr", 0, strict_minimum=True) == 2.0 and check_number(0.0, "wd", 0) == 0.0
+    for bad, match in ((math.inf, "lr must be a finite number > 0, got inf"), (math.nan, "got nan"),
+                       (0.0, "> 0, got 0.0"), (True, "got True"), ("1", "got '1'")):
+        with pytest.raises(ValueError, match=match):
+            check_number(bad, "lr", 0, strict_minimum=True)
+    with pytest.raises(ValueError, match=r"p must be a finite number >= 0 and <= 1, got 1.5"):
+        check_number(1.5, "p", 0, 1)
+    assert check_at_most(3, "scales", 10) == 3
+    with pytest.raises(ValueError, match=r"scales = 40 is above the supported maximum 10 \(why\)"):
+        check_at_most(40, "scales", 10, "why")
+
+
+def test_memory_estimates_are_checked_against_the_address_space_limit(monkeypatch):
+    import resource
+
+    from equinet.utils.checks import MemoryEstimateError, available_memory, check_memory, format_bytes
+    machine = available_memory()
+    assert 2 ** 26 < machine < 2 ** 50
+    monkeypatch.setattr(resource, "getrlimit", lambda which: (2 ** 30, resource.RLIM_INFINITY))  # ulimit -v 1 GB
+    assert available_memory() == min(machine, 2 ** 30)
+    assert check_memory(2 ** 29, "half") == 2 ** 29
+    with pytest.raises(MemoryEstimateError, match=r"^two images needs about 2.0 GB of memory, more than the 1.0 GB"):
+        check_memory(2 ** 31, "two images")
+    assert format_bytes(1536) == "1.5 kB" and format_bytes(12) == "12 bytes"

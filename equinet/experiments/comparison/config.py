@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from typing import Optional, Tuple
 
 from ...nets import NETWORKS, Activation, AliasFree, NetSpec
-from ...utils.checks import check_positive_int
+from ...reconstructors.unrolled_pgd import MAX_ITERATIONS
+from ...utils.checks import check_at_most, check_memory, check_number, check_positive_int
 from ...utils.seeding import check_seed
 
 __all__ = ["ComparisonConfig", "MODELS", "OPERATORS", "TEST_SETS", "LABELS", "label"]
@@ -148,6 +149,18 @@ class ComparisonConfig:
                 except ValueError as err:
                     raise ValueError(f"{err} (or None)") from None
         check_seed(self.seed)
+        check_number(self.mri_acceleration, "mri_acceleration", 1)
+        check_at_most(self.repeats, "repeats", 1000)
+        check_at_most(self.n_iter, "n_iter", MAX_ITERATIONS)
+        if self.threads is not None:
+            check_at_most(self.threads, "threads", 1024)
+        check_number(self.mri_center_fraction, "mri_center_fraction", 0, 1, strict_minimum=True)
+        n = self.image_size
+        check_memory(8.0 * n * n, f"one image of image_size = {n}")
+        check_memory(16.0 * (max(self.train_sizes) + 4 * self.n_test) * n * n,
+                     f"{max(self.train_sizes)} training and {self.n_test} test images of {n}x{n}")
+        if "ct" in self.operators:
+            check_memory(48.0 * self.ct_angles * n * n, f"CT with ct_angles = {self.ct_angles} views of {n}x{n}")
         self.reference_spec(1)  # the network settings (kernel size, activation, ...) are checked by NetSpec now
 
     def reference_spec(self, channels: int) -> NetSpec:

@@ -16,7 +16,7 @@ from typing import Optional, Sequence
 
 from . import bias_free, design_plus_learning, ei_table1, lowdose_ct_rei, mri_ei, toy_1d
 
-__all__ = ["REPRODUCTIONS", "main"]
+__all__ = ["REPRODUCTIONS", "main", "build_parser", "reproduction_parser"]
 
 #: command name -> module of equinet.experiments.reproduce
 REPRODUCTIONS = {"ei-table1": "ei_table1", "toy-1d": "toy_1d", "bias-free": "bias_free", "mri-ei": "mri_ei",
@@ -25,16 +25,45 @@ _MODULES = {"ei-table1": ei_table1, "toy-1d": toy_1d, "bias-free": bias_free, "m
             "lowdose-ct-rei": lowdose_ct_rei, "design-plus-learning": design_plus_learning}
 
 
-def main(argv: Optional[Sequence[str]] = None):
-    """``reproduce NAME [options]``: run the reproduction ``NAME`` (see `REPRODUCTIONS`)."""
-    argv = list(sys.argv[1:] if argv is None else argv)
-    usage = "usage: python -m equinet reproduce {" + ",".join(REPRODUCTIONS) + "} [--quick | --full] [--out DIR] " \
-            "[--seed S] [options]"
-    if not argv or argv[0] in ("-h", "--help"):
-        print(usage + "\n\n" + __doc__)
-        return None
-    name = argv.pop(0)
-    if name not in REPRODUCTIONS:
-        raise SystemExit(f"unknown reproduction {name!r}; expected one of {tuple(REPRODUCTIONS)}\n{usage}")
+PROG = "python -m equinet reproduce"
+
+
+def build_parser():
+    """The parser of ``reproduce`` itself (the reproduction's name; each reproduction parses its own options)."""
+    from ...utils.cli import Parser
+    from .common import QUICK_MINUTES
+    lines = "\n".join(f"  {n:22s} {_summary(n)} (--quick: about {QUICK_MINUTES[n]} min)" for n in REPRODUCTIONS)
+    ap = Parser(prog=PROG, description="Reproduce a result of the papers on offline data; one docs page each "
+                "(docs/reproduce_<name>.md). Times are measured wall times on 2 idle CPU cores.",
+                epilog=f"reproductions:\n{lines}\n\nEach one's options: {PROG} NAME --help")
+    ap.add_argument("name", nargs="?", metavar="NAME", help="one of: " + ", ".join(REPRODUCTIONS))
+    ap.add_argument("options", nargs="...", metavar="...", help="the reproduction's options (NAME --help)")
+    return ap
+
+
+def _summary(name: str) -> str:
+    for line in __doc__.splitlines():
+        if line.startswith(f"* ``{name}``: "):
+            return line.split(": ", 1)[1].rstrip(".")
+    return ""
+
+
+def reproduction_parser(name: str):
+    """The parser of reproduction ``name`` (built, nothing run)."""
+    from .common import BUILD_PARSER
     module = _MODULES[name]
-    return module.main(argv, prog=f"python -m equinet reproduce {name}")
+    return module.main(BUILD_PARSER, prog=f"{PROG} {name}")
+
+
+def main(argv: Optional[Sequence[str]] = None):
+    """``reproduce NAME [options]``: run the reproduction ``NAME`` (see `REPRODUCTIONS`); a missing or unknown name
+    raises `equinet.utils.cli.UsageError` listing them."""
+    from ...utils.cli import UsageError
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] not in REPRODUCTIONS:
+        a = build_parser().parse_args(argv)  # --help, or the missing/unknown name below
+        what = "missing NAME" if a.name is None else f"unknown reproduction {a.name!r}"
+        raise UsageError(f"{what}; expected one of: {', '.join(REPRODUCTIONS)}")
+    name = argv.pop(0)
+    module = _MODULES[name]
+    return module.main(argv, prog=f"{PROG} {name}")

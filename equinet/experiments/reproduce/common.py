@@ -23,13 +23,16 @@ from ...nets import NetSpec, build
 from ...reconstructors import PinvReconstructor
 from ...training import TrainConfig, Trainer
 from ...utils.checks import check_nonnegative_float, check_positive_float, check_positive_int
+from ...utils.cli import Parser, check_writable_file, user_input
 from ...utils.config import construct, schema_of
-from ...utils.seeding import derived_seed
+from ...utils.lock import OutputLock
+from ...utils.seeding import check_seed, derived_seed
 from ..runner import prepare_output
 from .labels import LABELS, METHODS  # (re-exported: the reproductions import them from here)
 
 __all__ = ["METHODS", "LABELS", "residual_unet", "make_loss", "train_model", "reconstruct", "psnr_per_image",
-           "real_photographs", "disk_mask", "cli", "mean_std", "pm"]
+           "real_photographs", "disk_mask", "cli", "report", "check_config", "BUILD_PARSER", "QUICK_MINUTES",
+           "mean_std", "pm"]
 
 #: the reproductions' U-Net architectures: 'standard' (equinet's default U-Net: max pooling, up-convolutions, a
 #: 1x1 read-out, as the EI paper's and deepinv's) and 'v1' (equinet <= 0.3: average pooling, resize and
@@ -166,57 +169,148 @@ def pm(mean: Optional[float], std: Optional[float] = None, digits: int = 2) -> s
 
 
 # ------------------------------------------------------------------------------------------------ command line
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str):
-        self.exit(2, f"{self.prog}: error: {message} (see --help)\n")
+#: wall time of ``--quick`` with the default 2 workers on 2 idle CPU cores, as measured (docs/reproduce_*.md)
+QUICK_MINUTES = {"toy-1d": "2-3", "bias-free": "3-4", "mri-ei": "4", "lowdose-ct-rei": "5",
+                 "design-plus-learning": "2-3", "ei-table1": "7-10"}
+#: ``main(BUILD_PARSER)`` returns a reproduction's parser without running anything (for help and tests)
+BUILD_PARSER = object()
 
 
-def cli(name: str, description: str, config_cls, run: Callable, argv: Optional[Sequence[str]] = None,
+def cli(name: str, description: str, config_cls, run: Callable, argv=None,
         prog: Optional[str] = None, extra: Optional[Callable[[argparse.ArgumentParser], None]] = None):
     """The command line every reproduction shares: ``[--quick | --full] [--out DIR] [--seed S] [--steps N]
     [--workers W] [--threads T] [--device D] [--no-progress]``. ``config_cls`` has ``quick(**kw)`` and
-    ``full(**kw)`` class methods; ``run(cfg, out, progress)`` does the work. Bad values are one error line."""
-    ap = _Parser(prog=prog or f"python -m equinet reproduce {name}", description=description)
+    ``full(**kw)`` class methods; ``run(cfg, out, progress)`` does the work. Bad values raise
+    `equinet.utils.cli.UsageError` (one line) before any work; the output folder is locked for the run; at the
+    end the table is printed (fitted to the terminal) with the files written."""
+    ap = Parser(prog=prog or f"python -m equinet reproduce {name}", description=description)
     mode = ap.add_mutually_exclusive_group()
     mode.add_argument("--quick", dest="mode", action="store_const", const="quick",
-                      help="about 15 minutes on 2 CPU cores (default)")
+                      help=f"the small protocol (default): about {QUICK_MINUTES.get(name, '?')} min on 2 idle CPU "
+                           "cores")
     if hasattr(config_cls, "converged"):
         mode.add_argument("--converged", dest="mode", action="store_const", const="converged",
                           help="every method until held-out PSNR plateaus, then a cool-down (20-90 min per method "
                                "and core; --methods picks some, --results collects them across runs)")
     mode.add_argument("--full", dest="mode", action="store_const", const="full",
-                      help="the paper-sized protocol (for a GPU: --device auto)")
+                      help="the paper-sized protocol (hours on a CPU; for a GPU: --device auto)")
     ap.set_defaults(mode="quick")
     if hasattr(config_cls, "converged"):
         ap.add_argument("--results", default=None, metavar="FILE",
                         help="with --converged: merge the trained methods into this JSON results file and draw its "
                              "learning curves next to it (default OUT/results.json)")
-    ap.add_argument("--out", default=f"outputs/reproduce/{name}",
-                    help=f"output folder (default outputs/reproduce/{name})")
-    ap.add_argument("--seed", type=int, default=None)
+    ap.add_argument("--out", default=f"outputs/reproduce/{name}", help="output folder")
+    ap.add_argument("--seed", type=int, default=None, help="run seed, >= 0 (default 0)")
     ap.add_argument("--steps", type=int, default=None, help="training steps of every model")
     ap.add_argument("--workers", type=int, default=None, help="training processes (quick default: 2)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads per process")
-    ap.add_argument("--device", default=None, help="cpu, cuda, auto, ...")
-    ap.add_argument("--no-progress", action="store_true")
+    ap.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (CUDA if available)")
+    ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     if extra is not None:
         extra(ap)
+    if argv is BUILD_PARSER:
+        return ap
     a = ap.parse_args(argv)
     names = {f.name for f in dataclasses.fields(config_cls)}
     overrides = {k: v for k, v in vars(a).items() if k in names and k != "mode" and v is not None}
-    try:
+    with user_input():
+        if a.seed is not None:
+            check_seed(a.seed, "--seed")
         cfg = getattr(config_cls, a.mode)(**overrides)
+        check_config(cfg)
+        if getattr(cfg, "device", None) is not None:
+            _check_device(cfg.device)
         prepare_output(a.out)
-    except (ValueError, TypeError, OSError) as err:
-        ap.error(str(err))
-    print(f"reproduce {name} ({cfg.mode} mode) -> {a.out}")
-    kw = {}
-    if cfg.mode == "converged":
-        kw["results"] = a.results or os.path.join(a.out, "results.json")
+        kw = {}
+        if cfg.mode == "converged":
+            kw["results"] = a.results or os.path.join(a.out, "results.json")
+            check_writable_file(kw["results"], "--results")
+    with user_input():
+        lock = OutputLock(a.out, f"{ap.prog} {' '.join(map(str, argv or []))}").acquire()
+    before = _files(a.out)
     try:
-        return run(cfg, a.out, progress=not a.no_progress, **kw)
-    except KeyboardInterrupt:
-        raise SystemExit(f"interrupted: stopped {name} (per-run checkpoints are kept under {a.out}/runs)")
+        print(f"reproduce {name} ({cfg.mode} mode) -> {a.out}")
+        try:
+            result = run(cfg, a.out, progress=not a.no_progress, **kw)
+        except KeyboardInterrupt:
+            raise KeyboardInterrupt(f"stopped {name}; per-run checkpoints are kept under {a.out}/runs and an "
+                                    "unchanged rerun resumes from them") from None
+    finally:
+        lock.release()
+    report(a.out, before)
+    return result
+
+
+def check_config(cfg) -> None:
+    """Checks every reproduction's settings share, by field name, before any work: numbers finite (and >= 0),
+    integer sizes >= 0 (positive where a count of steps, images or layers), the U-Net's scales bounded, and the
+    images, measurements and CT matrices within memory (`equinet.utils.checks.check_memory`)."""
+    from ...nets.proximal import MAX_UNET_SCALES
+    from ...utils.checks import check_at_most, check_memory, check_number
+    name = type(cfg).__name__
+    d = dataclasses.asdict(cfg)
+    for k, v in d.items():
+        if isinstance(v, float) or (isinstance(v, int) and not isinstance(v, bool)):
+            check_number(v, f"{name}.{k}", 0)
+        if isinstance(v, (tuple, list)) and all(isinstance(u, (int, float)) and not isinstance(u, bool) for u in v):
+            for u in v:
+                check_number(u, f"{name}.{k}", 0)
+    for k in ("steps", "steps_ct", "batch_size", "depth", "n_iter", "length", "patch", "test_size",
+              "image_size", "views", "ct_views", "channels", "hidden", "kernel_size"):
+        if d.get(k) is not None:
+            check_positive_int(d[k], f"{name}.{k}")
+    if d.get("lr") is not None:
+        check_number(d["lr"], f"{name}.lr", 0, strict_minimum=True)
+    if d.get("threads") is not None:
+        check_at_most(d["threads"], f"{name}.threads", 1024)
+    if d.get("scales") is not None:
+        check_at_most(d["scales"], f"{name}.scales", MAX_UNET_SCALES)
+    side = d.get("image_size") or d.get("patch") or d.get("length") or 1
+    pixels = side * side if d.get("length") is None else side
+    images = sum(int(d.get(k) or 0) for k in ("n_train", "n_test", "n_few")) + max(d.get("train_sizes") or [0])
+    check_memory(8.0 * pixels, f"one image of {name}.image_size = {side}")
+    check_memory(32.0 * max(1, images) * pixels, f"{images} images of {side} pixels a side ({name})")
+    for k in ("views", "ct_views"):
+        if d.get(k):
+            check_memory(48.0 * d[k] * pixels, f"CT with {name}.{k} = {d[k]} views of {side}x{side} images")
+
+
+def _check_device(device) -> None:
+    from ...training import resolve_device
+    try:
+        resolve_device(device)
+    except RuntimeError:  # torch's own message lists every device type it knows
+        raise ValueError(f"--device {device!r} is not a device (expected auto, cpu, cuda or cuda:N)") from None
+    except ValueError as err:
+        raise ValueError(f"--device {device!r}: {err}") from None
+
+
+def _files(out: str) -> dict:
+    """Modification times of the result files of ``out`` (per-run folders left out)."""
+    found = {}
+    for f in sorted(os.listdir(out)) if os.path.isdir(out) else []:
+        p = os.path.join(out, f)
+        if os.path.isfile(p) and not f.startswith("."):
+            found[p] = os.path.getmtime(p)
+    return found
+
+
+def report(out: str, before: Optional[dict] = None, width: Optional[int] = None) -> None:
+    """Print the result table of ``out/table.md`` fitted to the terminal, then one ``wrote PATH`` line per file
+    written (or rewritten) since ``before`` (`_files`)."""
+    from ...utils.table import fit_table, markdown_rows
+    md = os.path.join(out, "table.md")
+    if os.path.isfile(md):
+        with open(md, encoding="utf-8") as f:
+            rows = markdown_rows(f.read())
+        if rows:
+            print()
+            print(fit_table(rows, width))
+            print()
+    before = before or {}
+    for p, t in _files(out).items():
+        if before.get(p) != t:
+            print(f"wrote {p}")
 
 
 @dataclass(frozen=True)

@@ -195,23 +195,28 @@ def report(doc: dict, labels: Optional[Dict[str, str]] = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def main(argv=None) -> int:
-    """``python -m equinet.experiments.reproduce.converged FILE``: print the table of a converged results file."""
-    import argparse
-    ap = argparse.ArgumentParser(prog="python -m equinet.experiments.reproduce.converged",
-                                 description="Print the table and gaps of a converged results file "
-                                             "(e.g. docs/results/ei-table1.json) as Markdown.")
+def build_parser():
+    from ...utils.cli import Parser
+    ap = Parser(prog="python -m equinet.experiments.reproduce.converged",
+                description="Print the table and gaps of a converged results file (e.g. docs/results/ei-table1.json) "
+                            "as Markdown.")
     ap.add_argument("file", help="a results file written by 'python -m equinet reproduce NAME --converged'")
-    a = ap.parse_args(argv)
-    try:
+    return ap
+
+
+def main(argv=None) -> int:
+    """``python -m equinet.experiments.reproduce.converged FILE``: print the table of a converged results file (a
+    file that is not one: `equinet.utils.cli.UsageError`)."""
+    from ...utils.cli import user_input
+    a = build_parser().parse_args(argv)
+    with user_input():
         doc = load_results(a.file)
         if doc is None:
             raise ValueError(f"no results file at {a.file!r}")
-    except ValueError as err:
-        ap.exit(2, f"{ap.prog}: error: {err}\n")
     print(report(doc), end="")
     return 0
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    from ...utils.cli import run_command
+    raise SystemExit(run_command(main, prog="python -m equinet.experiments.reproduce.converged"))
