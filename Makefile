@@ -5,6 +5,7 @@
 #
 #   make run  [ARGS="compare --full"]     make test [PYTEST_ARGS="-x tests/nn"]
 #   make docs                             (the docs site, strict)
+#   make lint                             (ruff, mypy and the docstrings' >>> examples)
 #   make wheel-check                      (build sdist + wheel, install the wheel in a clean venv, smoke test)
 
 PYTHON ?= python3
@@ -16,13 +17,14 @@ PYTEST_ARGS ?=
 PY := $(VENV)/bin/python
 DEPS := setup.cfg pyproject.toml
 
-.PHONY: run test venv docs wheel-check clean-venv help
+.PHONY: run test lint venv docs wheel-check clean-venv help
 
 help:
 	@echo "make run     - set up $(VENV) if needed and run the main demo (python -m equinet compare)"
 	@echo "make test    - set up $(VENV) with the test extras if needed and run the test suite"
 	@echo "make docs    - build the docs site in strict mode into site/ (own venv .venv-docs with torch and equinet:"
 	@echo "               the API reference is read from the source, the gallery's examples run)"
+	@echo "make lint    - ruff, mypy (settings in pyproject.toml) and the doctests of the package"
 	@echo "make wheel-check - build the sdist and wheel and smoke-test the wheel outside the source tree"
 
 $(PY):
@@ -47,6 +49,15 @@ run: $(VENV)/.equinet-run
 
 test: $(VENV)/.equinet-test
 	$(PY) -m pytest -q $(PYTEST_ARGS)
+
+$(VENV)/.equinet-lint: $(DEPS) $(VENV)/.equinet-test
+	$(PY) -m pip install -q -e ".[test,lint]"
+	@touch $@
+
+lint: $(VENV)/.equinet-lint
+	$(PY) -m ruff check equinet
+	$(PY) -m mypy
+	$(PY) -m pytest -q -p no:cacheprovider --doctest-modules equinet
 
 .venv-docs/.stamp: docs/requirements.txt setup.cfg
 	$(PYTHON) -m venv .venv-docs

@@ -1,8 +1,13 @@
 """equinet: equivariant computational imaging in PyTorch.
 
-Data flows one way through the sub-packages::
+Data flows one way through the sub-packages (the floors of docs/architecture.md)::
 
-    groups -> kernels -> nn -> nets -> physics -> unrolled / losses -> training -> experiments
+    utils -> groups -> kernels -> nn -> nets -> physics / data -> reconstructors / transforms -> losses -> training
+    -> experiments
+
+>>> import equinet
+>>> equinet.groups.get("C4").order
+4
 """
 
 __version__ = "0.2.0"

@@ -38,7 +38,8 @@ def parsers() -> Iterator[Tuple[str, object]]:
     """Every parser of ``python -m equinet`` (the top level, each command, each reproduction), for tests."""
     from .demo_basis import build_parser as basis
     from .experiments.comparison.cli import build_parser as compare
-    from .experiments.reproduce import REPRODUCTIONS, build_parser as reproduce, reproduction_parser
+    from .experiments.reproduce import REPRODUCTIONS, reproduction_parser
+    from .experiments.reproduce import build_parser as reproduce
     from .training.cli import build_parser as train
     from .training.estimate import build_parser as estimate
     yield PROG, build_parser()

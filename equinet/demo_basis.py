@@ -1,7 +1,6 @@
 """Demo of the kernel solver: solve, print and plot a steerable basis, and measure its equivariance."""
 from __future__ import annotations
 
-import argparse
 import os
 
 import numpy as np
@@ -21,7 +20,7 @@ def run(group: str = "C8", kernel_size: int = 7, out: str = "outputs", seed: int
              ("trivial -> trivial", G.trivial, G.trivial)]
     print(f"group {G!r}: irreps {[p.name for p in G.irreps()]}")
     if G.N:
-        print(f"regular representation = " + " ⊕ ".join(f"{m}×{p.name}" for p, m in G.regular.decompose()))
+        print("regular representation = " + " ⊕ ".join(f"{m}×{p.name}" for p, m in G.regular.decompose()))
     fig, axes = plt.subplots(2, 8, figsize=(14, 4.2))
     for row, (name, a, b) in enumerate(pairs):
         B = kernels.steerable_basis_numpy(a, b, kernel_size)
@@ -76,7 +75,6 @@ def main(argv=None, prog: str = "python -m equinet basis") -> str:
 
 
 if __name__ == "__main__":
-    import sys
 
     from .utils.cli import run_command
     run_command(main, prog="python -m equinet.demo_basis", exit=True)

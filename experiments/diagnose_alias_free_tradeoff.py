@@ -193,7 +193,7 @@ def part_b(members, inits):
     from bench_alias_free import SHARPER_SIGMA_PX, blob_widths
     from bench_layers import offgrid_error
     from equinet import groups
-    from equinet.nets import NetSpec, build
+    from equinet.nets import Activation, NetSpec, build
     G = groups.cyclic(8)
     els = G.elements()
     print(f"[B] untrained C8 DnCNN (width 4, depth 5, k = 5), 45°, {inits} inits; ratio to the Reynolds average of "
@@ -203,7 +203,7 @@ def part_b(members, inits):
         rey, errs = [], {m: [] for m in members}
         for seed in range(inits):
             torch.manual_seed(seed)
-            spec = NetSpec(G, width=4, depth=5, kernel_size=5, activation="relu_aa")
+            spec = NetSpec(G, width=4, depth=5, kernel_size=5, activation=Activation("relu", "radial"))
             base = build("dncnn", spec).eval()
             plain = copy.deepcopy(build("dncnn", NetSpec(G, width=4, depth=5, kernel_size=5).translation_twin(
                 "width")).eval()).double()
@@ -230,7 +230,7 @@ def part_d(members, compare_args):
     for m in members:
         equinet.nn.AliasFreeNonlinearity = lambda ftype, function="relu", _m=m, **kw: layer(_m, ftype)
         print(f"[D] quick CT comparison, every proximal network's ReLU -> {layer(m)}", flush=True)
-        equinet_main(["compare", "--quick", "--operators", "ct", "--activation", "relu_aa",
+        equinet_main(["compare", "--quick", "--operators", "ct", "--alias-free", "radial",
                       "--out", os.path.join(out, f"passband_{m}")] + args)
 
 

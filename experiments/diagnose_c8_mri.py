@@ -61,7 +61,7 @@ def dump_basis(path: str, lowdin: bool = False) -> None:
     """Save the bases of the quick comparison's MRI C8 network (``"<layer>.<buffer>"`` -> array) to ``path``. Needs
     only `equinet.nets`, so it also runs on old checkouts: ``PYTHONPATH=<old tree> python diagnose_c8_mri.py
     --part dump-basis --basis b.npz`` (the basis of another version; the same span, another orthonormal basis)."""
-    import equinet.nn.conv as conv
+    import equinet.nn.basis_expansion as conv
     original = conv.steerable_basis_numpy
     if lowdin:  # build the network with Löwdin bases (`lowdin_basis`) instead of the canonical ones
         conv.steerable_basis_numpy = lowdin_basis
@@ -69,8 +69,8 @@ def dump_basis(path: str, lowdin: bool = False) -> None:
         net = build("dncnn", NetSpec("C8", in_channels=2, out_channels=2, width=2, depth=4, kernel_size=5))
     finally:
         conv.steerable_basis_numpy = original
-    arrays = {f"{i}.{name}": getattr(m, name).numpy() for i, m in enumerate(net.body)
-              if isinstance(m, SteerableConv2d) for name, *_ in m._block_meta}
+    arrays = {f"{i}.{name}": getattr(m.expansion, name).numpy() for i, m in enumerate(net.body)
+              if isinstance(m, SteerableConv2d) for name, *_ in m.expansion.blocks}
     tmp = path + ".tmp.npz"  # written whole, then renamed (np.savez appends .npz to other names)
     np.savez(tmp, **arrays)
     os.replace(tmp, path)
@@ -83,12 +83,12 @@ def load_basis(model, path: str) -> None:
     for net in model.prox:
         for i, m in enumerate(net.body):
             if isinstance(m, SteerableConv2d):
-                for name, *_ in m._block_meta:
-                    B, O = getattr(m, name), torch.from_numpy(saved[f"{i}.{name}"]).to(torch.float64)
+                for name, *_ in m.expansion.blocks:
+                    B, O = getattr(m.expansion, name), torch.from_numpy(saved[f"{i}.{name}"]).to(torch.float64)
                     b, o = B.double().reshape(B.shape[0], -1), O.reshape(B.shape[0], -1)
                     if O.shape != B.shape or (o - (o @ b.T) @ b).abs().max() > 1e-5:
                         raise ValueError(f"{path}: layer {i} {name} is not a basis of the same space")
-                    setattr(m, name, O.to(B.dtype))
+                    setattr(m.expansion, name, O.to(B.dtype))
 
 
 def prox_input(data, op: str, n: int = 16) -> torch.Tensor:
@@ -167,10 +167,10 @@ def mix_bases(model, seed: int) -> None:
     for net in model.prox:
         for m in net.modules():
             if isinstance(m, SteerableConv2d):
-                for name, *_ in m._block_meta:
-                    B = getattr(m, name)
+                for name, *_ in m.expansion.blocks:
+                    B = getattr(m.expansion, name)
                     Q = torch.linalg.qr(torch.randn(B.shape[0], B.shape[0], generator=g, dtype=torch.float64))[0]
-                    setattr(m, name, (Q @ B.double().reshape(B.shape[0], -1)).reshape(B.shape).to(B.dtype))
+                    setattr(m.expansion, name, (Q @ B.double().reshape(B.shape[0], -1)).reshape(B.shape).to(B.dtype))
         net.zero_output_layer()
 
 

@@ -22,7 +22,8 @@ from .streaming import StreamingMeasurementDataset
 
 __all__ = ["DataFormatError", "require_h5py", "find_files", "fit_image", "ImageItems", "measured"]
 
-H5PY_MISSING = "reading {what} needs h5py, which is not installed; install the optional extra: pip install 'equinet[data]'"
+H5PY_MISSING = ("reading {what} needs h5py, which is not installed; install the optional extra: "
+                "pip install 'equinet[data]'")
 
 
 class DataFormatError(ValueError):

@@ -7,7 +7,6 @@ so they load offline.
 
 from __future__ import annotations
 
-import importlib
 import numbers
 from functools import lru_cache
 from typing import Optional, Sequence, Tuple
@@ -17,6 +16,7 @@ import torch
 from torch.utils.data import Dataset
 
 from ..utils.seeding import check_seed
+from .registry import DATASETS
 
 __all__ = ["NaturalImageCrops", "natural_image_crops", "load_image", "GRAY_IMAGES", "RGB_IMAGES"]
 
@@ -32,8 +32,8 @@ _MISSING = ("equinet.data.NaturalImageCrops needs scikit-image for its bundled p
 def _skimage():
     """Import ``skimage.data`` and ``skimage.color`` or raise an ImportError that says how to install them."""
     try:
-        data = importlib.import_module("skimage.data")
-        color = importlib.import_module("skimage.color")
+        import skimage.color as color
+        import skimage.data as data
     except ImportError as err:
         raise ImportError(_MISSING) from err
     return data, color
@@ -48,7 +48,8 @@ def _load(name: str, grayscale: bool) -> np.ndarray:
     try:
         img = np.asarray(loader())
     except Exception as err:  # e.g. images that scikit-image would have to download with pooch
-        raise ValueError(f"scikit-image image {name!r} could not be loaded offline ({type(err).__name__}: {err})") from err
+        raise ValueError(f"scikit-image image {name!r} could not be loaded offline "
+                         f"({type(err).__name__}: {err})") from err
     if img.dtype == np.uint8:
         img = img.astype(np.float64) / 255.0
     else:
@@ -155,3 +156,10 @@ def natural_image_crops(n: int, image_size, seed: int = 0, grayscale: bool = Tru
         c = 1 if ds.grayscale else 3
         return torch.zeros((0, c) + ds.image_size, dtype=ds.dtype)
     return torch.stack([ds[i] for i in range(len(ds))])
+
+
+@DATASETS.register("natural")
+def natural_images(n: int, image_size, seed: int = 0, grayscale: bool = True) -> torch.Tensor:
+    """The first ``n`` items of `NaturalImageCrops` as one float32 tensor, the ``natural`` dataset."""
+    ds = NaturalImageCrops(n, image_size, seed=seed, grayscale=grayscale)
+    return torch.stack([ds[i] for i in range(n)]).float()

@@ -23,6 +23,7 @@ from torch.utils.data import Dataset
 from ..utils.checks import check_image_size as _size
 from ..utils.checks import check_memory, check_nonnegative_int
 from ..utils.seeding import check_seed
+from .registry import DATASETS
 
 __all__ = ["random_ellipses", "EllipsePhantoms", "shepp_logan", "render_ellipses", "rotate_ellipses",
            "align_ellipses", "SHEPP_LOGAN_MODIFIED", "SHEPP_LOGAN_ORIGINAL"]
@@ -272,3 +273,9 @@ def shepp_logan(image_size, modified: bool = True, dtype: Optional[torch.dtype] 
                           dtype=torch.float64)[None]
     img = render_ellipses(params, (h, w)).clamp(0.0, 1.0) * _disk_mask(h, w, min(h, w) / 2.0 - 1.0)
     return img[None].to(torch.get_default_dtype() if dtype is None else dtype)
+
+
+@DATASETS.register("ellipses")
+def ellipse_images(n: int, image_size, seed: int = 0, grayscale: bool = True) -> torch.Tensor:
+    """``random_ellipses(n, image_size, seed)`` (one channel: ``grayscale`` is moot), the ``ellipses`` dataset."""
+    return random_ellipses(n, image_size, seed=seed)

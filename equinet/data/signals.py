@@ -21,10 +21,12 @@ __all__ = ["shifted_triangles", "triangle"]
 
 
 def triangle(length: int, width: float, dtype: Optional[torch.dtype] = None) -> torch.Tensor:
-    """Unit-height triangle of base ``width`` samples centred at index ``length // 2``: ``max(0, 1 - |i - c| / (width / 2))``."""
+    """Unit-height triangle of base ``width`` samples centred at index ``length // 2``:
+    ``max(0, 1 - |i - c| / (width / 2))``."""
     if isinstance(length, bool) or not isinstance(length, numbers.Integral) or length < 1:
         raise ValueError(f"length must be a positive int, got {length!r}")
-    if isinstance(width, bool) or not isinstance(width, numbers.Real) or not (math.isfinite(width) and 0 < width <= length):
+    if isinstance(width, bool) or not isinstance(width, numbers.Real) or \
+            not (math.isfinite(width) and 0 < width <= length):
         raise ValueError(f"width must be a number in (0, length] = (0, {length}], got {width!r}")
     i = torch.arange(int(length), dtype=torch.float64)
     tri = torch.clamp(1.0 - (i - length // 2).abs() / (float(width) / 2.0), min=0.0)

@@ -38,7 +38,8 @@ def split_indices(n: int, split: str = "all", fractions: Sequence[float] = (0.8,
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     fr = [float(f) for f in fractions]
     if len(fr) != 3 or any(not 0 <= f <= 1 for f in fr) or abs(sum(fr) - 1) > 1e-9:
-        raise ValueError(f"fractions must be three numbers in [0, 1] summing to 1 (train, val, test), got {fractions!r}")
+        raise ValueError(f"fractions must be three numbers in [0, 1] summing to 1 (train, val, test), "
+                         f"got {fractions!r}")
     if split == "all":
         return torch.arange(int(n))
     perm = torch.randperm(int(n), generator=generator(check_seed(seed), 5))

@@ -11,5 +11,5 @@ from .multiplicities import Multiplicities, irrep_multiplicities  # noqa: F401
 from .rank import RankResult, rank_condition, support_mask  # noqa: F401
 from .report import IdentifiabilityReport, identifiability_report  # noqa: F401
 
-__all__ = ["RankResult", "rank_condition", "support_mask", "Multiplicities", "irrep_multiplicities", "IdentifiabilityReport",
-           "identifiability_report"]
+__all__ = ["RankResult", "rank_condition", "support_mask", "Multiplicities", "irrep_multiplicities",
+           "IdentifiabilityReport", "identifiability_report"]

@@ -8,7 +8,6 @@ is much quicker.
 """
 from __future__ import annotations
 
-import argparse
 import time
 
 import torch

@@ -95,7 +95,8 @@ def support_mask(support, image_size) -> Optional[torch.Tensor]:
     """The pixels the signals may occupy, as a bool mask [H, W] (None: all of them).
 
     ``support``: None or ``"all"`` (every pixel), ``"disk"`` (pixels whose centres lie in the disk through the outermost
-    pixel centres of the shorter side, centred on the image centre — the rotation centre of ``equinet.groups.act`` and ``equinet.transforms``; the
+    pixel centres of the shorter side, centred on the image centre — the rotation centre of ``equinet.groups.act``
+    and ``equinet.transforms``; the
     support of ellipse phantoms and of what parallel-beam CT sees), or a bool tensor/array of shape (H, W).
     Restricting the rank condition to this subspace asks the right question when the signal model lives there:
     rotations by off-grid angles move corner pixels out of the field of view, so on the full grid those directions

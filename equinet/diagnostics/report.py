@@ -89,7 +89,8 @@ def identifiability_report(physics, transforms, image_size=None, *, model_dim: O
     of N(A)?), and for grid-permuting groups the irrep multiplicities and the sufficient count m > 2k + max c_j + 1.
 
     ``method``: 'auto' (exact for n <= 1024, else matrix-free probing), 'exact' or 'probe'; further keyword arguments
-    go to `rank_condition` (e.g. ``support='disk'``: the condition for images that vanish outside the disk). ``model_dim``: the dimension k of the signal model, if known.
+    go to `rank_condition` (e.g. ``support='disk'``: the condition for images that vanish outside the disk).
+    ``model_dim``: the dimension k of the signal model, if known.
     """
     rank = rank_condition(physics, transforms, image_size, method=method, **kwargs)
     mult = None

@@ -5,11 +5,9 @@
 >>> rho = G.regular + G.irrep(1, 1)
 >>> rho.decompose()           # doctest: +SKIP
 """
-from .group import (GroupElement, PlanarGroup, cyclic, dihedral, flips, get, o2, so2,  # noqa: F401
-                    trivial_group)
-from .representation import (Irrep, Representation, all_irreps, direct_sum, from_matrices, irrep,  # noqa: F401
-                             quotient, regular)
 from .action import act, quarter_turns, rotate_points  # noqa: F401
+from .group import GroupElement, PlanarGroup, cyclic, dihedral, flips, get, o2, so2, trivial_group  # noqa: F401
+from .representation import Irrep, Representation, all_irreps, direct_sum, from_matrices, irrep, quotient, regular  # noqa: F401
 
 __all__ = ["GroupElement", "PlanarGroup", "cyclic", "dihedral", "so2", "o2", "flips", "trivial_group", "get",
            "Representation", "Irrep", "direct_sum", "irrep", "all_irreps", "regular", "quotient",

@@ -19,8 +19,8 @@ from typing import Callable, Sequence
 
 import numpy as np
 
-from .group import GroupElement, PlanarGroup
 from .decomposition import decompose as _decompose
+from .group import GroupElement, PlanarGroup
 
 _J = np.array([[0.0, -1.0], [1.0, 0.0]])
 _P = np.diag([1.0, -1.0])

@@ -5,7 +5,6 @@ Nothing here imports escnn or e2cnn at module import time: `require` does, and a
 """
 from __future__ import annotations
 
-import importlib
 import math
 
 import numpy as np
@@ -117,7 +116,11 @@ def require(library: str = "escnn") -> Lib:
     """The library's gspaces/nn/group modules, or `MissingLibraryError` naming the install command."""
     check_library(library)
     try:
-        mods = [importlib.import_module(f"{library}.{sub}") for sub in ("gspaces", "nn", "group")]
+        if library == "escnn":
+            from escnn import group, gspaces, nn
+        else:
+            from e2cnn import group, gspaces, nn
+        mods = [gspaces, nn, group]
     except ImportError as e:
         raise MissingLibraryError(f"equinet.interop needs {library}, which cannot be imported ({e}); install it "
                                   f"with: {INSTALL}") from None

@@ -70,11 +70,13 @@ def __getattr__(name: str):
 def _activation(lib, spec: NetSpec, ftype):
     if spec.G.N is None:
         return lib.nn.NormNonLinearity(ftype, "n_relu", bias=spec.bias)
-    if spec.activation == "relu":
+    if spec.activation.alias_free.value != "none":
+        raise ValueError(f"build_escnn: the {lib.name} twin has no alias-free nonlinearity, got {spec.activation}")
+    if spec.activation.function == "relu":
         return lib.nn.ReLU(ftype)
-    if spec.activation == "elu":
+    if spec.activation.function == "elu":
         return lib.nn.ELU(ftype)
-    return getattr(sys.modules[__name__], f"{lib.name.capitalize()}Pointwise")(ftype, spec.activation)
+    return getattr(sys.modules[__name__], f"{lib.name.capitalize()}Pointwise")(ftype, spec.activation.function)
 
 
 def _batch_norm(lib, spec: NetSpec, ftype):

@@ -1,7 +1,7 @@
 """Plain-tensor modules around escnn / e2cnn equivariant modules.
 
 `LibraryModule` takes and returns ``torch.Tensor`` [batch, channels, H, W] and declares equinet ``in_type``
-and ``out_type``, so `equinet.unrolled.UnrolledPGD` (channel check), `equinet.testing.check_equivariance`
+and ``out_type``, so `equinet.reconstructors.UnrolledPGD` (channel check), `equinet.testing.check_equivariance`
 and `equinet.training.supervised.fit` accept it like an equinet network; `LibraryModule.export`
 delegates to the library's own ``export()`` (standard torch modules).
 """

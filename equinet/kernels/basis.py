@@ -8,6 +8,7 @@ import numpy as np
 import torch
 
 from ..groups.representation import Representation
+from ..utils.checks import check_at_most, check_int
 from .angular import AngularBasis, angular_basis_analytic, angular_basis_numerical, check_pair
 from .canonical import ordered_coefficients, ordered_orthonormal
 from .sampling import SamplingRule, sample_factors
@@ -39,14 +40,9 @@ MAX_KERNEL_SIZE = 65
 
 
 def _check_kernel_size(kernel_size) -> int:
-    if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)):
-        raise TypeError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
-    if kernel_size < 1:
-        raise ValueError(f"kernel_size must be >= 1, got {kernel_size}")
-    if kernel_size > MAX_KERNEL_SIZE:
-        raise ValueError(f"kernel_size = {kernel_size} is above the supported maximum {MAX_KERNEL_SIZE} (the basis "
-                         "is solved on kernel_size² samples per entry)")
-    return int(kernel_size)
+    k = check_int(kernel_size, "kernel_size", 1)
+    return check_at_most(k, "kernel_size", MAX_KERNEL_SIZE,
+                         "the basis is solved on kernel_size² samples per entry")
 
 
 def angular_basis(in_rep: Representation, out_rep: Representation, max_frequency: int,
@@ -85,8 +81,10 @@ def steerable_basis_numpy(in_rep: Representation, out_rep: Representation, kerne
     else:
         # canonical: Gram-Schmidt in the fixed order ring, frequency, angular solution (unique, machine-independent),
         # from the factored Gram matrix; the dense route handles the rare rule with dependent elements
-        B = fac.orthonormal(ordered_coefficients)
-        if B is None:
+        Bo = fac.orthonormal(ordered_coefficients)
+        if Bo is not None:
+            B = Bo
+        else:
             D = fac.dense()
             B = ordered_orthonormal(D.reshape(D.shape[0], -1))[1].reshape(-1, *D.shape[1:])
     B.setflags(write=False)

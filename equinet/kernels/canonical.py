@@ -118,7 +118,8 @@ def ordered_coefficients(G: np.ndarray) -> np.ndarray | None:
 def _independent_rows(S: np.ndarray) -> np.ndarray:
     """Rows independent of the earlier ones, by Gram-Schmidt with reorthogonalisation on the rows themselves
     (residuals accurate to rounding, unlike a Cholesky of the Gram matrix)."""
-    Q, keep = [], []
+    Q: list = []
+    keep = []
     for i, v in enumerate(S):
         scale = np.linalg.norm(v)
         r = v
@@ -127,7 +128,7 @@ def _independent_rows(S: np.ndarray) -> np.ndarray:
             r = r - Qm.T @ (Qm @ r)
             r = r - Qm.T @ (Qm @ r)
         nr = np.linalg.norm(r)
-        if not _decide(nr, scale, f"ordered_orthonormal (element {i})"):
+        if not _decide(float(nr), float(scale), f"ordered_orthonormal (element {i})"):
             continue
         Q.append(r / nr)
         keep.append(i)

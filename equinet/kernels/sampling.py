@@ -24,7 +24,6 @@ import numpy as np
 
 from .angular import AngularBasis
 
-
 # Gaussian pre-filter width (pixels) per kernel size, measured: it cancels the 4-fold anisotropy that square
 # sampling gives a kernel's 4th moments; see docs/kernels.md and `bench_kernel_basis.py --scan-prefilter`.
 AUTO_PREFILTER = {1: 0.0, 2: 0.0, 3: 0.45, 4: 0.375, 5: 0.4, 6: 0.4, 7: 0.375}
@@ -225,7 +224,7 @@ def _components(adj: np.ndarray) -> list[list[int]]:
     """Connected components of a symmetric boolean adjacency matrix, each sorted, ordered by smallest member."""
     n = adj.shape[0]
     label = -np.ones(n, dtype=int)
-    comps = []
+    comps: list = []
     for s0 in range(n):
         if label[s0] >= 0:
             continue

@@ -3,13 +3,13 @@ re-measurement of transformed images."""
 from __future__ import annotations
 
 import math
-import numbers
 from typing import Optional
 
 import torch
 
 from ..physics.noise import GaussianNoise, NoiseModel, PoissonGaussianNoise, PoissonNoise
 from ..transforms import Transform
+from ..utils.checks import check_nonnegative_float
 
 PROBES = ("gaussian", "rademacher")
 
@@ -27,17 +27,8 @@ def mse(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
 
 
 def check_weight(value, name: str = "weight") -> float:
-    """A finite, non-negative float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
-
-
-def check_positive(value, name: str) -> float:
-    """A finite, positive float."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    return float(value)
+    """A loss weight: a finite number >= 0 (`equinet.utils.checks.check_nonnegative_float`)."""
+    return check_nonnegative_float(value, name)
 
 
 def check_transform(transform) -> Transform:
@@ -109,19 +100,10 @@ def remeasure(physics, x: torch.Tensor, generator: Optional[torch.Generator], no
     gradient of the clean measurement (Poisson draws have none). Poisson rates are clamped at 0 for the draw, since
     a network's output may make ``A x`` slightly negative.
     """
-    clean = physics(x)
     if not noisy:
-        return clean
-    noise = noise_of(physics)
-    rate = clean.detach()
-    if isinstance(noise, (PoissonNoise, PoissonGaussianNoise)):
-        rate = rate.clamp_min(0)
-    y = noise(rate, generator=generator)
-    mask_fn = getattr(physics, "_measurement_mask", None)
-    mask = mask_fn(y) if callable(mask_fn) else None
-    if mask is not None:
-        y = y * mask
-    return clean + (y - clean).detach()
+        return physics(x)
+    noise_of(physics)  # a clear error for a physics without an equinet noise model
+    return physics.measure_straight_through(x, generator)
 
 
 def check_image_like(x1: torch.Tensor, who: str) -> None:

@@ -14,8 +14,9 @@ from typing import Optional
 
 import torch
 
+from ..utils.checks import check_positive_float
+from ._common import check_image_like, check_probe, check_weight, draw_probe
 from .base import Loss, LossInputs
-from ._common import check_image_like, check_positive, check_probe, check_weight, draw_probe
 
 
 class SureLoss(Loss):
@@ -26,7 +27,7 @@ class SureLoss(Loss):
 
     def __init__(self, tau: float = 1e-2, probe: str = "gaussian", weight: float = 1.0):
         super().__init__()
-        self.tau = check_positive(tau, "tau")
+        self.tau = check_positive_float(tau, "tau")
         self.probe = check_probe(probe)
         self.weight = check_weight(weight)
 
@@ -37,10 +38,11 @@ class SureLoss(Loss):
         check_image_like(inputs.x1, type(self).__name__)
         h0 = inputs.physics(inputs.x1)
         if h0.shape != inputs.y.shape:
-            raise ValueError(f"{type(self).__name__}: A x1 has shape {tuple(h0.shape)} but y has {tuple(inputs.y.shape)}")
+            raise ValueError(f"{type(self).__name__}: A x1 has shape {tuple(h0.shape)} but y has "
+                             f"{tuple(inputs.y.shape)}")
         return h0
 
-    def _first_order(self, inputs: LossInputs, h0: torch.Tensor, d: torch.Tensor) -> torch.Tensor:
+    def _first_order(self, inputs: LossInputs, h0: torch.Tensor, d: "torch.Tensor | float") -> torch.Tensor:
         """Monte-Carlo ``mean(d ⊙ diag J_h(y))``."""
         b = draw_probe(inputs.y, inputs.generator, self.probe)
         h1 = self._h(inputs, inputs.y + self.tau * b)
@@ -59,7 +61,7 @@ class SureLoss(Loss):
 
 
 def optional_positive(value, name: str) -> Optional[float]:
-    return None if value is None else check_positive(value, name)
+    return None if value is None else check_positive_float(value, name)
 
 
 def optional_nonneg(value, name: str) -> Optional[float]:

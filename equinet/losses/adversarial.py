@@ -6,8 +6,8 @@ from typing import Dict, Optional
 import torch
 from torch import nn
 
-from .base import Loss, LossInputs
 from ._common import check_image_like, check_transform, check_weight, mse
+from .base import LOSSES, Loss, LossInputs
 from .ei import ei_term
 
 __all__ = ["AdversarialEILoss", "Discriminator"]
@@ -33,6 +33,7 @@ class Discriminator(nn.Module):
         return self.head(self.features(x).mean(dim=(-2, -1))).squeeze(-1)
 
 
+@LOSSES.register("adversarial_ei")
 class AdversarialEILoss(Loss):
     """EI_adv (EI paper eq. 7) with a least-squares GAN (Mao et al.): terms
     ``'mc' = weight_mc * mean((A x1 - y)^2)``, ``'ei' = weight * mean((x3 - x2)^2)`` and
@@ -60,10 +61,10 @@ class AdversarialEILoss(Loss):
             discriminator = Discriminator(in_channels)
         if not isinstance(discriminator, nn.Module):
             raise TypeError(f"discriminator must be a torch.nn.Module, got {type(discriminator).__name__}")
-        self.discriminator = discriminator
+        self.discriminator = discriminator  # type: ignore[misc]
 
     def _scores(self, x: torch.Tensor) -> torch.Tensor:
-        s = self.discriminator(x)
+        s = self.discriminator(x)  # type: ignore[misc]
         if not isinstance(s, torch.Tensor) or s.dim() == 0 or s.shape[0] != x.shape[0]:
             raise ValueError(f"the discriminator must return one score per image (shape [B] or [B, ...]), got "
                              f"{tuple(getattr(s, 'shape', ()))} for a batch of {x.shape[0]}")

@@ -1,12 +1,13 @@
 """Data augmentation with re-simulated measurements (imaging paper, Fig. 7a)."""
 from __future__ import annotations
 
-from .base import Loss, LossInputs
 from ._common import check_image_like, check_transform, check_weight, mse, remeasure
+from .base import LOSSES, Loss, LossInputs
 
 __all__ = ["DALoss"]
 
 
+@LOSSES.register("da")
 class DALoss(Loss):
     """Supervised loss on transformed ground truth: ``x' = T_g x``, ``y' = noise(A x')`` (fresh noise from the
     physics' model), ``weight * mean((f(y', A) - x')^2)``; term ``'da'``.
@@ -25,9 +26,10 @@ class DALoss(Loss):
         self.weight = check_weight(weight)
 
     def terms(self, inputs: LossInputs):
-        check_image_like(inputs.x, "DALoss")
-        params = self.transform.sample(inputs.x.shape[0], inputs.generator)
-        xg = self.transform.apply(inputs.x, params)
+        x = inputs.ground_truth()
+        check_image_like(x, "DALoss")
+        params = self.transform.sample(x.shape[0], inputs.generator)
+        xg = self.transform.apply(x, params)
         yg = remeasure(inputs.physics, xg, inputs.generator, noisy=True)
         return {self.name: self.weight * mse(inputs.model(yg, inputs.physics), xg)}
 

@@ -16,14 +16,19 @@ bits). Losses with an adversary (a discriminator) expose it as ``loss.discrimina
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import torch
 from torch import nn
 
-__all__ = ["LossInputs", "Loss", "LossSum", "total"]
+from ..utils.registry import Registry
 
-Model = Callable[[torch.Tensor, object], torch.Tensor]
+__all__ = ["LossInputs", "Loss", "LossSum", "total", "LOSSES"]
+
+#: name -> loss class (the TOML's ``[[loss]] name``); each loss registers itself in its own module
+LOSSES: Registry = Registry("loss")
+
+Model = Callable[[torch.Tensor, Any], torch.Tensor]
 
 
 @dataclass
@@ -31,7 +36,7 @@ class LossInputs:
     """What a loss sees at one training step (see the module docstring)."""
 
     y: torch.Tensor
-    physics: object
+    physics: Any
     model: Model
     x1: torch.Tensor
     generator: torch.Generator
@@ -41,12 +46,18 @@ class LossInputs:
         from ..interop.deepinv_physics import as_physics  # a deepinv operator: its noise-free equinet view
         self.physics = as_physics(self.physics)
 
+    def ground_truth(self) -> torch.Tensor:
+        """``x``, which a loss that declares ``needs_ground_truth`` always receives."""
+        if self.x is None:
+            raise ValueError("this loss needs the ground-truth images x (paired data)")
+        return self.x
+
     def in_float32(self) -> "LossInputs":
         """The same inputs with float16/bfloat16 tensors promoted to float32 (differentiably): the precision rule
         of the losses (terms are computed and returned in float32; see docs/losses.md)."""
-        up = [t.float() if isinstance(t, torch.Tensor) and t.dtype in (torch.float16, torch.bfloat16) else t
-              for t in (self.y, self.x1, self.x)]
-        return LossInputs(up[0], self.physics, self.model, up[1], self.generator, up[2])
+        def up(t):
+            return t.float() if isinstance(t, torch.Tensor) and t.dtype in (torch.float16, torch.bfloat16) else t
+        return LossInputs(up(self.y), self.physics, self.model, up(self.x1), self.generator, up(self.x))
 
     def without_ground_truth(self) -> "LossInputs":
         """The same inputs with the ground truth removed (what unsupervised losses get)."""
@@ -113,7 +124,7 @@ class LossSum(Loss):
         self._adversarial = adversaries[0] if adversaries else None
 
     @property
-    def discriminator(self):  # type: ignore[override]
+    def discriminator(self):
         return None if self._adversarial is None else self._adversarial.discriminator
 
     def terms(self, inputs: LossInputs) -> Dict[str, torch.Tensor]:

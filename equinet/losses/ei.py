@@ -1,8 +1,8 @@
 """Equivariant imaging loss (EI paper eq. 6, second term; imaging paper eq. 19) and its robust (noisy) variant."""
 from __future__ import annotations
 
-from .base import Loss, LossInputs
 from ._common import check_image_like, check_transform, check_weight, mse, remeasure
+from .base import LOSSES, Loss, LossInputs
 
 __all__ = ["EILoss", "ei_term"]
 
@@ -18,6 +18,7 @@ def ei_term(inputs: LossInputs, transform, noisy: bool):
     return x2, x3
 
 
+@LOSSES.register("ei")
 class EILoss(Loss):
     """``weight * mean((x3 - x2)^2)``, ``x1 = f(y, A)``, ``x2 = T_g x1``, ``x3 = f(A x2, A)``; term ``'ei'``.
 

@@ -1,12 +1,13 @@
 """Measurement consistency (eq. 15 of the imaging paper; eq. 2 and the first term of eq. 6 of the EI paper)."""
 from __future__ import annotations
 
-from .base import Loss, LossInputs
 from ._common import check_weight, mse
+from .base import LOSSES, Loss, LossInputs
 
 __all__ = ["MCLoss"]
 
 
+@LOSSES.register("mc")
 class MCLoss(Loss):
     """``weight * mean((A f(y) - y)^2)`` over the batch and all measurement entries; term ``'mc'``.
 

@@ -3,14 +3,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import Loss, LossInputs
+from ..physics.noise import GaussianNoise, PoissonGaussianNoise, PoissonNoise
 from ._common import check_transform, check_weight, mse, noise_of
 from ._sure import SureLoss
+from .base import LOSSES, Loss, LossInputs
 from .ei import ei_term
 from .sure_gaussian import SureGaussianLoss
 from .sure_pg import SurePGLoss
 from .sure_poisson import SurePoissonLoss
-from ..physics.noise import GaussianNoise, PoissonGaussianNoise, PoissonNoise
 
 __all__ = ["REILoss", "sure_for"]
 
@@ -25,6 +25,7 @@ def sure_for(noise, **kwargs) -> SureLoss:
     return cls(**kwargs)
 
 
+@LOSSES.register("rei")
 class REILoss(Loss):
     """Terms ``'sure'`` (SURE for the physics' noise model, or the ``sure`` loss given) and
     ``'ei' = weight * mean((x3 - x2)^2)`` with ``x3 = f(noise(A T_g x1))`` (the robust EI term).
@@ -46,7 +47,7 @@ class REILoss(Loss):
             raise ValueError("give either a sure loss or keyword arguments for the automatic one, not both")
         self.sure = sure
         self._sure_kwargs = dict(sure_kwargs)
-        self._auto = {}
+        self._auto: dict = {}
 
     def _sure_loss(self, physics) -> SureLoss:
         if self.sure is not None:

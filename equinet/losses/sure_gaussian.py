@@ -1,15 +1,17 @@
-"""SURE for Gaussian noise (Stein 1981) in the measurement domain, with a Monte-Carlo divergence (Ramani et al. 2008)."""
+"""SURE for Gaussian noise (Stein 1981) in the measurement domain, with a Monte-Carlo divergence (Ramani et al.
+2008)."""
 from __future__ import annotations
 
 from typing import Optional
 
-from .base import LossInputs
 from ._common import gaussian_sigma
 from ._sure import SureLoss, optional_nonneg
+from .base import LOSSES, LossInputs
 
 __all__ = ["SureGaussianLoss"]
 
 
+@LOSSES.register("sure_gaussian")
 class SureGaussianLoss(SureLoss):
     """For ``y = A x + σ n``, ``n ~ N(0, I)``, with ``h(y) = A f(y, A)`` and ``m`` the number of entries:
 

@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import LossInputs
 from ._common import pg_params
 from ._sure import SureLoss, optional_nonneg, optional_positive
+from .base import LOSSES, LossInputs
 
 __all__ = ["SurePGLoss"]
 
 
+@LOSSES.register("sure_pg")
 class SurePGLoss(SureLoss):
     """For ``y = γ z + σ n``, ``z ~ Poisson(A x / γ)``, ``n ~ N(0, I)`` (variance ``γ A x + σ²``):
 

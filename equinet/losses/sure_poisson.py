@@ -3,13 +3,14 @@ from __future__ import annotations
 
 from typing import Optional
 
-from .base import LossInputs
 from ._common import poisson_gain
 from ._sure import SureLoss, optional_positive
+from .base import LOSSES, LossInputs
 
 __all__ = ["SurePoissonLoss"]
 
 
+@LOSSES.register("sure_poisson")
 class SurePoissonLoss(SureLoss):
     """For ``y = γ z``, ``z ~ Poisson(A x / γ)`` (gain ``γ``: mean ``A x``, variance ``γ A x``):
 

@@ -18,9 +18,9 @@ from ..nn.conv import SteerableConv2d
 from ..nn.field_type import FieldType
 from ..nn.module import EquivariantModule, EquivariantSequential
 from ..nn.plain_conv import TranslationConv2d
-from .spec import NetSpec
 from ..utils.checks import check_memory
-
+from .activation import AliasFree
+from .spec import NETWORKS, NetSpec
 
 #: initialisation gain of a convolution followed by batch normalisation: PyTorch's default scale (Kaiming-uniform
 #: with a = sqrt(5): std 1 / sqrt(3 fan_in)). Batch norm makes the layer blind to its weights' scale, which then
@@ -40,13 +40,13 @@ def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType, gain: flo
 def nonlinearity(spec: NetSpec, ftype: FieldType) -> EquivariantModule:
     """``spec.activation`` on regular (or plain) fields; norm-ReLU on the band-limited fields of SO(2)/O(2)."""
     from ..nn import AliasFreeNonlinearity, NormNonlinearity, PointwiseNonlinearity, QuincunxAliasFreeNonlinearity, ReLU
-    if spec.pointwise and spec.activation.endswith("_aaq"):
-        base = spec.activation[:-len("_aaq")]
-        return QuincunxAliasFreeNonlinearity(ftype, base, linear_bypass=base in ("relu", "leaky_relu"))
-    if spec.pointwise and spec.activation.endswith("_aa"):
-        return AliasFreeNonlinearity(ftype, spec.activation[:-len("_aa")])
+    act = spec.activation
+    if spec.pointwise and act.alias_free is AliasFree.QUINCUNX:
+        return QuincunxAliasFreeNonlinearity(ftype, act.function, linear_bypass=act.bypass)
+    if spec.pointwise and act.alias_free is AliasFree.RADIAL:
+        return AliasFreeNonlinearity(ftype, act.function)
     if spec.pointwise:
-        return ReLU(ftype) if spec.activation == "relu" else PointwiseNonlinearity(ftype, spec.activation)
+        return ReLU(ftype) if act.function == "relu" else PointwiseNonlinearity(ftype, act.function)
     return NormNonlinearity(ftype, "relu", bias=spec.bias)
 
 
@@ -95,6 +95,10 @@ class _ProximalNet(EquivariantModule):
                 p.zero_()
         return self
 
+    def architecture(self) -> tuple:
+        """``(registered name, build keyword arguments)`` that rebuild this network from a spec."""
+        raise NotImplementedError
+
 
 class DnCNN(_ProximalNet):
     """Residual DnCNN-style network: conv -> [conv (-> BN) -> nonlinearity] x (depth - 2) -> conv.
@@ -120,6 +124,9 @@ class DnCNN(_ProximalNet):
     @property
     def output_layer(self) -> nn.Module:
         return self.body[-1]
+
+    def architecture(self) -> tuple:
+        return "dncnn", {"residual": self.residual}
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
@@ -244,6 +251,9 @@ class UNet(_ProximalNet):
     def output_layer(self) -> nn.Module:
         return self.out
 
+    def architecture(self) -> tuple:
+        return "unet", {"scales": self.scales, "residual": self.residual}
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         self.in_type.check(x)
         return _unet_forward(self, x, self.spec.out_channels, self.residual)
@@ -259,17 +269,24 @@ class UNet(_ProximalNet):
         return f"scales={self.scales}, down={self.down!r}, up={self.up!r}, out_kernel={self.out_kernel}"
 
 
-NETWORKS = {"dncnn": DnCNN, "unet": UNet}
+# registered here, U-Net first (the order a configuration error lists them in)
+NETWORKS.register("unet")(UNet)
+NETWORKS.register("dncnn")(DnCNN)
 
 
 def build(name: str, spec: NetSpec, **kwargs) -> EquivariantModule:
-    """Build a proximal network by name ('dncnn' or 'unet') from a spec."""
+    """Build a registered network (`NETWORKS`: 'dncnn', 'unet') by name from a spec.
+
+    >>> net = build("unet", NetSpec(group="C1", width=2, depth=2, kernel_size=3), scales=1)
+    >>> net.architecture()
+    ('unet', {'scales': 1, 'residual': True})
+    """
     if not isinstance(spec, NetSpec):
         raise TypeError(f"build needs a NetSpec, got {type(spec).__name__}")
     key = str(name).lower()
     if key not in NETWORKS:
         raise ValueError(f"unknown network {name!r}; expected one of {sorted(NETWORKS)}")
-    return NETWORKS[key](spec, **kwargs)
+    return NETWORKS.get(key)(spec, **kwargs)
 
 
 def count_parameters(module: nn.Module) -> int:

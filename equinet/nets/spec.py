@@ -2,20 +2,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
+from typing import Union
 
 from ..groups import PlanarGroup, direct_sum, get, trivial_group
 from ..groups.representation import Representation
 from ..nn.field_type import FieldType
 from ..utils.checks import check_bool, check_memory, check_nonnegative_int, check_positive_int
+from ..utils.registry import Registry
+from .activation import FUNCTIONS, Activation
+
+#: name -> network class built from a `NetSpec` (``cls(spec, **kwargs)``); each registers itself where defined
+NETWORKS: Registry = Registry("network")
 
 
-#: pointwise nonlinearities a network can be built with; the positively homogeneous ones allow ``bias=False``
-ACTIVATIONS = ("relu", "leaky_relu", "elu", "softplus")
-#: 'relu_aa', ...: the same function evaluated alias-free (equinet.nn.AliasFreeNonlinearity, docs/alias_free.md)
-#: 'relu_aaq', ...: the quincunx variant (equinet.nn.QuincunxAliasFreeNonlinearity: sharper and cheaper, less
-#: equivariant off the grid in deep networks; for ReLU/leaky ReLU only the kink part |x| is filtered)
-ACTIVATIONS = ACTIVATIONS + tuple(a + "_aa" for a in ACTIVATIONS) + tuple(a + "_aaq" for a in ACTIVATIONS)
-HOMOGENEOUS = ("relu", "leaky_relu", "relu_aa", "leaky_relu_aa", "relu_aaq", "leaky_relu_aaq")
+#: pointwise functions a network can be built with (alias-free variants: `Activation`)
+ACTIVATIONS = FUNCTIONS
 
 
 #: the most layers of a proximal network (DnCNN depth, convolutions per U-Net block)
@@ -38,13 +39,15 @@ class NetSpec:
         bias: False removes every additive term (positively homogeneous network, f(c·x) = c·f(x)).
         batch_norm: equivariant batch normalisation between convolution and nonlinearity.
         max_frequency: band limit of the hidden fields of SO(2)/O(2) networks.
-        activation: pointwise nonlinearity of finite-group and plain networks: 'relu' (default), 'leaky_relu',
-            'elu' or 'softplus'. Smooth ones ('elu', 'softplus') keep networks closer to equivariant at angles off
-            the pixel grid (docs/benchmarks.md). SO(2)/O(2) networks use the norm-ReLU and accept only 'relu';
-            ``bias=False`` (positive homogeneity) needs 'relu' or 'leaky_relu'. The suffix '_aa' ('relu_aa', ...)
-            evaluates the function alias-free (2x finer grid, radial low-pass; docs/alias_free.md): far more
-            equivariant off the pixel grid, exact on it, no parameters; '_aaq' ('relu_aaq', ...) is the
-            quincunx variant (sharper, cheaper, less equivariant off the grid in deep networks).
+        activation: pointwise nonlinearity of finite-group and plain networks: an `Activation` or a function name
+            'relu' (default), 'leaky_relu', 'elu' or 'softplus' (stored as an `Activation`). Smooth ones ('elu',
+            'softplus') keep networks closer to equivariant at angles off the pixel grid (docs/benchmarks.md).
+            SO(2)/O(2) networks use the norm-ReLU and accept only 'relu'; ``bias=False`` (positive homogeneity)
+            needs 'relu' or 'leaky_relu'. ``Activation('relu', alias_free='radial')`` evaluates the function
+            alias-free (2x finer grid, radial low-pass; docs/alias_free.md): far more equivariant off the pixel
+            grid, exact on it, no parameters; ``alias_free='quincunx'`` is the quincunx variant (sharper,
+            cheaper, less equivariant off the grid in deep networks). The strings 'relu_aa' / 'relu_aaq' are
+            deprecated (accepted with a DeprecationWarning).
     """
 
     group: object = "C4"
@@ -56,13 +59,12 @@ class NetSpec:
     bias: bool = True
     batch_norm: bool = False
     max_frequency: int = 3
-    activation: str = "relu"
+    activation: Union[str, Activation] = "relu"
 
     def __post_init__(self):
         for name in ("bias", "batch_norm"):
             check_bool(getattr(self, name), f"NetSpec.{name}")
-        if not isinstance(self.activation, str):
-            raise TypeError(f"NetSpec.activation must be a string, one of {ACTIVATIONS}, got {self.activation!r}")
+        object.__setattr__(self, "activation", Activation.parse(self.activation, "NetSpec.activation"))
         check_nonnegative_int(self.max_frequency, "NetSpec.max_frequency")
         G = self.group
         if not isinstance(G, (PlanarGroup, str)):
@@ -82,10 +84,9 @@ class NetSpec:
             raise ValueError(f"NetSpec.kernel_size must be odd (a centred kernel keeps the network equivariant about "
                              f"pixel centres; 'same' padding of an even kernel shifts by half a pixel), got "
                              f"{self.kernel_size}")
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"NetSpec.activation must be one of {ACTIVATIONS}, got {self.activation!r}")
-        if G.N is None and self.activation != "relu":
-            raise ValueError(f"NetSpec.activation={self.activation!r}: {G.name} networks use the norm nonlinearity "
+        act = self.activation
+        if G.N is None and act != Activation("relu"):
+            raise ValueError(f"NetSpec.activation={str(act)!r}: {G.name} networks use the norm nonlinearity "
                              f"on band-limited fields, which supports only 'relu'")
         if self.depth > MAX_DEPTH:
             raise ValueError(f"NetSpec.depth = {self.depth} is above the supported maximum {MAX_DEPTH}")
@@ -94,9 +95,9 @@ class NetSpec:
         check_memory(4.0 * self.depth * channels ** 2 * self.kernel_size ** 2,
                      f"a network of depth {self.depth} with {self.width} {G.name} fields per layer "
                      f"({channels} channels), kernel {self.kernel_size}")
-        if not self.bias and self.activation not in HOMOGENEOUS:
+        if not self.bias and not act.homogeneous:
             raise ValueError(f"NetSpec(bias=False) promises f(c·x) = c·f(x), which needs a positively homogeneous "
-                             f"activation {HOMOGENEOUS}, got {self.activation!r}")
+                             f"activation ('relu' or 'leaky_relu', plain or alias-free), got {str(act)!r}")
 
     @property
     def G(self) -> PlanarGroup:
@@ -153,9 +154,9 @@ class NetSpec:
         network's (the smallest such width on ties). Warns if the closest count is more than 10 % away (tiny
         networks: one channel more or less is already a large step)."""
         import warnings
-        from . import build
         name, kwargs = _architecture(net, build_kwargs)
-        count = lambda spec: sum(p.numel() for p in build(name, spec, **kwargs).parameters())  # noqa: E731
+        cls = NETWORKS.get(name)
+        count = lambda spec: sum(p.numel() for p in cls(spec, **kwargs).parameters())  # noqa: E731
         target = count(self)
         best = None
         for w in range(1, 8 * self.width * self.hidden_rep.size + 2):
@@ -173,12 +174,12 @@ class NetSpec:
 
 
 def _architecture(net, build_kwargs: dict) -> tuple:
-    """(network name, build keyword arguments) of ``net``: a name, or a built DnCNN/U-Net (its scales, residual)."""
-    from .proximal import DnCNN, UNet
+    """(network name, build keyword arguments) of ``net``: a name, or a built network (its `architecture`: for a
+    U-Net its scales and residual)."""
     if isinstance(net, str):
-        return net, dict(build_kwargs)
-    if isinstance(net, UNet):
-        return "unet", dict(dict(scales=net.scales, residual=net.residual), **build_kwargs)
-    if isinstance(net, DnCNN):
-        return "dncnn", dict(dict(residual=net.residual), **build_kwargs)
+        return str(net).lower(), dict(build_kwargs)
+    arch = getattr(net, "architecture", None)
+    if callable(arch):
+        name, kwargs = arch()
+        return name, dict(kwargs, **build_kwargs)
     raise TypeError(f"net must be 'dncnn', 'unet' or a built DnCNN/UNet, got {type(net).__name__}")

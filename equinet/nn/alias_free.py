@@ -21,7 +21,8 @@ activation and a depthwise ``nn.Conv2d``. Trade-off (docs/alias_free.md): the ou
 and the fine grid costs memory traffic (4x the activations). The blur is the price of the off-grid equivariance,
 not of this filter design: on idealised band-limited ReLUs the two trade monotonically (docs F).
 
-With ReLU or leaky ReLU (slope >= 0) the layer runs as one autograd node (`_AliasFreeFunction`): σ is applied in place on the
+With ReLU or leaky ReLU (slope >= 0) the layer runs as one autograd node (`_AliasFreeFunction`): σ is applied in
+place on the
 fine grid, only its output is saved (its sign is σ's derivative), and σ's gradient is applied in place. That holds
 two fresh fine-grid tensors per training step instead of four, which on CPU is what the step mostly paid for
 (page faults of new 16 MB buffers, docs/alias_free.md C). Other functions use plain autograd.
@@ -100,7 +101,8 @@ def _read_back_backward(g, fine, weight, padding):
 
 
 class _AliasFreeFunction(torch.autograd.Function):
-    """AA(leaky ReLU) of slope ``slope`` >= 0 (0: ReLU) as one node: upsample, σ in place, read back. Saves the fine-grid
+    """AA(leaky ReLU) of slope ``slope`` >= 0 (0: ReLU) as one node: upsample, σ in place, read back. Saves the
+    fine-grid
     output of σ only (its sign is σ's derivative). The backward is built from differentiable torch ops, so a
     second derivative (zero through σ) works too."""
 

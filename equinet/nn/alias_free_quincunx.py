@@ -4,8 +4,9 @@ pixels by a least-squares filter pair whose passband is flat (positive band-limi
 ``passband``), optionally filtering only the |x| part of ReLU(x) = (x + |x|)/2.
 
 It trains 0.7-0.9 dB better than the square-grid `AliasFreeNonlinearity` in the CT proxy, but its off-grid error in
-a depth-5 network is 3x larger, so the default (``NetSpec(activation='relu_aa')``) stays the square-grid layer;
-``NetSpec(activation='relu_aaq')`` selects this one.
+a depth-5 network is 3x larger, so the default (``NetSpec(activation=Activation('relu', 'radial'))``) stays the
+square-grid layer;
+``Activation('relu', 'quincunx')`` selects this one.
 """
 from __future__ import annotations
 

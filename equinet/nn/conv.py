@@ -13,26 +13,16 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..kernels import DEFAULT_RULE, SamplingRule, steerable_basis_numpy
+from ..kernels import SamplingRule
 from ..kernels.basis import BASIS_VERSION
 from ..kernels.signature import BasisSignature, basis_checksum, describe_field_type
-from .field_type import FieldType, as_field_type
+from ..utils.checks import check_int
+from .basis_expansion import BasisExpansion
+from .field_type import as_field_type
 from .misc import trivial_projector
 from .module import EquivariantModule
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
-
-
-def _field_groups(ft: FieldType):
-    """Fields grouped by representation: [(rep, channel indices (all fields, field-major), number of fields)]."""
-    groups: dict = {}
-    for i, r in enumerate(ft.reps):
-        groups.setdefault(r.key, (r, []))[1].append(i)
-    out = []
-    for r, fields in groups.values():
-        idx = np.concatenate([np.arange(ft.offsets[i], ft.offsets[i] + r.size) for i in fields])
-        out.append((r, torch.as_tensor(idx, dtype=torch.long), len(fields)))
-    return out
 
 
 class SteerableConv2d(EquivariantModule):
@@ -64,8 +54,7 @@ class SteerableConv2d(EquivariantModule):
         self.in_type, self.out_type = as_field_type(in_type), as_field_type(out_type)
         if self.in_type.group != self.out_type.group:
             raise ValueError(f"in_type and out_type must share a group: {self.in_type} vs {self.out_type}")
-        if isinstance(kernel_size, bool) or not isinstance(kernel_size, (int, np.integer)) or kernel_size < 1:
-            raise ValueError(f"kernel_size must be an integer >= 1, got {kernel_size!r}")
+        check_int(kernel_size, "kernel_size", 1)
         if padding_mode not in PADDING_MODES:
             raise ValueError(f"padding_mode must be one of {PADDING_MODES}, got {padding_mode!r}")
         if padding is not None and (isinstance(padding, bool) or not isinstance(padding, (int, np.integer))
@@ -73,26 +62,13 @@ class SteerableConv2d(EquivariantModule):
             raise ValueError(f"padding must be None (automatic) or an integer >= 0, got {padding!r}")
         self.kernel_size = int(kernel_size)
         self.padding = self.kernel_size // 2 if padding is None else int(padding)
-        self.rule = DEFAULT_RULE if rule is None else rule
         self.padding_mode = padding_mode
         self.gain = float(gain)
-
-        blocks, n_total = [], 0
-        self._block_meta = []
-        for og, (ro, out_idx, n_o) in enumerate(_field_groups(self.out_type)):
-            for ri, in_idx, n_i in _field_groups(self.in_type):
-                B = steerable_basis_numpy(ri, ro, self.kernel_size, method=method, rule=self.rule, copy=False)
-                if B.shape[0] == 0:
-                    continue
-                blocks.append(B)
-                name = f"basis_{len(self._block_meta)}"
-                self.register_buffer(name, torch.from_numpy(B.astype(np.float32)), persistent=False)
-                self.register_buffer(name + "_out", out_idx, persistent=False)
-                self.register_buffer(name + "_in", in_idx, persistent=False)
-                self._block_meta.append((name, n_o, n_i, B.shape[0], n_total, og))
-                n_total += n_o * n_i * B.shape[0]
-        self._full_block = (len(self._block_meta) == 1 and
-                            len(_field_groups(self.out_type)) == 1 and len(_field_groups(self.in_type)) == 1)
+        #: the basis bookkeeping and expansion (coefficients -> filter), shared with any other steerable layer kind
+        self.expansion = BasisExpansion(self.in_type, self.out_type, self.kernel_size, method=method, rule=rule)
+        self.rule = self.expansion.rule
+        blocks = list(self.expansion.bases)
+        n_total = self.expansion.dim
         self.weight = nn.Parameter(torch.empty(n_total))
         if n_total == 0:
             warnings.warn(f"SteerableConv2d {self.in_type} -> {self.out_type}, k={self.kernel_size}: the kernel basis "
@@ -175,13 +151,7 @@ class SteerableConv2d(EquivariantModule):
     def reset_parameters(self) -> None:
         """Variance-preserving (He) initialisation: each output channel's expected squared filter norm is gain²."""
         with torch.no_grad():
-            fan: dict = {}
-            for name, n_o, n_i, n_t, _, og in self._block_meta:
-                fan[og] = fan.get(og, 0) + n_i * n_t
-            for name, n_o, n_i, n_t, start, og in self._block_meta:
-                d_o = getattr(self, name).shape[1]
-                std = self.gain * math.sqrt(d_o / fan[og])
-                self.weight[start:start + n_o * n_i * n_t].normal_(0.0, std)
+            self.expansion.init_(self.weight, self.gain)
             if self.bias is not None:
                 self.bias.zero_()
         self._cache = None
@@ -189,26 +159,7 @@ class SteerableConv2d(EquivariantModule):
     # ------------------------------------------------------------------ expansion
     def expand(self) -> tuple[torch.Tensor, torch.Tensor | None]:
         """The ordinary conv2d filter [C_out, C_in, k, k] and bias [C_out] (or None) of the current parameters."""
-        k = self.kernel_size
-        C_out, C_in = self.out_type.size, self.in_type.size
-        filt = None
-        for name, n_o, n_i, n_t, start, _ in self._block_meta:
-            B = getattr(self, name)
-            W = self.weight[start:start + n_o * n_i * n_t].view(n_o, n_i, n_t)
-            blk = torch.einsum("abn,noikl->aobikl", W, B.to(W.dtype))
-            blk = blk.reshape(n_o * B.shape[1], n_i * B.shape[2], k, k)
-            if self._full_block:
-                out_idx, in_idx = getattr(self, name + "_out"), getattr(self, name + "_in")
-                if torch.equal(out_idx, torch.arange(C_out, device=out_idx.device)) and \
-                        torch.equal(in_idx, torch.arange(C_in, device=in_idx.device)):
-                    filt = blk
-                    break
-            if filt is None:
-                filt = self.weight.new_zeros(C_out, C_in, k, k)
-            o, i = getattr(self, name + "_out"), getattr(self, name + "_in")
-            filt = filt.index_put((o[:, None], i[None, :]), blk)
-        if filt is None:  # no admissible kernel at all (e.g. frequencies beyond the kernel's band limit)
-            filt = self.weight.new_zeros(C_out, C_in, k, k)
+        filt = self.expansion(self.weight)
         bias = None
         if self.bias is not None:
             bias = self.bias_basis.to(self.bias.dtype) @ self.bias

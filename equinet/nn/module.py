@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .loading import AllOrNothingLoad
 from .field_type import FieldType, check_same_type
+from .loading import AllOrNothingLoad
 
 
 class EquivariantModule(AllOrNothingLoad, nn.Module):

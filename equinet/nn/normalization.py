@@ -22,11 +22,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ..kernels.signature import describe_field_type
 from .export import _detached, plain
 from .field_type import FieldType, as_field_type
 from .misc import channel_field, field_sum, field_sum_matrix, trivial_projector, uniform_field_size
 from .module import EquivariantModule
-from ..kernels.signature import describe_field_type
 
 _BN_FORMAT = "equinet.field-norm-signature/1"
 

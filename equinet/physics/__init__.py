@@ -7,13 +7,21 @@ least-squares data term and its gradient, ``op.norm()`` a power-iteration estima
 See ``docs/physics.md``.
 """
 
-from .base import LinearPhysics, as_image_size
-from .mri import MRI, cartesian_line_mask, magnitude, real_to_channels
-from .noise import GaussianNoise, NoiseModel, NoNoise, PoissonGaussianNoise, PoissonNoise
+# The order of these imports is the order of the registry (the names a configuration error lists).
+# isort: off
+from .base import PHYSICS, LinearPhysics, as_image_size
+from .noise import NOISES, GaussianNoise, NoiseModel, NoNoise, PoissonGaussianNoise, PoissonNoise
 from .radon import FBP_FILTERS, Radon, fbp_filter
+from .mri import MRI, cartesian_line_mask, magnitude, real_to_channels
 from .simple import Blur, CompressedSensing, Denoising, Inpainting, SinglePixel, fwht, gaussian_kernel
+from ..utils.registry import import_submodules
+# isort: on
+
+import_submodules(__name__, __path__)  # an operator added as one new module registers itself: no edit here
 
 __all__ = [
+    "PHYSICS",
+    "NOISES",
     "LinearPhysics",
     "as_image_size",
     "Radon",

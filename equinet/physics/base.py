@@ -29,9 +29,13 @@ import torch
 from torch import nn
 
 from ..utils.checks import check_image_size, check_memory
+from ..utils.registry import Registry
 from .noise import NoiseModel, NoNoise
 
-__all__ = ["LinearPhysics", "as_image_size", "REDUCED_PRECISION", "in_working_precision"]
+__all__ = ["LinearPhysics", "as_image_size", "REDUCED_PRECISION", "in_working_precision", "PHYSICS"]
+
+#: name -> operator class (the TOML's ``[physics] name``); each operator registers itself where defined
+PHYSICS: Registry = Registry("physics")
 
 #: dtypes computed in float32 and cast back (see the module docstring)
 REDUCED_PRECISION = (torch.float16, torch.bfloat16)
@@ -172,7 +176,8 @@ class LinearPhysics(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} must implement _adjoint")
 
     def _pinv(self, y: torch.Tensor) -> torch.Tensor:
-        """Default pseudo-inverse: conjugate gradients on ``A^T A x = A^T y`` from 0, i.e. the minimum-norm least-squares solution."""
+        """Default pseudo-inverse: conjugate gradients on ``A^T A x = A^T y`` from 0, i.e. the minimum-norm
+        least-squares solution."""
         return self._cg_normal(y, n_iter=200, tol=1e-10)
 
     def _measurement_mask(self, y: torch.Tensor) -> Optional[torch.Tensor]:
@@ -206,6 +211,36 @@ class LinearPhysics(nn.Module):
         y = self.noise(self.forward(x), generator=generator)
         mask = self._measurement_mask(y)
         return y if mask is None else y * mask
+
+    def measurement_mask(self, y: torch.Tensor) -> Optional[torch.Tensor]:
+        """The 0/1 mask of the entries of ``y`` that are really measured (None: all of them)."""
+        return self._measurement_mask(y)
+
+    def measure_straight_through(self, x: torch.Tensor,
+                                 generator: Optional[torch.Generator] = None) -> torch.Tensor:
+        """A fresh noisy measurement of ``x`` with the gradient of the clean one: ``A x + stopgrad(y - A x)`` with
+        ``y`` the value `measure` gives (noise on ``A x``, zero outside the measured entries). Poisson rates are
+        clamped at 0 for the draw, since a network's output may make ``A x`` slightly negative.
+
+        >>> import torch
+        >>> from equinet.physics import GaussianNoise, Inpainting
+        >>> A = Inpainting(8, drop=0.5, seed=0, noise=GaussianNoise(0.1))
+        >>> x = torch.rand(1, 1, 8, 8, requires_grad=True)
+        >>> y = A.measure_straight_through(x, torch.Generator().manual_seed(1))
+        >>> torch.equal(y.detach(), A.measure(x.detach(), torch.Generator().manual_seed(1)))
+        True
+        >>> y.sum().backward(); torch.equal(x.grad, A.adjoint(torch.ones_like(y)))
+        True
+        """
+        clean = self(x)
+        rate = clean.detach()
+        if self.noise.nonnegative_rate:
+            rate = rate.clamp_min(0)
+        y = self.noise(rate, generator=generator)
+        mask = self.measurement_mask(y)
+        if mask is not None:
+            y = y * mask
+        return clean + (y - clean).detach()
 
     def _check_pair(self, u: torch.Tensor, y: torch.Tensor) -> None:
         self._check_image(u)

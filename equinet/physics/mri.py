@@ -16,7 +16,7 @@ from typing import Optional
 import torch
 
 from ..utils.checks import check_mask, check_seed
-from .base import LinearPhysics, as_image_size
+from .base import PHYSICS, LinearPhysics, as_image_size
 
 __all__ = ["MRI", "cartesian_line_mask", "real_to_channels", "magnitude"]
 
@@ -76,6 +76,7 @@ def _ifft2c(k: torch.Tensor) -> torch.Tensor:
     return torch.fft.fftshift(torch.fft.ifft2(torch.fft.ifftshift(k, dim=(-2, -1)), norm="ortho"), dim=(-2, -1))
 
 
+@PHYSICS.register("mri")
 class MRI(LinearPhysics):
     """Subsampled orthonormal Fourier transform ``y = M F x`` on two-channel (real, imaginary) images.
 

@@ -17,24 +17,18 @@ Conventions (``gain`` is the size of one photon count in measurement units):
 
 from __future__ import annotations
 
-import math
-import numbers
 from typing import Optional
 
 import torch
 from torch import nn
 
-__all__ = ["NoiseModel", "NoNoise", "GaussianNoise", "PoissonNoise", "PoissonGaussianNoise"]
+from ..utils.checks import check_real
+from ..utils.registry import Registry
 
+__all__ = ["NoiseModel", "NoNoise", "GaussianNoise", "PoissonNoise", "PoissonGaussianNoise", "NOISES"]
 
-def _real_number(value, name: str, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
-    value = float(value)
-    if not math.isfinite(value) or value < 0 or (positive and value == 0):
-        need = "> 0" if positive else ">= 0"
-        raise ValueError(f"{name} must be finite and {need}, got {value}")
-    return value
+#: name -> noise model class (the TOML's ``noise = { name = ... }``)
+NOISES: Registry = Registry("noise model")
 
 
 def _check_measurement(y) -> None:
@@ -65,6 +59,9 @@ def _poisson(rate: torch.Tensor, generator: Optional[torch.Generator]) -> torch.
 class NoiseModel(nn.Module):
     """Base class of the noise models: ``forward(y, generator=None)`` returns a noisy copy of ``y``."""
 
+    #: whether the noise is drawn from a rate that must be >= 0 (Poisson laws)
+    nonnegative_rate: bool = False
+
     def forward(self, y: torch.Tensor, generator: Optional[torch.Generator] = None) -> torch.Tensor:
         """Return a noisy version of the clean measurement ``y``."""
         _check_measurement(y)
@@ -79,6 +76,7 @@ class NoiseModel(nn.Module):
         raise NotImplementedError(f"{type(self).__name__} does not implement variance")
 
 
+@NOISES.register("none")
 class NoNoise(NoiseModel):
     """Noise-free measurements: returns ``y`` itself."""
 
@@ -90,12 +88,13 @@ class NoNoise(NoiseModel):
         return torch.zeros_like(y)
 
 
+@NOISES.register("gaussian")
 class GaussianNoise(NoiseModel):
     """Additive white Gaussian noise ``y + sigma * n`` with ``n ~ N(0, I)``."""
 
     def __init__(self, sigma: float = 0.1):
         super().__init__()
-        self.sigma = _real_number(sigma, "GaussianNoise sigma", positive=False)
+        self.sigma = check_real(sigma, "GaussianNoise sigma")
 
     def _sample(self, y, generator):
         return y + self.sigma * _randn_like(y, generator)
@@ -108,12 +107,15 @@ class GaussianNoise(NoiseModel):
         return f"sigma={self.sigma}"
 
 
+@NOISES.register("poisson")
 class PoissonNoise(NoiseModel):
     """Scaled Poisson (shot) noise ``gain * Poisson(y / gain)``; mean ``y``, variance ``gain * y``."""
 
+    nonnegative_rate = True
+
     def __init__(self, gain: float = 1.0):
         super().__init__()
-        self.gain = _real_number(gain, "PoissonNoise gain", positive=True)
+        self.gain = check_real(gain, "PoissonNoise gain", strict=True)
 
     def _sample(self, y, generator):
         if not bool(torch.isfinite(y).all()) or bool((y < 0).any()):
@@ -129,13 +131,16 @@ class PoissonNoise(NoiseModel):
         return f"gain={self.gain}"
 
 
+@NOISES.register("poisson_gaussian")
 class PoissonGaussianNoise(NoiseModel):
     """Poisson-Gaussian noise ``gain * Poisson(y / gain) + sigma * n``; variance ``gain * y + sigma**2``."""
 
+    nonnegative_rate = True
+
     def __init__(self, gain: float = 1.0, sigma: float = 0.1):
         super().__init__()
-        self.gain = _real_number(gain, "PoissonGaussianNoise gain", positive=True)
-        self.sigma = _real_number(sigma, "PoissonGaussianNoise sigma", positive=False)
+        self.gain = check_real(gain, "PoissonGaussianNoise gain", strict=True)
+        self.sigma = check_real(sigma, "PoissonGaussianNoise sigma")
 
     def _sample(self, y, generator):
         if not bool(torch.isfinite(y).all()) or bool((y < 0).any()):

@@ -31,9 +31,9 @@ import numpy as np
 import scipy.sparse as sp
 import torch
 
-from ._sparse import SparseMatrix
-from .base import LinearPhysics, as_image_size, in_working_precision
 from ..utils.checks import check_memory
+from ._sparse import SparseMatrix
+from .base import PHYSICS, LinearPhysics, as_image_size, in_working_precision
 
 __all__ = ["Radon", "fbp_filter", "FBP_FILTERS"]
 
@@ -171,6 +171,7 @@ def _backprojection_matrix(n: int, theta_deg: np.ndarray, c_img: float, d_ext: i
     return mat
 
 
+@PHYSICS.register("radon")
 class Radon(LinearPhysics):
     """Parallel-beam Radon transform ``[B, C, N, N] -> [B, C, n_angles, n_detectors]`` (sinogram rows = angles).
 
@@ -279,7 +280,8 @@ class Radon(LinearPhysics):
 
     @in_working_precision
     def fbp(self, y: torch.Tensor, filter: Optional[str] = "default") -> torch.Tensor:
-        """Filtered back-projection of a sinogram batch; ``filter`` overrides ``self.filter`` (one of ``FBP_FILTERS``)."""
+        """Filtered back-projection of a sinogram batch; ``filter`` overrides ``self.filter`` (one of
+        ``FBP_FILTERS``)."""
         self._check_measurement(y)
         filt = self.filter if filter == "default" else filter
         if filt not in FBP_FILTERS:

@@ -15,7 +15,7 @@ import torch
 import torch.nn.functional as F
 
 from ..utils.checks import check_mask, check_memory, check_seed
-from .base import LinearPhysics, as_image_size, in_working_precision
+from .base import PHYSICS, LinearPhysics, as_image_size, in_working_precision
 
 __all__ = ["Denoising", "Inpainting", "Blur", "gaussian_kernel", "CompressedSensing", "SinglePixel", "fwht"]
 
@@ -28,6 +28,7 @@ def _binary_mask(mask, size: Tuple[int, int], who: str) -> torch.Tensor:
 
 
 # ------------------------------------------------------------------------------------------ Denoising
+@PHYSICS.register("denoising")
 class Denoising(LinearPhysics):
     """Identity operator ``A x = x`` (denoising: all information loss is in the noise model).
 
@@ -52,6 +53,7 @@ class Denoising(LinearPhysics):
 
 
 # ----------------------------------------------------------------------------------------- Inpainting
+@PHYSICS.register("inpainting")
 class Inpainting(LinearPhysics):
     """Pixel-wise inpainting ``A x = b * x`` with a fixed 0/1 mask ``b`` shared by all channels.
 
@@ -137,6 +139,7 @@ def gaussian_kernel(sigma, size=None, dtype: Optional[torch.dtype] = None) -> to
     return (k / k.sum()).to(dtype)
 
 
+@PHYSICS.register("blur")
 class Blur(LinearPhysics):
     """Convolution ``A x = k * x`` with a fixed 2-D kernel (odd sizes, centre at ``(kh // 2, kw // 2)``).
 
@@ -160,7 +163,8 @@ class Blur(LinearPhysics):
         if kernel.dim() != 2 or kernel.numel() == 0:
             raise ValueError(f"Blur kernel must be a non-empty 2-D array [kh, kw], got shape {tuple(kernel.shape)}")
         if kernel.shape[0] % 2 == 0 or kernel.shape[1] % 2 == 0:
-            raise ValueError(f"Blur kernel sizes must be odd (so that its centre is a pixel), got {tuple(kernel.shape)}")
+            raise ValueError(f"Blur kernel sizes must be odd (so that its centre is a pixel), got "
+                             f"{tuple(kernel.shape)}")
         if kernel.is_complex():
             raise TypeError("Blur kernel must be real")
         kernel = kernel.detach().clone()
@@ -172,7 +176,8 @@ class Blur(LinearPhysics):
             raise ValueError(f"padding must be 'circular' or 'zeros', got {padding!r}")
         if isinstance(reg, bool) or not isinstance(reg, numbers.Real) or not (math.isfinite(reg) and reg >= 0):
             raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
-        if self._image_size is not None and (kernel.shape[0] > self._image_size[0] or kernel.shape[1] > self._image_size[1]):
+        if self._image_size is not None and (kernel.shape[0] > self._image_size[0]
+                                             or kernel.shape[1] > self._image_size[1]):
             raise ValueError(f"Blur kernel {tuple(kernel.shape)} is larger than image_size {self._image_size}")
         self.padding = padding
         self.reg = float(reg)
@@ -244,7 +249,8 @@ class Blur(LinearPhysics):
         return torch.fft.ifft2(torch.fft.fft2(y) * gain).real
 
     def extra_repr(self) -> str:
-        return f"kernel={tuple(self.kernel.shape)}, padding={self.padding!r}, image_size={self._image_size}, reg={self.reg}"
+        return (f"kernel={tuple(self.kernel.shape)}, padding={self.padding!r}, image_size={self._image_size}, "
+                f"reg={self.reg}")
 
 
 # ------------------------------------------------------------------------------- compressed sensing
@@ -267,6 +273,7 @@ def fwht(x: torch.Tensor) -> torch.Tensor:
     return y.reshape(*lead, n)
 
 
+@PHYSICS.register("compressed_sensing")
 class CompressedSensing(LinearPhysics):
     """Random linear measurements of the vectorised image: ``y = A vec(x)``, ``A`` of size ``m x (H W)``.
 
@@ -390,6 +397,7 @@ class CompressedSensing(LinearPhysics):
         return f"image_size={self._image_size}, m={self.m}, kind={self.kind!r}, seed={self.seed}"
 
 
+@PHYSICS.register("single_pixel")
 class SinglePixel(CompressedSensing):
     """Single-pixel camera: ``CompressedSensing`` with ``kind="hadamard"`` (default) or ``"rademacher"`` patterns."""
 

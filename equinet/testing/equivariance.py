@@ -17,8 +17,18 @@ import torch
 from ..groups.action import act
 from ..nn.field_type import FieldType
 from . import _fields as fld
-from ._common import (PreparedModule, describe, element_fields, input_channels, measure, positive_int,
-                      raise_on_failures, resolve_elements, resolve_sizes, resolve_type)
+from ._common import (
+    PreparedModule,
+    describe,
+    element_fields,
+    input_channels,
+    measure,
+    positive_int,
+    raise_on_failures,
+    resolve_elements,
+    resolve_sizes,
+    resolve_type,
+)
 from .report import EquivarianceReport, ReportRow
 
 INPUTS = ("auto", "random", "smooth")

@@ -8,8 +8,16 @@ import numbers
 import torch
 
 from . import _fields as fld
-from ._common import (PreparedModule, describe, input_channels, measure, positive_int, raise_on_failures,
-                      resolve_sizes, resolve_type)
+from ._common import (
+    PreparedModule,
+    describe,
+    input_channels,
+    measure,
+    positive_int,
+    raise_on_failures,
+    resolve_sizes,
+    resolve_type,
+)
 from .report import EquivarianceReport, ReportRow
 
 

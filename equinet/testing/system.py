@@ -9,8 +9,16 @@ from ..groups.action import act
 from ..groups.representation import Representation
 from ..nn.field_type import FieldType
 from . import _fields as fld
-from ._common import (PreparedModule, describe, element_fields, measure, positive_int, raise_on_failures,
-                      resolve_elements, resolve_sizes)
+from ._common import (
+    PreparedModule,
+    describe,
+    element_fields,
+    measure,
+    positive_int,
+    raise_on_failures,
+    resolve_elements,
+    resolve_sizes,
+)
 from .equivariance import INPUTS, OFFGRID_METHODS, REGIONS, _check_choice, _OutputAction, run_group_checks
 from .report import EquivarianceReport, ReportRow
 

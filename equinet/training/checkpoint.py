@@ -7,16 +7,21 @@ from the step: the global torch CPU and CUDA generators of every process, numpy'
 """
 from __future__ import annotations
 
+import contextlib
 import os
 import random
+import re
 from typing import Any, Dict, Optional
 
 import numpy as np
 import torch
 
 from ..utils.io import torch_save
+from ..utils.seeding import derived_seed
 
-__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "config_mismatch"]
+__all__ = ["FORMAT", "save_checkpoint", "load_checkpoint", "capture_rng", "restore_rng", "config_mismatch",
+           "forked_rng", "settings_text", "plain", "trainer_state", "checked_checkpoint", "restore_trainer",
+           "seed_process"]
 
 FORMAT = "equinet.training.trainer/1"
 
@@ -75,3 +80,85 @@ def config_mismatch(saved: Dict[str, Any], now: Dict[str, Any]) -> Dict[str, Any
     """``{key: (saved, now)}`` for every setting that differs between a checkpoint and the current run."""
     keys = sorted(set(saved) | set(now))
     return {k: (saved.get(k), now.get(k)) for k in keys if saved.get(k) != now.get(k)}
+
+
+@contextlib.contextmanager
+def forked_rng(dev: torch.device):
+    """Run the block with its own global RNG states (torch, CUDA, numpy, Python); the caller's are restored."""
+    np_state, py_state = np.random.get_state(), random.getstate()
+    devices = [dev.index if dev.index is not None else torch.cuda.current_device()] if dev.type == "cuda" else []
+    try:
+        with torch.random.fork_rng(devices=devices):
+            yield
+    finally:
+        np.random.set_state(np_state)
+        random.setstate(py_state)
+
+
+def settings_text(obj) -> str:
+    """``repr(obj)`` without memory addresses: the loss's settings (weights, transforms, SURE's noise parameters and
+    steps, sub-losses) as they print, comparable across processes for the checkpoint's fingerprint."""
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(obj))
+
+
+def plain(v):
+    """Settings as plain comparable values (tuples -> lists) for the checkpoint's fingerprint."""
+    if isinstance(v, (tuple, list)):
+        return [plain(u) for u in v]
+    if isinstance(v, dict):
+        return {str(k): plain(u) for k, u in v.items()}
+    if isinstance(v, (bool, int, float, str)) or v is None:
+        return v
+    return repr(v)
+
+
+def trainer_state(trainer, step: int, rngs: list) -> Dict[str, Any]:
+    """What a `Trainer`'s checkpoint at ``step`` holds (``rngs``: the global RNG states of every process)."""
+    opt = lambda o: None if o is None else o.state_dict()  # noqa: E731
+    return {"step": step, "epoch_position": divmod(step, -(-trainer.data.n // trainer.batch_size)),
+            "world_size": trainer.ctx.world_size, "config": trainer.fingerprint, "model": trainer.model.state_dict(),
+            "optimizer": trainer.optimizer.state_dict(), "loss": trainer.loss.state_dict(),
+            "scheduler": opt(trainer.scheduler), "adversary_optimizer": opt(trainer.adversary_optimizer),
+            "history": trainer.history.state(), "rng": rngs,
+            "callbacks": {cb.key: cb.state_dict() for cb in trainer.callbacks if cb.key}}
+
+
+def checked_checkpoint(path: str, fingerprint: Dict[str, Any], map_location=None) -> Optional[Dict[str, Any]]:
+    """The checkpoint at ``path`` (None if there is none), refused with a clear ValueError if it was written with
+    settings other than ``fingerprint``."""
+    state = load_checkpoint(path, map_location=map_location)
+    diff = None if state is None else config_mismatch(state["config"], fingerprint)
+    if diff:
+        raise ValueError(f"checkpoint {path} was written with another configuration (checkpoint vs now: {diff}); "
+                         "delete it, choose another output folder, or do not resume")
+    return state
+
+
+def restore_trainer(trainer, state: Dict[str, Any]) -> list:
+    """Load a checkpoint's weights, optimizers, scheduler, loss, callbacks and history into ``trainer``; returns the
+    saved RNG states (one per process)."""
+    from ..nn.loading import load_state_dict
+    from .log import History
+    load_state_dict(trainer.model, state["model"])  # all or nothing, whatever the model's class
+    trainer.optimizer.load_state_dict(state["optimizer"])
+    trainer.loss.load_state_dict(state["loss"])
+    for obj, key in ((trainer.scheduler, "scheduler"), (trainer.adversary_optimizer, "adversary_optimizer")):
+        if obj is not None:
+            obj.load_state_dict(state[key])
+    for cb in trainer.callbacks:
+        if cb.key and cb.key in state.get("callbacks", {}):
+            cb.load_state_dict(state["callbacks"][cb.key])
+    trainer.history = History.from_state(state["history"])
+    trainer.history.resumed_from = int(state["step"])
+    return state["rng"]
+
+
+def seed_process(seed: int, rank: int, saved_rng: Optional[list], start: int, device: torch.device) -> None:
+    """The global RNG states of process ``rank``: restored from a checkpoint's ``saved_rng``, else derived from
+    ``(seed, rank)`` (and ``start`` for a rank the checkpoint did not have: resumed on more processes)."""
+    if saved_rng is not None and rank < len(saved_rng):
+        return restore_rng(saved_rng[rank], device)
+    extra = () if saved_rng is None else (start,)
+    torch.manual_seed(derived_seed(seed, 2, rank, *extra))
+    np.random.seed(derived_seed(seed, 3, rank, *extra) % 2 ** 32)
+    random.seed(derived_seed(seed, 4, rank, *extra))

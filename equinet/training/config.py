@@ -7,167 +7,81 @@ key, raised before training starts.
 """
 from __future__ import annotations
 
-import inspect
-import numbers
 import os
-import tomllib
 from dataclasses import dataclass, field
-from typing import Any, Callable, Dict
+from typing import Any, Dict
 
+import tomllib
 import torch
 from torch import nn
 
-from ..utils.checks import check_memory, check_number
+from ..data.registry import DATASETS
+from ..losses.base import LOSSES, LossSum
+from ..nets import NETWORKS, NetSpec
+from ..physics.base import PHYSICS
+from ..physics.noise import NOISES
+from ..reconstructors import RECONSTRUCTORS
+from ..transforms.base import TRANSFORMS
+from ..utils.checks import check_memory
+from ..utils.config import (
+    NUMBER,
+    REQUIRED,
+    ConfigError,
+    build_named,
+    check_table,
+    check_value,
+    choice,
+    construct,
+    named,
+    schema_of,
+)
+from .train_config import OPTIMIZERS, TrainConfig
 
 __all__ = ["ConfigError", "load_config", "parse_config", "build_run", "Run", "PHYSICS", "NOISES", "LOSSES",
            "TRANSFORMS", "MODELS", "BACKBONES", "DATASETS", "OPTIMIZERS"]
 
-
-class ConfigError(ValueError):
-    """A training configuration that cannot run; the message names the key and what was expected."""
-
-
-# section -> key -> (accepted python types, default); None default = optional, "REQUIRED" = must be given
-_REQ = "REQUIRED"
-_NUM = (int, float)
-TOP = {"seed": (int, 0), "device": (str, "cpu"), "out": (str, None)}
-SECTIONS = {
-    "data": {"name": (str, "ellipses"), "image_size": (int, _REQ), "n_train": (int, _REQ), "n_val": (int, 0),
-             "seed": (int, 0), "measurements": (str, "fixed"), "ground_truth": (bool, False),
-             "noise_seed": (int, None), "grayscale": (bool, True)},
-    "model": {"name": (str, "reconstructor"), "backbone": (str, "unet"), "residual": (bool, True),
-              "init": (str, "pinv"), "scales": (int, 2), "n_iter": (int, 4), "tied": (bool, False),
-              "learn_step": (bool, True), "net": (dict, None)},
-    "train": {"steps": (int, None), "epochs": (int, None), "batch_size": (int, 8), "micro_batches": (int, 1),
-              "optimizer": (str, "adam"), "lr": (_NUM, 1e-3), "weight_decay": (_NUM, 0.0), "momentum": (_NUM, 0.9),
-              "betas": (list, None), "schedule": (str, "constant"), "min_lr": (_NUM, 0.0),
-              "grad_clip": (_NUM, None), "adversary_lr": (_NUM, 1e-4), "checkpoint_every": (int, 100),
-              "log_every": (int, 10), "val_every": (int, None), "val_batch_size": (int, 32),
-              "data_range": (_NUM, None), "progress": (bool, True), "plots": (bool, True),
-              "identifiability": (bool, True)},
-}
-NET_KEYS = {"group": (str, "C1"), "width": (int, 8), "depth": (int, 5), "kernel_size": (int, 3), "bias": (bool, True),
-            "batch_norm": (bool, False), "max_frequency": (int, 3), "activation": (str, "relu")}
-
-PHYSICS = {"radon": "Radon", "inpainting": "Inpainting", "mri": "MRI", "blur": "Blur", "denoising": "Denoising",
-           "compressed_sensing": "CompressedSensing", "single_pixel": "SinglePixel"}
-NOISES = {"none": "NoNoise", "gaussian": "GaussianNoise", "poisson": "PoissonNoise",
-          "poisson_gaussian": "PoissonGaussianNoise"}
-LOSSES = {"supervised": "SupervisedLoss", "mc": "MCLoss", "ei": "EILoss", "ei_sup": "EISupLoss",
-          "adversarial_ei": "AdversarialEILoss", "sure_gaussian": "SureGaussianLoss",
-          "sure_poisson": "SurePoissonLoss", "sure_pg": "SurePGLoss", "rei": "REILoss", "da": "DALoss"}
-TRANSFORMS = {"rotate": "Rotate", "group": "GroupTransform", "rot90": "Rot90", "flip": "Flip", "shift": "Shift",
-              "compose": "Compose"}
-MODELS = ("reconstructor", "unrolled_pgd")
-BACKBONES = ("unet", "dncnn")
-DATASETS = ("ellipses", "natural")
-OPTIMIZERS = ("adam", "adamw", "sgd")
+#: the registries a configuration names its components from (`equinet.utils.registry.Registry`)
+MODELS, BACKBONES = RECONSTRUCTORS, NETWORKS
 MEASUREMENTS = ("fixed", "online")
 
-
-def _type_name(types) -> str:
-    types = types if isinstance(types, tuple) else (types,)
-    names = {int: "an integer", float: "a number", str: "a string", bool: "true/false", list: "an array",
-             dict: "a table"}
-    return " or ".join(dict.fromkeys("a number" if t in (int, float) and len(types) == 2 else names[t] for t in types))
-
-
-def _check_value(path: str, value, types) -> None:
-    types = types if isinstance(types, tuple) else (types,)
-    ok = any(isinstance(value, t) and not (isinstance(value, bool) and t in (int, float)) for t in types)
-    if not ok:
-        raise ConfigError(f"{path} must be {_type_name(types)}, got {value!r} ({type(value).__name__})")
-
-
-def _check_table(path: str, table, schema: Dict[str, tuple]) -> Dict[str, Any]:
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{path}] must be a table, got {type(table).__name__}")
-    unknown = sorted(set(table) - set(schema))
-    if unknown:
-        raise ConfigError(f"unknown key{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))} in "
-                          f"[{path}]; expected keys: {', '.join(sorted(schema))}")
-    out = {}
-    for key, (types, default) in schema.items():
-        where = f"{path}.{key}" if path else key
-        if key in table:
-            _check_value(where, table[key], types)
-            out[key] = table[key]
-        elif default == _REQ:
-            raise ConfigError(f"missing key {where} ({_type_name(types)})")
-        else:
-            out[key] = default
-    return out
+# section -> key -> (accepted types, default); the components' own typed options are the schema
+_TRAIN_DEFAULTS = schema_of(TrainConfig)
+TOP = {"seed": _TRAIN_DEFAULTS["seed"], "device": _TRAIN_DEFAULTS["device"], "out": ((str,), None)}
+SECTIONS: Dict[str, Dict[str, tuple]] = {
+    "data": {"name": ((str,), "ellipses"), "image_size": ((int,), REQUIRED), "n_train": ((int,), REQUIRED),
+             "n_val": ((int,), 0), "seed": ((int,), 0), "measurements": ((str,), "fixed"),
+             "ground_truth": ((bool,), False), "noise_seed": ((int,), None), "grayscale": ((bool,), True)},
+    # [model]: name, backbone and net here; the reconstructor's and the backbone's own options are added per name
+    "model": {"name": ((str,), "reconstructor"), "backbone": ((str,), "unet"), "net": ((dict,), None)},
+    # [train]: TrainConfig (seed and device are top-level keys) and whether to show a progress bar
+    "train": {**{k: v for k, v in _TRAIN_DEFAULTS.items() if k not in ("seed", "device")},
+              "progress": ((bool,), True)},
+}
+#: [model.net]: the NetSpec (its defaults; the channels follow the physics)
+NET_KEYS = schema_of(NetSpec, skip=("in_channels", "out_channels"))
 
 
-def _choice(path: str, value, choices) -> str:
-    if value not in choices:
-        raise ConfigError(f"{path} = {value!r} is unknown; expected one of {', '.join(map(repr, choices))}")
-    return value
-
-
-def _named(path: str, table, registry: Dict[str, str]) -> tuple:
-    if not isinstance(table, dict):
-        raise ConfigError(f"[{path}] must be a table with a name, got {table!r}")
-    if "name" not in table:
-        raise ConfigError(f"[{path}] needs name = one of {', '.join(map(repr, registry))}")
-    _check_value(f"{path}.name", table["name"], str)
-    _choice(f"{path}.name", table["name"], tuple(registry))
-    return table["name"], {k: v for k, v in table.items() if k != "name"}
-
-
-def _class(module: str, class_name: str, path: str):
-    import importlib
-    cls = getattr(importlib.import_module(module), class_name, None)
-    if cls is None:
-        raise ConfigError(f"{path}: {module}.{class_name} is not available in this version of equinet")
-    return cls
-
-
-def _construct(path: str, cls, kwargs: Dict[str, Any], fixed: Dict[str, Any] = None,
-               convert: Dict[str, Callable] = None):
-    """``cls(**fixed, **kwargs)`` with the keys checked against the signature and the default values' types."""
-    fixed, convert = dict(fixed or {}), dict(convert or {})
-    sig = inspect.signature(cls)
-    params = {n: p for n, p in sig.parameters.items() if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)}
-    var_kw = any(p.kind == p.VAR_KEYWORD for p in sig.parameters.values())
-    allowed = sorted(set(params) - set(fixed) - {"self"})
-    for key, value in kwargs.items():
-        where = f"{path}.{key}"
-        if key in fixed or (key not in params and not var_kw):
-            raise ConfigError(f"unknown key {key!r} in [{path}]; {cls.__name__} accepts: {', '.join(allowed)}")
-        if key in convert:
-            kwargs[key] = convert[key](where, value)
-            continue
-        default = params[key].default if key in params else inspect.Parameter.empty
-        if isinstance(default, bool):
-            _check_value(where, value, bool)
-        elif isinstance(default, int):
-            _check_value(where, value, int)
-        elif isinstance(default, float):
-            _check_value(where, value, _NUM)
-        elif isinstance(default, str):
-            _check_value(where, value, str)
-    missing = [n for n, p in params.items() if p.default is inspect.Parameter.empty and n not in kwargs
-               and n not in fixed]
-    if missing:
-        raise ConfigError(f"[{path}] ({cls.__name__}) needs {', '.join(missing)}")
-    try:
-        return cls(**fixed, **kwargs)
-    except (TypeError, ValueError) as err:
-        raise ConfigError(f"[{path}] ({cls.__name__}): {err}") from None
+def _model_schema(m: dict) -> Dict[str, tuple]:
+    """[model]'s keys for the named reconstructor and backbone: theirs plus name, backbone and net."""
+    choice("model.name", m.get("name", "reconstructor"), MODELS.names())
+    choice("model.backbone", m.get("backbone", "unet"), BACKBONES.names())
+    rec = MODELS.get(m.get("name", "reconstructor"))
+    net = BACKBONES.get(m.get("backbone", "unet"))
+    return {**SECTIONS["model"],
+            **schema_of(rec.from_backbone, skip=("build_backbone", "physics", "channels")),
+            **schema_of(net, skip=("spec", "residual"))}
 
 
 # ------------------------------------------------------------------------------------------- builders
 def _noise(path: str, table):
-    name, kw = _named(path, table, NOISES)
-    return _construct(path, _class("equinet.physics", NOISES[name], path), kw)
+    return build_named(path, table, NOISES)
 
 
 def _physics(table: dict, image_size: int):
-    name, kw = _named("physics", table, PHYSICS)
-    cls = _class("equinet.physics", PHYSICS[name], "physics")
-    fixed = {}
-    if "image_size" in inspect.signature(cls).parameters:
+    name, kw = named("physics", table, PHYSICS)
+    cls = PHYSICS.get(name)
+    fixed: Dict[str, Any] = {}
+    if "image_size" in schema_of(cls):
         if "image_size" in kw and kw["image_size"] != image_size:
             raise ConfigError(f"physics.image_size = {kw['image_size']!r} differs from data.image_size = {image_size}")
         kw.pop("image_size", None)
@@ -177,7 +91,7 @@ def _physics(table: dict, image_size: int):
         sigma = kw.pop("kernel_sigma", None)
         if sigma is None or "kernel" in kw:
             raise ConfigError("[physics] blur takes kernel_sigma = <width of its Gaussian kernel in pixels>")
-        _check_value("physics.kernel_sigma", sigma, _NUM)
+        check_value("physics.kernel_sigma", sigma, NUMBER)
         try:
             fixed["kernel"] = gaussian_kernel(float(sigma))
         except ValueError as err:
@@ -185,15 +99,12 @@ def _physics(table: dict, image_size: int):
     if "mask" in kw:
         raise ConfigError("physics.mask cannot be given in a config; use drop/seed (inpainting) or "
                           "acceleration/seed (mri)")
-    return _construct("physics", cls, kw, fixed, {"noise": _noise})
+    return construct("physics", cls, kw, fixed, {"noise": _noise})
 
 
 def _transform(path: str, table):
-    name, kw = _named(path, table, TRANSFORMS)
-    cls = _class("equinet.transforms", TRANSFORMS[name], path)
-
     def group(where, v):
-        _check_value(where, v, str)
+        check_value(where, v, str)
         from ..groups import get
         try:
             return get(v)
@@ -205,19 +116,13 @@ def _transform(path: str, table):
             raise ConfigError(f"{where} must be a non-empty array of transform tables")
         return [_transform(f"{where}[{i}]", t) for i, t in enumerate(v)]
 
-    return _construct(path, cls, kw, convert={"group": group, "transforms": parts})
+    return build_named(path, table, TRANSFORMS, convert={"group": group, "transforms": parts})
 
 
 def _loss_term(path: str, table):
-    name, kw = _named(path, table, LOSSES)
-    cls = _class("equinet.losses", LOSSES[name], path)
-    if "discriminator" in kw:
+    if isinstance(table, dict) and "discriminator" in table:
         raise ConfigError(f"{path}.discriminator cannot be set in a config (the loss builds its own)")
-
-    def sure(where, v):
-        return _loss_term(where, v)
-
-    return _construct(path, cls, kw, convert={"transform": _transform, "sure": sure})
+    return build_named(path, table, LOSSES, convert={"transform": _transform, "sure": _loss_term})
 
 
 def _loss(value):
@@ -228,7 +133,6 @@ def _loss(value):
     terms = [_loss_term(f"loss[{i}]", t) for i, t in enumerate(value)]
     if len(terms) == 1:
         return terms[0]
-    from ..losses import LossSum
     try:
         return LossSum(terms)
     except (TypeError, ValueError) as err:
@@ -236,42 +140,43 @@ def _loss(value):
 
 
 def _model(m: dict, physics, seed: int) -> nn.Module:
-    from ..nets import NetSpec, PinvReconstructor, build
     from ..utils.seeding import derived_seed
-    _choice("model.name", m["name"], MODELS)
-    _choice("model.backbone", m["backbone"], BACKBONES)
-    _choice("model.init", m["init"], ("pinv", "adjoint") if m["name"] == "reconstructor" else ("pinv", "adjoint",
-                                                                                                  "zero"))
-    net = _check_table("model.net", m["net"] or {}, NET_KEYS)
+    net_opts = schema_of(BACKBONES.get(m["backbone"]), skip=("spec", "residual"))
+    rec_opts = {k: m[k] for k in schema_of(MODELS.get(m["name"]).from_backbone,
+                                           skip=("build_backbone", "physics", "channels"))}
+    net = check_table("model.net", m["net"] or {}, NET_KEYS)
     ch = getattr(physics, "channels", None) or 1
     try:
         spec = NetSpec(in_channels=ch, out_channels=ch, **net)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"[model.net]: {err}") from None
-    extra = {"scales": m["scales"]} if m["backbone"] == "unet" else {}
+    cls = BACKBONES.get(m["backbone"])
     torch.manual_seed(derived_seed(seed, 20))
     try:
-        if m["name"] == "reconstructor":
-            return PinvReconstructor(build(m["backbone"], spec, residual=False, **extra), residual=m["residual"],
-                                     init=m["init"])
-        from ..unrolled import UnrolledPGD
-        return UnrolledPGD(physics, build(m["backbone"], spec, residual=True, **extra), n_iter=m["n_iter"],
-                           tied=m["tied"], learn_step=m["learn_step"], image_channels=ch, init=m["init"])
+        return MODELS.get(m["name"]).from_backbone(
+            lambda residual: cls(spec, residual=residual, **{k: m[k] for k in net_opts}), physics, ch, **rec_opts)
     except (TypeError, ValueError) as err:
         raise ConfigError(f"[model]: {err}") from None
 
 
 def _images(d: dict, n: int, channels: int) -> torch.Tensor:
-    if d["name"] == "ellipses":
-        from ..data import random_ellipses
-        x = random_ellipses(n, d["image_size"], seed=d["seed"])
-    else:
-        from ..data import NaturalImageCrops
-        ds = NaturalImageCrops(n, d["image_size"], seed=d["seed"], grayscale=d["grayscale"])
-        x = torch.stack([ds[i] for i in range(n)]).float()
+    x = DATASETS.get(d["name"])(n, d["image_size"], seed=d["seed"], grayscale=d["grayscale"])
     if channels == 2 and x.shape[1] == 1:  # complex-valued operators (MRI): real image, zero imaginary part
         x = torch.cat([x, torch.zeros_like(x)], dim=1)
     return x
+
+
+def train_config(cfg: dict) -> TrainConfig:
+    """The `TrainConfig` of a checked configuration (its [train] table, seed and device)."""
+    t = {k: v for k, v in cfg["train"].items() if k != "progress"}
+    for k in ("betas", "adversary_betas"):
+        if isinstance(t[k], list):
+            t[k] = tuple(t[k])
+    try:
+        return TrainConfig(seed=cfg["seed"], device=cfg["device"], **t)
+    except (TypeError, ValueError) as err:
+        msg = str(err)
+        raise ConfigError(f"[train]: {msg}" if msg.startswith("exactly") else f"train.{msg}") from None
 
 
 # --------------------------------------------------------------------------------------------- parsing
@@ -288,15 +193,18 @@ def parse_config(raw: dict, source: str = "config") -> dict:
         if need not in raw:
             raise ConfigError(f"{source}: missing section [{need}]" if need != "loss" else
                               f"{source}: missing [[loss]] (e.g. [[loss]] name = \"mc\")")
-    cfg = _check_table("", {k: raw[k] for k in TOP if k in raw}, TOP)
+    cfg = check_table("", {k: raw[k] for k in TOP if k in raw}, TOP)
     if cfg["seed"] < 0:
         raise ConfigError(f"seed must be >= 0, got {cfg['seed']}")
     for sec, schema in SECTIONS.items():
-        cfg[sec] = _check_table(sec, raw.get(sec, {}), schema)
+        table = raw.get(sec, {})
+        if sec == "model" and isinstance(table, dict):
+            schema = _model_schema(table)
+        cfg[sec] = check_table(sec, table, schema)
     cfg["physics"], cfg["loss"] = raw["physics"], raw["loss"]
-    d, t = cfg["data"], cfg["train"]
-    _choice("data.name", d["name"], DATASETS)
-    _choice("data.measurements", d["measurements"], MEASUREMENTS)
+    d = cfg["data"]
+    choice("data.name", d["name"], DATASETS.names())
+    choice("data.measurements", d["measurements"], MEASUREMENTS)
     for key in ("image_size", "n_train"):
         if d[key] < 1:
             raise ConfigError(f"data.{key} must be >= 1, got {d[key]}")
@@ -305,29 +213,13 @@ def parse_config(raw: dict, source: str = "config") -> dict:
     if d["measurements"] == "online" and d["ground_truth"]:
         raise ConfigError("data.ground_truth applies to measurements = \"fixed\" (on-line simulation always "
                           "has the images)")
-    if (t["steps"] is None) == (t["epochs"] is None):
-        raise ConfigError("[train] needs exactly one of steps or epochs")
-    for key in ("steps", "epochs", "batch_size", "micro_batches", "checkpoint_every", "log_every", "val_every",
-                "val_batch_size"):
-        if t[key] is not None and t[key] < 1:
-            raise ConfigError(f"train.{key} must be >= 1, got {t[key]}")
-    _choice("train.optimizer", t["optimizer"], OPTIMIZERS)
-    _choice("train.schedule", t["schedule"], ("constant", "cosine"))
-    try:
-        for key in ("lr", "adversary_lr", "grad_clip", "data_range"):
-            if t[key] is not None:
-                check_number(t[key], f"train.{key}", 0, strict_minimum=True)
-        for key in ("weight_decay", "min_lr", "momentum"):
-            check_number(t[key], f"train.{key}", 0)
-        # the images and their measurements are held in memory (MRI: two channels; measurements ~ images)
+    train_config(cfg)  # the [train] values: TrainConfig's own checks, with the key named
+    try:  # the images and their measurements are held in memory (MRI: two channels; measurements ~ images)
         check_memory(16.0 * (d["n_train"] + d["n_val"]) * d["image_size"] ** 2,
                      f"data.n_train + data.n_val = {d['n_train'] + d['n_val']} images of data.image_size = "
                      f"{d['image_size']}")
     except ValueError as err:
         raise ConfigError(str(err)) from None
-    if t["betas"] is not None and (len(t["betas"]) != 2 or not all(
-            isinstance(b, numbers.Real) and not isinstance(b, bool) and 0 <= b < 1 for b in t["betas"])):
-        raise ConfigError(f"train.betas must be two numbers in [0, 1), got {t['betas']!r}")
     return cfg
 
 
@@ -380,7 +272,6 @@ def build_run(cfg: dict) -> Run:
     for anything that cannot be built)."""
     from ..data.measurements import simulate_measurements
     from ..utils.seeding import derived_seed
-    from .schedules import make_schedule
     seed, d, t = cfg["seed"], cfg["data"], cfg["train"]
     physics = _physics(cfg["physics"], d["image_size"])
     loss = _loss(cfg["loss"])
@@ -397,32 +288,14 @@ def build_run(cfg: dict) -> Run:
     train_x, val_x = images[:d["n_train"]], images[d["n_train"]:]
     noise_seed = derived_seed(seed, 10) % 2 ** 62 if d["noise_seed"] is None else d["noise_seed"]
     try:
+        data: Any = train_x  # images: measured on line at every step
         if d["measurements"] == "fixed":
             data = simulate_measurements(physics, train_x, seed=noise_seed, ground_truth=d["ground_truth"])
-        else:
-            data = train_x
         validation = simulate_measurements(physics, val_x, seed=derived_seed(noise_seed, 1) % 2 ** 62,
                                            ground_truth=True) if d["n_val"] else None
     except (TypeError, ValueError) as err:
         raise ConfigError(f"[physics]/[data]: cannot measure the images: {err}") from None
 
-    lr, wd = float(t["lr"]), float(t["weight_decay"])
-    betas = tuple(float(b) for b in t["betas"]) if t["betas"] is not None else (0.9, 0.999)
-    name = t["optimizer"]
-
-    def optimizer(params):
-        if name == "sgd":
-            return torch.optim.SGD(params, lr=lr, momentum=float(t["momentum"]), weight_decay=wd)
-        cls = torch.optim.Adam if name == "adam" else torch.optim.AdamW
-        return cls(params, lr=lr, betas=betas, weight_decay=wd)
-
-    adv_lr = float(t["adversary_lr"])
-    kwargs = dict(steps=t["steps"], epochs=t["epochs"], batch_size=t["batch_size"], micro_batches=t["micro_batches"],
-                  optimizer=optimizer, scheduler=lambda opt, total: make_schedule(t["schedule"], opt, total,
-                                                                                   float(t["min_lr"])),
-                  adversary_optimizer=lambda p: torch.optim.Adam(p, lr=adv_lr, betas=(0.5, 0.999)),
-                  seed=seed, device=cfg["device"], validation=validation, val_every=t["val_every"],
-                  val_batch_size=t["val_batch_size"], data_range=t["data_range"], grad_clip=t["grad_clip"],
-                  checkpoint_every=t["checkpoint_every"], log_every=t["log_every"], progress=t["progress"],
-                  plots=t["plots"], identifiability=t["identifiability"], fingerprint=fingerprint(cfg))
+    kwargs = dict(config=train_config(cfg), validation=validation, progress=t["progress"],
+                  fingerprint=fingerprint(cfg))
     return Run(model, loss, physics, data, validation, kwargs)

@@ -92,7 +92,9 @@ class PlateauCooldown(torch.optim.lr_scheduler.LRScheduler):
 
     @property
     def cooldown_end(self) -> Optional[int]:
-        return None if self.cooldown_start is None else self.cooldown_start + self.cooldown_steps
+        if self.cooldown_start is None or self.cooldown_steps is None:
+            return None
+        return self.cooldown_start + self.cooldown_steps
 
     def get_lr(self):
         t = self.last_epoch

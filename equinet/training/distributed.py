@@ -9,12 +9,23 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
-from typing import Any, List, Optional
+from typing import Any, Dict, List, Optional
 
 import torch
 import torch.distributed as dist
 
-__all__ = ["Context", "setup", "teardown", "all_reduce_sum", "all_gather_objects", "barrier", "AveragingOptimizer"]
+__all__ = ["resolve_device", "Context", "setup", "teardown", "all_reduce_sum", "reduce_values", "all_gather_objects",
+           "barrier", "AveragingOptimizer"]
+
+
+def resolve_device(device) -> torch.device:
+    """``'auto'`` -> CUDA if available else CPU; otherwise ``torch.device(device)``."""
+    if device is None or device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    dev = torch.device(device)
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ValueError(f"device {device!r} requested but CUDA is not available")
+    return dev
 
 
 @dataclass
@@ -76,6 +87,23 @@ def all_reduce_sum(t: torch.Tensor, ctx: Context) -> torch.Tensor:
     return t
 
 
+def check_micro_batches(micro_batches: int, ctx: Context) -> None:
+    """``micro_batches`` must be a multiple of the number of processes (each takes an equal share of slices)."""
+    if micro_batches % ctx.world_size:
+        raise ValueError(f"micro_batches={micro_batches} must be a multiple of the number of processes "
+                         f"({ctx.world_size}); e.g. micro_batches = {ctx.world_size} (the results are then the same "
+                         "for any number of processes dividing it)")
+
+
+def reduce_values(values: Dict[str, float], ctx: Context) -> Dict[str, float]:
+    """Sum a dict of floats over the processes (itself on one process)."""
+    if not ctx.distributed or not values:
+        return values
+    keys = sorted(values)
+    t = all_reduce_sum(torch.tensor([values[k] for k in keys], dtype=torch.float64, device=ctx.device), ctx)
+    return dict(zip(keys, t.tolist()))
+
+
 def all_gather_objects(obj: Any, ctx: Context) -> List[Any]:
     """``[obj of rank 0, obj of rank 1, ...]`` (``[obj]`` on one process)."""
     if not ctx.distributed:
@@ -118,7 +146,7 @@ class AveragingOptimizer(torch.optim.Optimizer):
     def zero_grad(self, set_to_none: bool = True) -> None:
         self.optimizer.zero_grad(set_to_none=set_to_none)
 
-    def step(self, closure=None) -> None:
+    def step(self, closure=None) -> None:  # type: ignore[override]
         if closure is not None:
             raise ValueError("the adversary's optimizer is stepped by the trainer; closures are not supported")
         grads = [torch.zeros_like(p) if p.grad is None else p.grad.detach() * self.weight for p in self._params()]

@@ -8,6 +8,7 @@ model and loss together: what a larger batch or image multiplies), and the measu
 """
 from __future__ import annotations
 
+import dataclasses
 import statistics
 import sys
 import time
@@ -69,17 +70,17 @@ def estimate(config: str, probe_steps: int = 3, device: Optional[str] = None) ->
         cfg["device"] = device
     run = build_run(cfg)
     kw = dict(run.trainer_kwargs)
-    steps_full = kw.pop("steps")
-    epochs = kw.pop("epochs")
-    kw.update(validation=None, val_every=None, progress=False, plots=False, identifiability=False)
+    train = kw.pop("config")
+    steps_full, epochs = train.steps, train.epochs
+    kw.update(config=dataclasses.replace(train, steps=1 + probe_steps, epochs=None, val_every=None, plots=False,
+                                         identifiability=False), validation=None, progress=False)
     saved, times = _SavedTensors(), []
 
     def tick(step, loss):
         saved.step_done()
         times.append(time.perf_counter())
 
-    trainer = Trainer(run.model, run.loss, run.physics, run.data, steps=1 + probe_steps, out=None,
-                      callback=tick, **kw)
+    trainer = Trainer(run.model, run.loss, run.physics, run.data, out=None, callback=tick, **kw)
     total = steps_full if steps_full is not None else \
         epochs * -(-trainer.data.n // trainer.batch_size)
     params = sum(p.numel() for p in trainer.params)

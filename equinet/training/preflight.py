@@ -11,7 +11,8 @@ from torch import nn
 
 from ..losses.base import Loss
 
-__all__ = ["preflight", "identifiability_preflight", "loss_transforms", "rotates_off_grid"]
+__all__ = ["check_weights_finite", "run_first_step_check", "run_preflights", "preflight", "identifiability_preflight",
+           "loss_transforms", "rotates_off_grid"]
 
 #: transformations checked before training (evenly spaced; a few seconds at 32x32): a lower bound of rank M
 PREFLIGHT_TRANSFORMS = 16
@@ -43,7 +44,7 @@ def loss_transforms(loss: Loss) -> list:
     Empty for supervised losses (they see the ground truth, identifiability is not in question)."""
     if loss.needs_ground_truth:
         return []
-    found = []
+    found: list = []
     for m in loss.modules():
         t = getattr(m, "transform", None)
         if t is not None and all(t is not f for f in found):
@@ -100,9 +101,69 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
             warnings.warn(f"{type(loss).__name__}: the rank condition fails for {type(physics).__name__} with "
                           f"{report.transforms} by {report.rank.nullity_M:.0f} of {report.rank.n} directions "
                           f"(rank M = {report.rank.rank_M:.0f} < n = {report.rank.n} with "
-                          f"{report.rank.details.get('transforms_used', report.rank.n_transforms)} evenly spaced transformations "
+                          f"{report.rank.details.get('transforms_used', report.rank.n_transforms)} evenly spaced "
+                          "transformations "
                           "checked; more can only raise rank M): "
                           "equivariant imaging cannot learn the whole nullspace of this operator with this group",
                           UserWarning, stacklevel=3)
         reports.append(report)
     return reports
+
+
+def run_preflights(loss: Loss, physics, y: torch.Tensor, model: nn.Module, identifiability: bool,
+                   quiet: bool = False) -> None:
+    """What a run checks before its first step: `preflight` on one measurement ``y``, and (``identifiability``)
+    `identifiability_preflight`, printed to stderr unless ``quiet``."""
+    import sys
+    preflight(loss, physics, y, model)
+    if identifiability:
+        echo = (lambda line: None) if quiet else (lambda line: print(line, file=sys.stderr))
+        identifiability_preflight(loss, physics, tuple(physics.adjoint(y).shape[-2:]), echo=echo)
+
+
+def run_first_step_check(trainer) -> None:
+    """The first step's checks of a `Trainer`, run without training or writing anything (the command line calls it
+    before it writes its first file): the first batch's measurements are finite and fit the physics and the model
+    (`preflight`), the loss gives a finite value on them, and the validation metrics accept the validation images.
+    The model, the loss and every random state are left as they were. Raises ``ValueError``/``TypeError``."""
+    from ..losses.base import LossInputs, total
+    from ..metrics import psnr, ssim
+    from .checkpoint import forked_rng
+    from .sampling import batch_indices, step_generator
+    t, dev = trainer, trainer.ctx.device
+    ids = torch.tensor_split(batch_indices(t.data.n, t.batch_size, t.seed, 0), t.micro_batches)[0]
+    loss_state = {k: v.clone() for k, v in t.loss.state_dict().items()}
+    was = t.model.training
+    with forked_rng(dev), torch.no_grad():
+        x, y = t.data.fetch(ids)
+        x = None if x is None else x.to(dev)
+        g = step_generator(t.seed, 0, 0, t.micro_batches)
+        y = t.measure(x, g) if y is None else y.to(dev)
+        preflight(t.loss, t.physics, y, t.model)
+        t.model.eval()
+        try:
+            terms = t.loss(LossInputs(y, t.physics, t.model, t.model(y, t.physics), g,
+                                      x if t.loss.needs_ground_truth else None))
+        finally:
+            t.model.train(was)
+            t.loss.load_state_dict(loss_state)
+        if t.validation is not None:  # the metrics accept the validation images (e.g. SSIM's window)
+            xv, yv = t.validation.batch(torch.arange(min(1, len(t.validation))))
+            t.model.eval()
+            try:
+                uv, xv = t.model(yv.to(dev), t.physics), xv.to(dev)
+            finally:
+                t.model.train(was)
+            psnr(uv, xv, t.config.data_range), ssim(uv, xv, t.config.data_range)
+        tot = total(terms)
+        if not bool(torch.isfinite(tot)):
+            raise ValueError(f"the loss is not finite on the first batch ({float(tot)}: "
+                             f"{ {k: float(v) for k, v in terms.items()} }); check its weights and the data")
+
+
+def check_weights_finite(params, step: int, lr: float, loss: float) -> None:
+    """A FloatingPointError when an update made a weight NaN or inf (``step`` 0-based; ``lr`` and ``loss`` of it)."""
+    if not bool(torch.stack([torch.isfinite(p.detach()).all() for p in params]).all()):
+        raise FloatingPointError(
+            f"the weights became NaN or inf at step {step + 1} (learning rate {lr:g}, loss before the update "
+            f"{loss:.4g}); lower the learning rate, set grad_clip, or check the loss weights")

@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from ..losses.base import Loss, LossInputs
+from ..utils.checks import check_nonnegative_float, check_positive_float
 from ..utils.progress import Progress
 from .log import History
 from .schedules import SCHEDULES, make_schedule
@@ -39,18 +40,10 @@ class _CallableSupervised(Loss):
         self.fn = fn
 
     def terms(self, inputs: LossInputs) -> Dict[str, torch.Tensor]:
-        value = self.fn(inputs.x1, inputs.x)
+        value = self.fn(inputs.x1, inputs.ground_truth())
         if not isinstance(value, torch.Tensor) or value.dim() != 0:
             raise TypeError("loss must return a scalar tensor")
         return {"loss": value}
-
-
-def _number(v, name: str, positive: bool = False) -> float:
-    import math
-    import numbers
-    if isinstance(v, bool) or not isinstance(v, numbers.Real) or not math.isfinite(v) or v < 0 or (positive and v == 0):
-        raise ValueError(f"{name} must be a finite number {'> 0' if positive else '>= 0'}, got {v!r}")
-    return float(v)
 
 
 def fit_supervised(model: nn.Module, physics, images, *, loss: Callable = mse_loss,
@@ -69,8 +62,9 @@ def fit_supervised(model: nn.Module, physics, images, *, loss: Callable = mse_lo
     if measure is None and not callable(getattr(physics, "measure", None)):
         raise TypeError("physics must provide measure(x, generator) (an equinet.physics.LinearPhysics) "
                         "or pass measure=")
-    lr = _number(lr, "lr", positive=True)
-    min_lr, weight_decay = _number(min_lr, "min_lr"), _number(weight_decay, "weight_decay")
+    lr = check_positive_float(lr, "lr")
+    min_lr = check_nonnegative_float(min_lr, "min_lr")
+    weight_decay = check_nonnegative_float(weight_decay, "weight_decay")
     if schedule not in SCHEDULES:
         raise ValueError(f"schedule must be one of {SCHEDULES}, got {schedule!r}")
     if isinstance(images, torch.Tensor) and images.dim() != 4:

@@ -13,11 +13,14 @@ per batch. See ``docs/transforms.md``.
 >>> T.apply(x, p).shape
 torch.Size([4, 1, 16, 16])
 """
-from .base import Transform
+from ..utils.registry import import_submodules
+from .base import TRANSFORMS, Transform
 from .compose import Compose
 from .functional import grid_permutations, o2_act, roll
 from .rotate import Flip, GroupTransform, Rot90, Rotate
 from .shift import Shift
 
-__all__ = ["Transform", "GroupTransform", "Rotate", "Rot90", "Flip", "Shift", "Compose", "o2_act", "roll",
+import_submodules(__name__, __path__)  # a transform added as one new module registers itself: no edit here
+
+__all__ = ["TRANSFORMS", "Transform", "GroupTransform", "Rotate", "Rot90", "Flip", "Shift", "Compose", "o2_act", "roll",
            "grid_permutations"]

@@ -13,19 +13,17 @@ the transformation it used.
 """
 from __future__ import annotations
 
-import numbers
 from typing import Optional, Tuple
 
 import torch
 
-__all__ = ["Transform", "check_positive_int"]
+from ..utils.checks import check_positive_int
+from ..utils.registry import Registry
 
+__all__ = ["Transform", "check_positive_int", "TRANSFORMS"]
 
-def check_positive_int(value, name: str) -> int:
-    """``value`` as an int after checking it is a positive integer (bools refused)."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    return int(value)
+#: name -> transform class (the TOML's ``transform = { name = ... }``); each registers itself where defined
+TRANSFORMS: Registry = Registry("transform")
 
 
 class Transform:

@@ -11,11 +11,12 @@ from typing import Sequence
 
 import torch
 
-from .base import Transform
+from .base import TRANSFORMS, Transform
 
 __all__ = ["Compose"]
 
 
+@TRANSFORMS.register("compose")
 class Compose(Transform):
     """``T_n ∘ ... ∘ T_1`` with one parameter row per image (the parts' parameters concatenated)."""
 

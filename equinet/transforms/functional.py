@@ -7,7 +7,8 @@ convention of `equinet.groups.act` (centre of the array, y up, counter-clockwise
 * elements that preserve the pixel grid (multiples of 90°, with or without the flip) are exact: one gather of
   precomputed pixel permutations (the 8 elements of D4, built by ``groups.act`` on an index image);
 * other elements are interpolated, all at once: ``'bilinear'`` is one ``grid_sample`` with a per-sample affine
-  grid (one batched matmul of a cached identity grid; zeros outside), ``'fourier'`` is a per-sample exact quarter turn followed by three per-sample FFT shears
+  grid (one batched matmul of a cached identity grid; zeros outside), ``'fourier'`` is a per-sample exact quarter
+  turn followed by three per-sample FFT shears
   on a zero-padded canvas (band-limited rotation, Unser et al. 1995).
 """
 from __future__ import annotations

@@ -13,7 +13,7 @@ from typing import Optional, Sequence, Union
 import torch
 
 from ..groups import PlanarGroup, cyclic, flips
-from .base import Transform, check_positive_int
+from .base import TRANSFORMS, Transform, check_positive_int
 from .functional import INTERPOLATIONS, o2_act, o2_inverse
 
 __all__ = ["GroupTransform", "Rotate", "Rot90", "Flip"]
@@ -55,6 +55,7 @@ class _O2Transform(Transform):
         return torch.stack([torch.remainder(angle.to(torch.float64), TWO_PI), reflect.to(torch.float64)], dim=1)
 
 
+@TRANSFORMS.register("group")
 class GroupTransform(_O2Transform):
     """Random elements of an equinet group: uniform over a finite group (C_N, D_N), Haar-uniform over SO(2)/O(2).
 
@@ -103,6 +104,7 @@ class GroupTransform(_O2Transform):
         return f"{self.group!r}, interpolation={self.interpolation!r}"
 
 
+@TRANSFORMS.register("rotate")
 class Rotate(_O2Transform):
     """Rotations by an angle drawn uniformly from ``degrees`` (a range ``(lo, hi)``, or ``d`` for ``(-d, d)``;
     default the whole circle), interpolated with ``'bilinear'`` or ``'fourier'``; ``multiples`` restricts the
@@ -120,12 +122,13 @@ class Rotate(_O2Transform):
         else:
             raise TypeError(f"degrees must be a number d (range (-d, d)) or a pair (lo, hi), got {degrees!r}")
         if not (math.isfinite(lo) and math.isfinite(hi)) or hi <= lo or hi - lo > 360.0:
-            raise ValueError(f"the angle range must be finite with lo < hi and hi - lo <= 360 degrees, got ({lo}, {hi})")
+            raise ValueError(f"the angle range must be finite with lo < hi and hi - lo <= 360 degrees, "
+                             f"got ({lo}, {hi})")
         if multiples is not None:
             if isinstance(multiples, bool) or not isinstance(multiples, numbers.Real) or not 0 < multiples <= 360:
                 raise ValueError(f"multiples must be a number of degrees in (0, 360], got {multiples!r}")
-            self._steps = torch.arange(math.ceil(lo / multiples), math.floor(hi / multiples) + 1,
-                                       dtype=torch.float64) * float(multiples)
+            steps = torch.arange(math.ceil(lo / multiples), math.floor(hi / multiples) + 1, dtype=torch.float64)
+            self._steps: Optional[torch.Tensor] = steps * float(multiples)
             if hi - lo == 360.0 and self._steps.numel() > 1 and \
                     abs((self._steps[-1] - self._steps[0]).item() - 360.0) < 1e-9:
                 self._steps = self._steps[:-1]  # lo and hi are the same rotation
@@ -161,6 +164,7 @@ class Rotate(_O2Transform):
         return f"degrees={self.degrees}{m}, interpolation={self.interpolation!r}"
 
 
+@TRANSFORMS.register("rot90")
 class Rot90(GroupTransform):
     """Exact random quarter turns (the group C4): pixel permutations, no interpolation."""
 
@@ -168,6 +172,7 @@ class Rot90(GroupTransform):
         super().__init__(cyclic(4), "bilinear", n_trans, per_sample)
 
 
+@TRANSFORMS.register("flip")
 class Flip(GroupTransform):
     """Exact random up-down flips (the group {e, F} = D1)."""
 

@@ -6,12 +6,12 @@ Parameters (``param_dim = 2``): ``(rows, columns)`` as in ``torch.roll(x, (rows,
 from __future__ import annotations
 
 import numbers
-from typing import Optional
+from typing import Optional, Tuple
 
 import torch
 
 from ..physics.base import as_image_size
-from .base import Transform, check_positive_int
+from .base import TRANSFORMS, Transform, check_positive_int
 from .functional import roll
 
 __all__ = ["Shift"]
@@ -21,6 +21,7 @@ __all__ = ["Shift"]
 MAX_SHIFT = 1024
 
 
+@TRANSFORMS.register("shift")
 class Shift(Transform):
     """Random integer circular shifts: uniform over all ``H * W`` shifts of an ``image_size`` image, or uniform
     over ``[-max_shift, max_shift]`` in each direction.
@@ -44,7 +45,8 @@ class Shift(Transform):
                 raise ValueError(f"max_shift = {max_shift} is above the supported maximum {MAX_SHIFT} (the set holds "
                                  f"(2 max_shift + 1)² shifts; circular shifts repeat beyond the image size)")
             m = int(max_shift)
-            self._low, self._count = (-m, -m), (2 * m + 1, 2 * m + 1)
+            self._low: Tuple[int, int] = (-m, -m)
+            self._count: Tuple[int, int] = (2 * m + 1, 2 * m + 1)
         else:
             h, w = as_image_size(image_size)
             self._low, self._count = (0, 0), (h, w)

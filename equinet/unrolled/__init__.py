@@ -1,4 +1,4 @@
-"""Unrolled reconstruction algorithms with learned (equivariant) proximal networks."""
-from .pgd import UnrolledPGD  # noqa: F401
+"""Kept for old import paths: the unrolled reconstructors live in `equinet.reconstructors`."""
+from ..reconstructors import UnrolledPGD  # noqa: F401  (compatibility re-export)
 
 __all__ = ["UnrolledPGD"]

@@ -15,8 +15,9 @@ import torch
 from .seeding import check_seed
 
 __all__ = ["check_positive_int", "check_nonnegative_int", "check_seed", "check_positive_float", "check_bool",
-           "check_image_size", "check_mask", "check_floating", "check_finite", "check_number", "check_at_most",
-           "check_memory", "available_memory", "format_bytes", "MemoryEstimateError"]
+           "check_image_size", "check_mask", "check_floating", "check_finite", "check_nonnegative_float", "check_int",
+           "check_real", "check_number", "check_at_most", "check_memory", "available_memory", "format_bytes",
+           "MemoryEstimateError"]
 
 
 def _is_int(v) -> bool:
@@ -96,6 +97,41 @@ def check_finite(t: torch.Tensor, name: str) -> torch.Tensor:
     return t
 
 
+def check_nonnegative_float(value, name: str) -> float:
+    """``value`` as a finite float >= 0 (bools refused), e.g. a loss weight."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_int(value, name: str, minimum: int = 0) -> int:
+    """``value`` as an int >= ``minimum``: a TypeError for a non-integer (bools included), a ValueError below it.
+
+    >>> check_int(3, "kernel_size", 1)
+    3
+    >>> check_int(2.5, "kernel_size", 1)
+    Traceback (most recent call last):
+    ...
+    TypeError: kernel_size must be an integer >= 1, got 2.5
+    """
+    if not _is_int(value):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be >= {minimum}, got {value}")
+    return int(value)
+
+
+def check_real(value, name: str, minimum: float = 0.0, strict: bool = False) -> float:
+    """``value`` as a finite float >= ``minimum`` (> with ``strict``): a TypeError for a non-number (bools
+    included), a ValueError for a value out of range."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__}")
+    value = float(value)
+    if not math.isfinite(value) or value < minimum or (strict and value == minimum):
+        raise ValueError(f"{name} must be finite and {'>' if strict else '>='} {minimum:g}, got {value}")
+    return value
+
+
 def check_number(value, name: str, minimum: Optional[float] = None, maximum: Optional[float] = None,
                  strict_minimum: bool = False) -> float:
     """``value`` as a finite float in ``[minimum, maximum]`` (``(minimum, maximum]`` with ``strict_minimum``);
@@ -114,8 +150,8 @@ def check_number(value, name: str, minimum: Optional[float] = None, maximum: Opt
     if maximum is not None:
         bound += (" and" if bound else "") + f" <= {maximum:g}"
     if isinstance(value, bool) or not isinstance(value, numbers.Real) or not math.isfinite(value) \
-            or (minimum is not None and (value <= minimum if strict_minimum else value < minimum)) \
-            or (maximum is not None and value > maximum):
+            or (minimum is not None and (float(value) <= minimum if strict_minimum else float(value) < minimum)) \
+            or (maximum is not None and float(value) > maximum):
         raise ValueError(f"{name} must be a finite number{bound}, got {value!r}")
     return float(value)
 

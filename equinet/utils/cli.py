@@ -116,7 +116,7 @@ def _wrap(text: str) -> str:
         else:
             flush()
             m = re.match(r"^(\s*)(\* |\S+\s{2,})?", line)
-            hang = len(m.group(0)) if m.group(2) else len(m.group(1))
+            hang = 0 if m is None else len(m.group(0)) if m.group(2) else len(m.group(1))
             out.append(textwrap.fill(line, width, subsequent_indent=" " * hang, break_on_hyphens=False)
                        if len(line) > width else line)
     flush()

@@ -53,7 +53,7 @@ class Progress:
                  unit: str = "it", quiet: bool = False, file=None, width: int = 24, min_interval: float = 0.1,
                  log_interval: float = 10.0, clock: Callable[[], float] = time.monotonic):
         if total is None and iterable is not None and hasattr(iterable, "__len__"):
-            total = len(iterable)
+            total = len(iterable)  # type: ignore[arg-type]
         if total is None:
             raise ValueError("Progress needs total (the number of units of work) or an iterable with a length")
         if isinstance(total, bool) or not isinstance(total, (int, float)) or not math.isfinite(total) or total <= 0:
@@ -72,7 +72,7 @@ class Progress:
         self.start = clock()
         self._last_draw = -math.inf
         self._last_len = 0
-        self._drawn = None  # (n, postfix) of the last line drawn
+        self._drawn: Optional[tuple] = None  # (n, postfix) of the last line drawn
         self.closed = False
 
     # ------------------------------------------------------------------ counters

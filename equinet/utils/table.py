@@ -43,7 +43,7 @@ def fit_table(rows: Sequence[Sequence[str]], width: Optional[int] = None) -> str
     if not rows:
         return ""
     n = max(len(r) for r in rows)
-    rows = [r + [""] * (n - len(r)) for r in rows]
+    rows = [list(r) + [""] * (n - len(r)) for r in rows]
     cap = max(8, width // 3)  # no single column may take more than a third of the line
     widths = [min(cap, max(len(r[j]) for r in rows)) for j in range(n)]
     keep = n

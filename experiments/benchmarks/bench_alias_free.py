@@ -46,7 +46,7 @@ from equinet import groups  # noqa: E402
 from equinet import nn as enn  # noqa: E402
 from equinet.kernels.diagnostics import analytic_field, stack_equivariance_error  # noqa: E402
 from equinet.nn.alias_free_quincunx import QuincunxAliasFreeNonlinearity  # noqa: E402
-from equinet.nets import NetSpec, build  # noqa: E402
+from equinet.nets import Activation, NetSpec, build  # noqa: E402
 from equinet.utils import write_json  # noqa: E402
 
 warnings.filterwarnings("ignore")
@@ -208,7 +208,7 @@ def bench_dncnn(args, res):
         for seed in range(n_init):
             for a in ("relu", "relu_aa", "relu_aa_q", "relu_aa_q_bypass"):
                 torch.manual_seed(seed)
-                spec = NetSpec(G, width=4, depth=5, kernel_size=5, activation=a if a == "relu" else "relu_aa")
+                spec = NetSpec(G, width=4, depth=5, kernel_size=5, activation=a if a == "relu" else Activation("relu", "radial"))
                 eq = build("dncnn", spec).eval()
                 if a.startswith("relu_aa_q"):
                     swap_quincunx(eq, bypass=a.endswith("bypass"))
@@ -278,7 +278,7 @@ def bench_ct(args, res):
             return QuincunxAliasFreeNonlinearity(ftype, function, linear_bypass=bypass, **kw)
         equinet.nn.AliasFreeNonlinearity = factory
     print(f"[D] quick CT comparison, every proximal network's ReLU alias-free: {args.ct_variant}")
-    equinet_main(["compare", "--quick", "--operators", "ct", "--activation", "relu_aa"] + args.compare_args)
+    equinet_main(["compare", "--quick", "--operators", "ct", "--alias-free", "radial"] + args.compare_args)
 
 
 def main(argv=None):

@@ -4,7 +4,7 @@ import pytest
 import torch
 
 from equinet import groups
-from equinet.nets import NetSpec, build, count_parameters
+from equinet.nets import Activation, NetSpec, build, count_parameters
 from equinet.nn.export import is_standard
 
 NETS = ["dncnn", "unet"]
@@ -137,7 +137,7 @@ def test_other_activations_exact_exportable_and_used(net, activation):
     m.load_state_dict(relu_net.state_dict())
     assert rel_err(m(x), relu_net(x)) > 1e-3
     twin = spec.translation_twin("width", net=net)
-    assert twin.activation == activation
+    assert twin.activation == Activation(activation)
 
 
 def test_activation_errors():
@@ -147,7 +147,7 @@ def test_activation_errors():
         NetSpec("C4", activation="elu", bias=False)
     with pytest.raises(ValueError, match="norm nonlinearity"):
         NetSpec("SO2", activation="softplus")
-    assert NetSpec("C4", activation="leaky_relu", bias=False).activation == "leaky_relu"
+    assert NetSpec("C4", activation="leaky_relu", bias=False).activation == Activation("leaky_relu")
 
 
 @pytest.mark.parametrize("bad,error,match", [

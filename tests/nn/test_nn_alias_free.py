@@ -10,7 +10,7 @@ import torch.nn.functional as F
 
 from equinet import groups
 from equinet import nn as enn
-from equinet.nets import NetSpec, build
+from equinet.nets import Activation, NetSpec, build
 from equinet.nn.alias_free import lowpass_filter
 from equinet.nn.alias_free_quincunx import (QuincunxAliasFreeNonlinearity, linear_response, quincunx_filters,
                                             quincunx_response)
@@ -126,7 +126,7 @@ def test_memory_format_kept_and_channels_last_network_equal():
     y_cl = layer(x.contiguous(memory_format=torch.channels_last))
     assert y_cl.is_contiguous(memory_format=torch.channels_last) and not y_cl.is_contiguous()
     torch.testing.assert_close(y_cl, y, rtol=0, atol=1e-14)
-    net = build("dncnn", NetSpec(C4, width=2, depth=3, activation="relu_aa")).double().eval()
+    net = build("dncnn", NetSpec(C4, width=2, depth=3, activation=Activation("relu", "radial"))).double().eval()
     u = torch.randn(1, 1, 12, 12, dtype=torch.float64)
     with torch.no_grad():
         torch.testing.assert_close(net(u.contiguous(memory_format=torch.channels_last)), net(u), rtol=0, atol=1e-12)
@@ -167,17 +167,32 @@ def test_bad_field_types_and_options():
         enn.AliasFreeNonlinearity(t)(torch.randn(1, 3, 8, 8))
 
 
-@pytest.mark.parametrize("suffix", ["_aa", "_aaq"])
-def test_netspec_refuses_alias_free_where_it_cannot_work(suffix):
+@pytest.mark.parametrize("alias_free", ["radial", "quincunx"])
+def test_netspec_refuses_alias_free_where_it_cannot_work(alias_free):
     with pytest.raises(ValueError, match="norm"):
-        NetSpec("SO2", activation="relu" + suffix)
+        NetSpec("SO2", activation=Activation("relu", alias_free))
     with pytest.raises(ValueError, match="homogeneous"):
-        NetSpec("C4", activation="softplus" + suffix, bias=False)
+        NetSpec("C4", activation=Activation("softplus", alias_free), bias=False)
+
+
+@pytest.mark.parametrize("old,function,alias_free,bypass", [("relu_aa", "relu", "radial", False),
+                                                            ("leaky_relu_aaq", "leaky_relu", "quincunx", True),
+                                                            ("softplus_aaq", "softplus", "quincunx", False)])
+def test_the_old_activation_strings_still_work_with_a_deprecation_warning(old, function, alias_free, bypass):
+    with pytest.warns(DeprecationWarning, match=f"{old!r} is deprecated; use Activation"):
+        spec = NetSpec("C4", width=1, depth=2, activation=old)
+    assert spec.activation == Activation(function, alias_free, bypass)
+    torch.manual_seed(0)
+    a = build("dncnn", spec)
+    torch.manual_seed(0)
+    b = build("dncnn", NetSpec("C4", width=1, depth=2, activation=Activation(function, alias_free)))
+    x = torch.randn(1, 1, 9, 9)
+    assert torch.equal(a(x), b(x))
 
 
 def test_netspec_switch():
     torch.manual_seed(0)
-    aa = build("dncnn", NetSpec(C8, width=2, depth=3, activation="relu_aa"))
+    aa = build("dncnn", NetSpec(C8, width=2, depth=3, activation=Activation("relu", "radial")))
     torch.manual_seed(0)
     plain = build("dncnn", NetSpec(C8, width=2, depth=3, activation="relu"))
     assert sum(isinstance(m, enn.AliasFreeNonlinearity) for m in aa.modules()) == 2
@@ -189,7 +204,7 @@ def test_netspec_switch():
     assert list(aa.state_dict()) == list(sd)
     # exact on the grid (odd and even sizes), also the bias-free U-Net, and the export computes the same
     assert_equivariant(aa, aa.in_type, aa.out_type, grid(C8), atol=1e-10, image_size=[16, 17])
-    unet = build("unet", NetSpec(D4, width=1, depth=2, activation="relu_aa", bias=False), scales=1)
+    unet = build("unet", NetSpec(D4, width=1, depth=2, activation=Activation("relu", "radial"), bias=False), scales=1)
     assert_equivariant(unet, unet.in_type, unet.out_type, grid(D4), atol=1e-10, image_size=[14, 15])
     x = torch.randn(1, 1, 15, 15)
     with torch.no_grad():
@@ -201,12 +216,12 @@ def test_netspec_offgrid_tolerance():
     tolerance 6e-3 (3x margin; tests/nets/test_offgrid_tolerances.py allows 0.1 for ReLU nets), >= 4x better."""
     els = [g for g in C8.testing_elements(16) if not g.preserves_grid][:2]
     errs = {}
-    for a in ("relu", "relu_aa"):
+    for a in ("relu", Activation("relu", "radial")):
         torch.manual_seed(0)
         m = build("dncnn", NetSpec(C8, width=2, depth=3, kernel_size=5, activation=a))
-        errs[a] = check_equivariance(m, m.in_type, m.out_type, els, image_size=33).max_error()
-    assert errs["relu_aa"] <= 6e-3
-    assert errs["relu_aa"] < 0.25 * errs["relu"]
+        errs[str(a)] = check_equivariance(m, m.in_type, m.out_type, els, image_size=33).max_error()
+    assert errs["relu (alias-free, radial)"] <= 6e-3
+    assert errs["relu (alias-free, radial)"] < 0.25 * errs["relu"]
 
 
 # ----- the quincunx variant (QuincunxAliasFreeNonlinearity) -----
@@ -317,16 +332,16 @@ def test_netspec_switch_quincunx():
     """'relu_aaq' builds the quincunx variant with the linear bypass (ReLU/leaky ReLU), 'softplus_aaq' without:
     same parameters as the ReLU network, exact on the grid, positively homogeneous when bias-free, exported."""
     torch.manual_seed(0)
-    q = build("dncnn", NetSpec(C8, width=2, depth=3, activation="relu_aaq"))
+    q = build("dncnn", NetSpec(C8, width=2, depth=3, activation=Activation("relu", "quincunx")))
     torch.manual_seed(0)
     plain = build("dncnn", NetSpec(C8, width=2, depth=3, activation="relu"))
     layers = [m for m in q.modules() if isinstance(m, QuincunxAliasFreeNonlinearity)]
     assert len(layers) == 2 and all(m.linear is not None for m in layers)
-    soft = build("dncnn", NetSpec(C8, width=2, depth=3, activation="softplus_aaq"))
+    soft = build("dncnn", NetSpec(C8, width=2, depth=3, activation=Activation("softplus", "quincunx")))
     assert all(m.linear is None for m in soft.modules() if isinstance(m, QuincunxAliasFreeNonlinearity))
     assert list(q.state_dict()) == list(plain.state_dict())
     assert_equivariant(q, q.in_type, q.out_type, grid(C8), atol=1e-10, image_size=[16, 17])
-    bf = build("unet", NetSpec(D4, width=1, depth=2, activation="leaky_relu_aaq", bias=False), scales=1)
+    bf = build("unet", NetSpec(D4, width=1, depth=2, activation=Activation("leaky_relu", "quincunx"), bias=False), scales=1)
     assert_equivariant(bf, bf.in_type, bf.out_type, grid(D4), atol=1e-10, image_size=[14, 15])
     x = torch.randn(2, 1, 14, 14)
     with torch.no_grad():

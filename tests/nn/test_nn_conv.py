@@ -220,14 +220,14 @@ def test_empty_kernel_basis_warns():
 def _expected_filter_norms(layer: SteerableConv2d) -> torch.Tensor:
     """E ||filter of output channel o||² under the layer's initialisation, exactly: Σ_n std_n² ||B_n[o]||²."""
     fan: dict = {}
-    for _, n_o, n_i, n_t, _, og in layer._block_meta:
+    for _, n_o, n_i, n_t, _, og in layer.expansion.blocks:
         fan[og] = fan.get(og, 0) + n_i * n_t
     e = torch.zeros(layer.out_type.size, dtype=torch.float64)
-    for name, n_o, n_i, n_t, _, og in layer._block_meta:
-        B = getattr(layer, name).double()                       # [n_t, d_o, d_i, k, k]
+    for name, n_o, n_i, n_t, _, og in layer.expansion.blocks:
+        B = getattr(layer.expansion, name).double()                       # [n_t, d_o, d_i, k, k]
         std2 = layer.gain ** 2 * B.shape[1] / fan[og]
         per_channel = B.pow(2).sum(dim=(0, 2, 3, 4))            # Σ_n ||B_n[o_local]||²  [d_o]
-        out_idx = getattr(layer, name + "_out").view(n_o, B.shape[1])
+        out_idx = getattr(layer.expansion, name + "_out").view(n_o, B.shape[1])
         e.index_add_(0, out_idx.reshape(-1), (n_i * std2 * per_channel).repeat(n_o))
     return e
 

@@ -18,6 +18,8 @@ n_val = {n_val}
 [model]
 backbone = "dncnn"
 [model.net]
+group = "C1"
+kernel_size = 3
 width = 4
 depth = 3
 [[loss]]

@@ -1,7 +1,7 @@
 """Translation- vs roto-translation-equivariant unrolled reconstruction (Fig. 5 of the imaging paper; Celledoni et
 al. 2021, "Equivariant neural networks for inverse problems").
 
-Unrolled proximal gradient descent (`equinet.unrolled.UnrolledPGD`) is trained with proximal networks that
+Unrolled proximal gradient descent (`equinet.reconstructors.UnrolledPGD`) is trained with proximal networks that
 are ordinary CNNs (translation equivariant, the ``NetSpec.translation_twin`` of the reference network) or
 steerable C4/C8 networks on regular fields (roto-translation equivariant), for several training-set sizes, on
 sparse-view CT and Cartesian MRI of random ellipse phantoms. Every model is evaluated on held-out phantoms and on

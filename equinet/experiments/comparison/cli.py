@@ -7,7 +7,8 @@ import os
 import textwrap
 from typing import List, Optional, Sequence, Tuple
 
-from ...nets.spec import ACTIVATIONS
+from ...nets import NETWORKS
+from ...nets.activation import FUNCTIONS, LEGACY_NAMES, AliasFree
 from ...utils.cli import Parser, user_input
 from ...utils.lock import OutputLock
 from ..runner import prepare_output
@@ -53,10 +54,12 @@ def build_parser(default_mode: str = "full", prog: Optional[str] = None) -> argp
     ap.add_argument("--depth", type=int, default=None, help="convolutions per proximal network (quick 4)")
     ap.add_argument("--kernel-size", type=int, default=None, help="odd kernel size of every convolution")
     ap.add_argument("--width", type=int, default=None, help="regular fields of the reference C8 network")
-    ap.add_argument("--net", choices=("dncnn", "unet"), default=None, help="proximal network (default dncnn)")
-    ap.add_argument("--activation", choices=ACTIVATIONS, default=None, metavar="NAME",
-                    help="pointwise nonlinearity of every proximal network, one of " + ", ".join(ACTIVATIONS)
-                         + " (default relu)")
+    ap.add_argument("--net", choices=NETWORKS.names(), default=None, help="proximal network (default dncnn)")
+    ap.add_argument("--activation", choices=FUNCTIONS + tuple(LEGACY_NAMES), default=None, metavar="NAME",
+                    help="pointwise nonlinearity of every proximal network, one of " + ", ".join(FUNCTIONS)
+                         + " (default relu; the former '_aa'/'_aaq' forms are deprecated: use --alias-free)")
+    ap.add_argument("--alias-free", choices=tuple(a.value for a in AliasFree), default=None,
+                    help="evaluate the nonlinearity alias-free: radial or quincunx (default none; docs/alias_free.md)")
     ap.add_argument("--backend", choices=BACKENDS, default=None,
                     help="library that builds the equivariant proximal networks (escnn/e2cnn need the escnn "
                          "extra; DnCNN only); default equinet")

@@ -6,8 +6,8 @@ import math
 from dataclasses import dataclass
 from typing import Optional, Tuple
 
-from ...nets.spec import ACTIVATIONS, NetSpec
-from ...unrolled.pgd import MAX_ITERATIONS
+from ...nets import NETWORKS, Activation, AliasFree, NetSpec
+from ...reconstructors.unrolled_pgd import MAX_ITERATIONS
 from ...utils.checks import check_at_most, check_memory, check_number, check_positive_int
 from ...utils.seeding import check_seed
 
@@ -66,6 +66,7 @@ class ComparisonConfig:
     width: int = 4
     net: str = "dncnn"
     activation: str = "relu"
+    alias_free: str = "none"
     backend: str = "equinet"
     init: str = "pinv"
     ct_angles: int = 50
@@ -127,8 +128,8 @@ class ComparisonConfig:
             raise ValueError("lr must be > 0")
         if self.orientation not in ("aligned", "uniform"):
             raise ValueError(f"orientation must be 'aligned' or 'uniform', got {self.orientation!r}")
-        if self.net not in ("dncnn", "unet"):
-            raise ValueError(f"net must be 'dncnn' or 'unet', got {self.net!r}")
+        if self.net not in NETWORKS:
+            raise ValueError(f"net must be one of {NETWORKS.names()}, got {self.net!r}")
         if self.backend not in BACKENDS:
             raise ValueError(f"backend must be one of {BACKENDS}, got {self.backend!r}")
         if self.backend != "equinet":
@@ -136,8 +137,7 @@ class ComparisonConfig:
                 raise ValueError(f"backend {self.backend!r} builds DnCNN proximal networks only (got net={self.net!r})")
             from ...interop import require
             require(self.backend)  # a missing library fails here, before any training
-        if self.activation not in ACTIVATIONS:
-            raise ValueError(f"activation must be one of {ACTIVATIONS}, got {self.activation!r}")
+        self.activation_options()
         if self.init not in ("zero", "pinv", "adjoint"):
             raise ValueError(f"init must be 'zero', 'pinv' or 'adjoint', got {self.init!r}")
         if not 0 <= self.figure_index < self.n_test:
@@ -166,7 +166,19 @@ class ComparisonConfig:
     def reference_spec(self, channels: int) -> NetSpec:
         """The reference network: a C8 DnCNN/U-Net spec with ``width`` regular fields on ``channels`` images."""
         return NetSpec("C8", in_channels=channels, out_channels=channels, width=self.width, depth=self.depth,
-                       kernel_size=self.kernel_size, activation=self.activation)
+                       kernel_size=self.kernel_size, activation=self.activation_options())
+
+    def activation_options(self) -> Activation:
+        """The typed `Activation` of ``activation`` (a function name) and ``alias_free``."""
+        act = Activation.parse(self.activation, "activation")
+        if self.alias_free not in tuple(a.value for a in AliasFree):
+            raise ValueError(f"alias_free must be one of {tuple(a.value for a in AliasFree)}, got {self.alias_free!r}")
+        if self.alias_free != AliasFree.NONE.value:
+            if act.alias_free is not AliasFree.NONE:
+                raise ValueError(f"give the alias-free variant once: activation={self.activation!r} and "
+                                 f"alias_free={self.alias_free!r}")
+            act = Activation(act.function, self.alias_free)
+        return act
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)

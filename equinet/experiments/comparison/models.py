@@ -5,7 +5,7 @@ import warnings
 from typing import Dict
 
 from ...nets import NetSpec, build
-from ...unrolled import UnrolledPGD
+from ...reconstructors import UnrolledPGD
 from .config import ComparisonConfig
 
 __all__ = ["build_prox_specs", "build_model", "ZeroedProx"]

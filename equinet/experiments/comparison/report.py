@@ -104,7 +104,7 @@ def markdown_header(cfg: ComparisonConfig, wall: float, device, workers: int, th
             f"{n}x{n} {cfg.orientation} ellipse phantoms, train sizes {list(cfg.train_sizes)}, {cfg.n_test} test "
             f"images, {cfg.steps} Adam steps (batch {cfg.batch_size}, lr {cfg.lr:g}, {cfg.schedule} schedule), "
             f"{cfg.repeats} repeat(s), unrolled PGD {cfg.n_iter} iterations, {cfg.net} depth {cfg.depth} "
-            f"k={cfg.kernel_size}, {cfg.activation}, C8 width {cfg.width}, seed {cfg.seed}.\n\n"
+            f"k={cfg.kernel_size}, {cfg.activation_options()}, C8 width {cfg.width}, seed {cfg.seed}.\n\n"
             + "".join(f"- {k}: {v}\n" for k, v in descriptions.items()) + "\n"
             + (f"{matching_note(rows)}\n\n" if rows else ""))
 

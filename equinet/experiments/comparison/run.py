@@ -18,8 +18,16 @@ from .config import TEST_SETS, ComparisonConfig
 from .data import ComparisonData
 from .models import build_model
 from .operators import to_metric_images
-from .report import (CSV_FIELDS, METRICS_NOTE, markdown_header, markdown_table, matching_note, plot_psnr_vs_size,
-                     plot_reconstructions, terminal_table)
+from .report import (
+    CSV_FIELDS,
+    METRICS_NOTE,
+    markdown_header,
+    markdown_table,
+    matching_note,
+    plot_psnr_vs_size,
+    plot_reconstructions,
+    terminal_table,
+)
 from .statistics import image_metrics, summarise
 
 __all__ = ["run_comparison", "jobs", "resolve_workers", "TrainTask", "reconstruct"]

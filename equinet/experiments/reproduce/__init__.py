@@ -11,15 +11,18 @@ one docs page each (``docs/reproduce_<name>.md``).
 """
 from __future__ import annotations
 
-import importlib
 import sys
 from typing import Optional, Sequence
+
+from . import bias_free, design_plus_learning, ei_table1, lowdose_ct_rei, mri_ei, toy_1d
 
 __all__ = ["REPRODUCTIONS", "main", "build_parser", "reproduction_parser"]
 
 #: command name -> module of equinet.experiments.reproduce
 REPRODUCTIONS = {"ei-table1": "ei_table1", "toy-1d": "toy_1d", "bias-free": "bias_free", "mri-ei": "mri_ei",
                  "lowdose-ct-rei": "lowdose_ct_rei", "design-plus-learning": "design_plus_learning"}
+_MODULES = {"ei-table1": ei_table1, "toy-1d": toy_1d, "bias-free": bias_free, "mri-ei": mri_ei,
+            "lowdose-ct-rei": lowdose_ct_rei, "design-plus-learning": design_plus_learning}
 
 
 PROG = "python -m equinet reproduce"
@@ -48,7 +51,7 @@ def _summary(name: str) -> str:
 def reproduction_parser(name: str):
     """The parser of reproduction ``name`` (built, nothing run)."""
     from .common import BUILD_PARSER
-    module = importlib.import_module(f"{__name__}.{REPRODUCTIONS[name]}")
+    module = _MODULES[name]
     return module.main(BUILD_PARSER, prog=f"{PROG} {name}")
 
 
@@ -62,5 +65,5 @@ def main(argv: Optional[Sequence[str]] = None):
         what = "missing NAME" if a.name is None else f"unknown reproduction {a.name!r}"
         raise UsageError(f"{what}; expected one of: {', '.join(REPRODUCTIONS)}")
     name = argv.pop(0)
-    module = importlib.import_module(f"{__name__}.{REPRODUCTIONS[name]}")
+    module = _MODULES[name]
     return module.main(argv, prog=f"{PROG} {name}")

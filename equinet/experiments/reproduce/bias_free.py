@@ -22,8 +22,9 @@ import torch.nn.functional as F
 
 from ...data import NaturalImageCrops
 from ...losses import SupervisedLoss
-from ...nets import NetSpec, PinvReconstructor, build, count_parameters
+from ...nets import NetSpec, build, count_parameters
 from ...physics import Denoising
+from ...reconstructors import PinvReconstructor
 from ...training import Trainer
 from ...training.schedules import CosineSchedule
 from ...utils.io import save_figure

@@ -17,25 +17,22 @@ import torch.nn.functional as F
 
 from ...data import EllipsePhantoms, data_kind, real_images
 from ...data.measurements import MeasurementDataset, PairedMeasurementDataset
-from ...losses import AdversarialEILoss, EILoss, EISupLoss, LossSum, MCLoss, REILoss, SupervisedLoss
+from ...losses import LOSSES, LossSum
 from ...metrics import psnr
-from ...nets import NetSpec, PinvReconstructor, build
-from ...training import Trainer
-from ...utils.checks import check_positive_int
+from ...nets import NetSpec, build
+from ...reconstructors import PinvReconstructor
+from ...training import TrainConfig, Trainer
+from ...utils.checks import check_nonnegative_float, check_positive_float, check_positive_int
 from ...utils.cli import Parser, check_writable_file, user_input
+from ...utils.config import construct, schema_of
 from ...utils.lock import OutputLock
 from ...utils.seeding import check_seed, derived_seed
 from ..runner import prepare_output
+from .labels import LABELS, METHODS  # (re-exported: the reproductions import them from here)
 
 __all__ = ["METHODS", "LABELS", "residual_unet", "make_loss", "train_model", "reconstruct", "psnr_per_image",
            "real_photographs", "disk_mask", "cli", "report", "check_config", "BUILD_PARSER", "QUICK_MINUTES",
            "mean_std", "pm"]
-
-#: the learning methods of Table 1 of the EI paper (plus the linear baseline ``pinv`` = A†y)
-METHODS = ("pinv", "mc", "ei", "ei_adv", "sup", "ei_sup")
-LABELS = {"pinv": "A†y", "mc": "MC", "ei": "EI", "ei_adv": "EI-adv", "sup": "Sup", "ei_sup": "EI-sup",
-          "rei": "REI"}
-
 
 #: the reproductions' U-Net architectures: 'standard' (equinet's default U-Net: max pooling, up-convolutions, a
 #: 1x1 read-out, as the EI paper's and deepinv's) and 'v1' (equinet <= 0.3: average pooling, resize and
@@ -61,37 +58,36 @@ def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
     """The training loss of ``method`` (EI paper Sec. 4): MC, EI = MC + α EI (eq. 6), EI-adv (eq. 7, LSGAN),
     Sup, EI-sup = Sup + α EI, REI = SURE (for the physics' noise model) + α robust EI (re-measured with noise).
     ``transform`` is the group EI uses; it is ignored by MC and Sup."""
-    if method == "mc":
-        return MCLoss()
-    if method == "ei":
-        return LossSum([MCLoss(), EILoss(transform, weight=alpha)])
-    if method == "ei_adv":
-        return AdversarialEILoss(transform, weight=alpha, weight_adv=adv_weight)
-    if method == "sup":
-        return SupervisedLoss()
-    if method == "ei_sup":
-        return EISupLoss(transform, weight=alpha)
-    if method == "rei":
-        return REILoss(transform, weight=alpha)
-    raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:] + ('rei',)}")
+    terms = {"mc": [("mc", {})], "ei": [("mc", {}), ("ei", {"weight": alpha})],
+             "ei_adv": [("adversarial_ei", {"weight": alpha, "weight_adv": adv_weight})], "sup": [("supervised", {})],
+             "ei_sup": [("ei_sup", {"weight": alpha})], "rei": [("rei", {"weight": alpha})]}.get(method)
+    if terms is None:
+        raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:] + ('rei',)}")
+    built = [construct(f"method {method}", LOSSES.get(name), opts,
+                       {"transform": transform} if "transform" in schema_of(LOSSES.get(name)) else {})
+             for name, opts in terms]
+    return built[0] if len(built) == 1 else LossSum(built)
 
 
 def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int, lr: float,
                 seed: int, device="cpu", progress=None, out: Optional[str] = None, grad_clip: Optional[float] = None,
                 converge=None, validation: Optional[tuple] = None):
     """Train ``model`` in place with ``loss`` for ``steps`` Adam steps (cosine learning-rate decay) on the fixed
-    measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it. Returns the
-    trainer's history, with ``converged`` (bool or None) and ``cpu_seconds`` added. ``out``: the run's folder
-    (log.csv, checkpoint.pt; an interrupted run resumes there; no per-run plots, which would dominate short runs).
+    measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it (the discriminator
+    of EI-adv: Adam, lr 1e-3). Returns the trainer's history, with ``converged`` (bool or None) and ``cpu_seconds``
+    added. ``out``: the run's folder (log.csv, checkpoint.pt; an interrupted run resumes there; no per-run plots,
+    which would dominate short runs).
 
     ``converge`` (a config with ``val_every, min_steps, tol_db, window, cooldown``) and ``validation`` = held-out
     ``(x, y)``: train at constant lr until the plateau rule holds, then cool down (`equinet.training.convergence`);
     ``steps`` is then the cap."""
     data = PairedMeasurementDataset(x, y) if loss.needs_ground_truth else MeasurementDataset(y)
     from ...training.convergence import PlateauCooldown, PlateauRule, UntilConverged
-    from ...training.schedules import CosineSchedule
     cb = None if progress is None else (lambda step, value: progress.update(1, postfix=f"loss={value:.3g}"))
-    kw: dict = dict(scheduler=lambda o, n: CosineSchedule(o, n), checkpoint_every=max(1, steps // 5))
+    config = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, schedule="cosine", seed=seed, device=device,
+                         grad_clip=grad_clip, checkpoint_every=max(1, steps // 5), log_every=max(1, steps // 20),
+                         plots=False, adversary_lr=1e-3, adversary_betas=(0.9, 0.999))
+    kw: dict = {}
     stop = None
     if converge is not None:
         if validation is None:
@@ -103,11 +99,11 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
             s = PlateauCooldown(o)
             stop.append(UntilConverged(rule, s, converge.cooldown, converge.val_every))
             return s
-        kw = dict(scheduler=schedule, validation=PairedMeasurementDataset(*validation), val_every=converge.val_every,
-                  data_range=1.0, checkpoint_every=converge.val_every, stop_when=lambda h: stop[0](h))
-    trainer = Trainer(model, loss, physics, data, steps=steps, batch_size=batch_size,
-                      optimizer=lambda p: torch.optim.Adam(p, lr=lr), seed=seed, device=device, out=out,
-                      log_every=max(1, steps // 20), callback=cb, grad_clip=grad_clip, plots=False, **kw)
+        config = dataclasses.replace(config, val_every=converge.val_every, data_range=1.0,
+                                     checkpoint_every=converge.val_every)
+        kw = dict(scheduler=schedule, validation=PairedMeasurementDataset(*validation),
+                  stop_when=lambda h: stop[0](h))
+    trainer = Trainer(model, loss, physics, data, config, out=out, callback=cb, **kw)
     c0 = time.process_time()
     hist = trainer.fit()
     hist.cpu_seconds = time.process_time() - c0
@@ -398,19 +394,15 @@ def check_methods(cfg, known: Sequence[str], scales: bool = True) -> None:
 
 def check_fields(cfg, positive_ints: Sequence[str] = (), positive_floats: Sequence[str] = (),
                  nonnegative_floats: Sequence[str] = ()) -> None:
-    """Refuse non-positive / non-numeric configuration values with a message naming the field."""
+    """Refuse non-positive / non-numeric configuration values with a message naming the field
+    (`equinet.utils.checks`)."""
+    where = type(cfg).__name__
     for f in positive_ints:
-        v = getattr(cfg, f)
-        if isinstance(v, bool) or not isinstance(v, int) or v < 1:
-            raise ValueError(f"{type(cfg).__name__}.{f} must be a positive int, got {v!r}")
+        check_positive_int(getattr(cfg, f), f"{where}.{f}")
     for f in positive_floats:
-        v = getattr(cfg, f)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v > 0):
-            raise ValueError(f"{type(cfg).__name__}.{f} must be a positive number, got {v!r}")
+        check_positive_float(getattr(cfg, f), f"{where}.{f}")
     for f in nonnegative_floats:
-        v = getattr(cfg, f)
-        if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
-            raise ValueError(f"{type(cfg).__name__}.{f} must be a non-negative number, got {v!r}")
+        check_nonnegative_float(getattr(cfg, f), f"{where}.{f}")
     if getattr(cfg, "data", None) is not None:
         data_kind(cfg.data)  # --data: a LoDoPaB-CT, fastMRI or image folder, else a DataFormatError (a ValueError)
 

@@ -11,7 +11,7 @@ the paper's values dashed).
 >>> doc = {"name": "demo", "entries": {"ct/sup": {"problem": "ct", "method": "sup", "psnr": {"test": [30.0, 0.5]},
 ...        "curve": [[0, 20.0], [100, 29.0]], "steps": 100, "converged": True, "train_seconds": 60.0,
 ...        "cpu_seconds": 120.0}}, "paper": {"ct": {"sup": 38.17}}}
->>> print(markdown(doc, labels={"sup": "Sup"}).splitlines()[4])
+>>> print(markdown(doc, labels={"sup": "Sup"}).splitlines()[2])
 | ct | Sup | 30.00 ± 0.50 | 38.17 | 100 | yes | 1.0 | 0.03 |
 """
 from __future__ import annotations
@@ -24,9 +24,10 @@ import numpy as np
 
 from ...utils.io import save_figure, write_json
 from ..runner import json_safe, versions
+from .labels import LABELS
 
-__all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "check_results", "markdown", "gap_rows", "curves_figure",
-           "write_results"]
+__all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "check_results", "markdown", "gap_rows",
+           "curves_figure", "write_results"]
 
 #: the converged budget's settings (64 x 64, the quick protocol's operators): steps is the cap
 CONVERGED = dict(mode="converged", image_size=64, steps=40000, batch_size=4, lr=1e-3, width=16, scales=2,
@@ -183,7 +184,6 @@ def write_results(path: str, name: str, config: dict, entries: Dict[str, dict], 
 
 def report(doc: dict, labels: Optional[Dict[str, str]] = None) -> str:
     """The table and the gaps of a results document, as Markdown (what the reproduction pages quote)."""
-    from .common import LABELS
     labels = labels or LABELS
     lines = [markdown(doc, labels)]
     if doc.get("gaps"):

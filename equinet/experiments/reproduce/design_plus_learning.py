@@ -20,9 +20,9 @@ import torch
 from ...data import EllipsePhantoms
 from ...nets import NetSpec, count_parameters
 from ...physics import Inpainting, Radon
+from ...reconstructors import UnrolledPGD
 from ...training import resolve_device
 from ...transforms import Rotate
-from ...unrolled import UnrolledPGD
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..comparison.models import ZeroedProx

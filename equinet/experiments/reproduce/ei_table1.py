@@ -31,10 +31,25 @@ from ...utils.plotting import reconstruction_grid
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
+from .common import (
+    LABELS,
+    METHODS,
+    UNetRunConfig,
+    check_fields,
+    check_methods,
+    cli,
+    data_flag,
+    images_for,
+    make_loss,
+    mean_std,
+    pm,
+    psnr_per_image,
+    real_photographs,
+    reconstruct,
+    run_dir,
+    train_model,
+)
 from .converged import check_results, method_entry, write_results
-from .common import (LABELS, METHODS, UNetRunConfig, check_fields, check_methods, cli, data_flag,
-                     images_for, make_loss, mean_std, pm, psnr_per_image, real_photographs, reconstruct,
-                     run_dir, train_model)
 
 __all__ = ["EITable1Config", "run_ei_table1", "main", "PAPER", "PROBLEMS"]
 
@@ -87,7 +102,8 @@ class EITable1Config(UNetRunConfig):
         if not 0 < self.drop < 1:
             raise ValueError(f"drop must be a fraction in (0, 1), got {self.drop!r}")
         if self.rotation_interpolation not in ("bilinear", "fourier"):
-            raise ValueError(f"rotation_interpolation must be 'bilinear' or 'fourier', got {self.rotation_interpolation!r}")
+            raise ValueError(f"rotation_interpolation must be 'bilinear' or 'fourier', "
+                             f"got {self.rotation_interpolation!r}")
 
     @classmethod
     def quick(cls, **kw):

@@ -21,9 +21,8 @@ from ...utils.plotting import reconstruction_grid
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
+from .common import LABELS, make_loss, mean_std, pm, psnr_per_image, reconstruct, run_dir, train_model
 from .converged import check_results, method_entry, write_results
-from .common import (LABELS, make_loss, mean_std, pm, psnr_per_image, reconstruct, run_dir,
-                     train_model)
 
 __all__ = ["Problem", "MethodTableTask", "run_method_table", "FIELDS"]
 

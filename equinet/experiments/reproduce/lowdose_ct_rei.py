@@ -67,7 +67,8 @@ def run_lowdose_ct_rei(cfg: LowDoseCTConfig, out: str = "outputs/reproduce/lowdo
     mode: also merges the methods into the results file ``results`` (default ``out/results.json``)."""
     if not isinstance(cfg, LowDoseCTConfig):
         raise TypeError(f"cfg must be a LowDoseCTConfig, got {type(cfg).__name__}")
-    notes = (f"{cfg.image_size}x{cfg.image_size} {'images of ' + cfg.data if cfg.data else 'ellipse phantoms'}, {cfg.views} views, Poisson-Gaussian noise "
+    what = 'images of ' + cfg.data if cfg.data else 'ellipse phantoms'
+    notes = (f"{cfg.image_size}x{cfg.image_size} {what}, {cfg.views} views, Poisson-Gaussian noise "
              f"(gain {cfg.gain:g}, sigma {cfg.sigma:g}), {cfg.n_train} training / {cfg.n_test} test images, "
              f"α = {cfg.alpha:g}.")
     return run_method_table(cfg, out, build_problems, "Imaging paper Fig. 9: low-dose CT, REI", progress, notes,

@@ -64,7 +64,8 @@ def run_mri_ei(cfg: MRIEIConfig, out: str = "outputs/reproduce/mri-ei", progress
     mode: also merges the methods into the results file ``results`` (default ``out/results.json``)."""
     if not isinstance(cfg, MRIEIConfig):
         raise TypeError(f"cfg must be an MRIEIConfig, got {type(cfg).__name__}")
-    notes = (f"{cfg.image_size}x{cfg.image_size} {'images of ' + cfg.data if cfg.data else 'ellipse phantoms'}, {cfg.acceleration:g}x Cartesian line sampling, "
+    what = 'images of ' + cfg.data if cfg.data else 'ellipse phantoms'
+    notes = (f"{cfg.image_size}x{cfg.image_size} {what}, {cfg.acceleration:g}x Cartesian line sampling, "
              f"{cfg.n_train} training / {cfg.n_test} test images, α = {cfg.alpha:g}, PSNR of the magnitude.")
     return run_method_table(cfg, out, build_problems, "Imaging paper Fig. 8: 4x MRI", progress, notes, _targets,
                             results=results, name="mri-ei", gaps=GAPS)

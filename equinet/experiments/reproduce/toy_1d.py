@@ -19,8 +19,8 @@ import torch
 from torch import nn
 
 from ...data import shifted_triangles
-from ...nets import PinvReconstructor
 from ...physics import Inpainting
+from ...reconstructors import PinvReconstructor
 from ...transforms import Shift
 from ...utils.io import save_figure
 from ...utils.progress import Progress
