@@ -97,7 +97,10 @@ def test_ctrl_c_stops_a_multi_worker_run_and_keeps_checkpoints(tmp_path, signum)
     try:
         ckpts = out / "checkpoints"
         deadline = time.monotonic() + 600  # a hang guard only (the machine may be busy), not a speed bound
-        while not (ckpts.is_dir() and any(p.suffix == ".pt" for p in ckpts.iterdir())):
+        # a finished checkpoint, not the atomic writer's temporary (".tmp-*.pt"), which an interrupt removes
+        done = lambda: ckpts.is_dir() and any(p.suffix == ".pt" and not p.name.startswith(".tmp-")  # noqa: E731
+                                              for p in ckpts.iterdir())
+        while not done():
             assert proc.poll() is None, proc.communicate()
             assert time.monotonic() < deadline, "no checkpoint written"
             time.sleep(0.2)
