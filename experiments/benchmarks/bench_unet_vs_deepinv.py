@@ -14,16 +14,19 @@ inpainting; the EI term re-measures noise-free). Networks (``--nets``):
 * ``deepinv``: ``deepinv.models.UNet(scales=3, channels_per_scale=(16, 32, 64), residual=False)`` (130k
   parameters); needs deepinv (``.venv-dinv``, see docs/benchmarks.md);
 * ``equinet``: ``build('unet', NetSpec('C1', width=16, depth=2, kernel_size=3, batch_norm=True), scales=2)``
-  with equinet's defaults;
+  with equinet's defaults (130289 parameters); ``equinet-tout``: its read-out at PyTorch's initialisation;
 * ``equinet-v1``: the U-Net of equinet <= 0.3 (average-pool down, bilinear up, no up-convolution,
   k x k output convolution, He init) at width 17 (134k parameters): the baseline the ablation starts from;
 * ablation steps ``abl-*``: one change each from ``equinet-v1`` (see ``VARIANTS``).
 
 Prints the PSNR table (mean over test images) and the differences to deepinv; ``--json`` writes everything.
 
-    .venv-dinv/bin/python experiments/benchmarks/bench_unet_vs_deepinv.py                 # the table (~40 min)
-    .venv-dinv/bin/python experiments/benchmarks/bench_unet_vs_deepinv.py --problems ct --methods sup \\
-        --nets equinet-v1,abl-maxpool,abl-upconv,abl-1x1,abl-init,deepinv                  # the ablation
+    .venv-dinv/bin/python experiments/benchmarks/bench_unet_vs_deepinv.py --threads 1     # the table
+    .venv-dinv/bin/python experiments/benchmarks/bench_unet_vs_deepinv.py --threads 1 --methods sup \\
+        --nets equinet-v1,abl-all,abl-all-tinit,abl-init,equinet-tout                      # the ablation
+
+One supervised run takes about 4 CPU-minutes, an EI run about 12 (one thread); several processes of one thread
+each run side by side much faster than one process of two threads on a busy machine.
 """
 from __future__ import annotations
 
