@@ -140,10 +140,8 @@ class SteerableConv2d(EquivariantModule):
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs):
-        # check before anything is copied, so a refused load leaves the layer unchanged
-        problems = self._state_problems(state_dict, prefix)
-        if problems:
-            raise ValueError(problems[0])
+        from .loading import refuse_mismatch
+        refuse_mismatch(self, state_dict, prefix)  # before anything is copied: a refused load changes nothing
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
 

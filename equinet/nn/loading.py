@@ -32,7 +32,15 @@ from typing import Iterator, List, Mapping
 import torch
 from torch import nn
 
-__all__ = ["state_dict_problems", "load_state_dict", "AllOrNothingLoad"]
+__all__ = ["state_dict_problems", "load_state_dict", "AllOrNothingLoad", "refuse_mismatch"]
+
+
+def refuse_mismatch(layer: nn.Module, state_dict: Mapping, prefix: str) -> None:
+    """Raise the first of ``layer._state_problems(state_dict, prefix)`` as a ValueError (a layer's own check, run
+    before it copies anything when it is loaded on its own)."""
+    problems = layer._state_problems(state_dict, prefix)
+    if problems:
+        raise ValueError(problems[0])
 
 
 def state_dict_problems(module: nn.Module, state_dict: Mapping) -> List[str]:

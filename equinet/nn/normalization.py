@@ -168,9 +168,8 @@ class EquivariantBatchNorm(_FieldNorm):
 
     def _load_from_state_dict(self, state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                               error_msgs):
-        problems = self._state_problems(state_dict, prefix)
-        if problems:
-            raise ValueError(problems[0])
+        from .loading import refuse_mismatch
+        refuse_mismatch(self, state_dict, prefix)  # before anything is copied: a refused load changes nothing
         had_signature = prefix + "_extra_state" in state_dict
         super()._load_from_state_dict(state_dict, prefix, local_metadata, strict, missing_keys, unexpected_keys,
                                       error_msgs)
