@@ -66,3 +66,29 @@ def save_figure(fig, path: str, **kw) -> None:
     """Save a matplotlib figure atomically."""
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format=os.path.splitext(path)[1].lstrip(".") or "png", **kw)
+
+
+@contextmanager
+def exclusive(path: str):
+    """Hold an exclusive lock on ``path + '.lock'`` (created if needed) for the duration of the block, so that
+    processes doing a read-modify-write of ``path`` (e.g. runs merging into one results file) take turns. POSIX
+    ``flock``; where it does not exist the block runs unlocked.
+
+    >>> import os, tempfile
+    >>> p = os.path.join(tempfile.mkdtemp(), "results.json")
+    >>> with exclusive(p):
+    ...     write_json(p, {"n": 1})
+    >>> os.path.exists(p + ".lock")
+    True
+    """
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        yield
+        return
+    with open(path + ".lock", "a") as f:
+        fcntl.flock(f, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(f, fcntl.LOCK_UN)

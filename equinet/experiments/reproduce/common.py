@@ -339,9 +339,9 @@ class UNetRunConfig:
     #: validation interval, and the plateau rule (``steps`` is then the cap)
     n_val: int = 16
     val_every: int = 250
-    min_steps: int = 2000
+    min_steps: int = 4000
     tol_db: float = 0.1
-    window: float = 0.2
+    window: float = 0.5
     cooldown: float = 0.2
     #: real images (``--data PATH``: LoDoPaB-CT, fastMRI or an image folder) instead of the synthetic ones
     data: Optional[str] = None
@@ -422,6 +422,20 @@ def data_flag(ap: argparse.ArgumentParser) -> None:
     ap.add_argument("--data", metavar="PATH", default=None,
                     help="real images instead of phantoms: a LoDoPaB-CT folder, fastMRI .h5 volumes or a folder of "
                          "PNG/TIFF images (train and test splits; docs/data.md)")
+
+
+def method_list(text: str) -> tuple:
+    """A ``--methods``/``--problems`` value: names separated by commas or spaces, e.g. ``'pinv,ei,sup'``."""
+    return tuple(text.replace(",", " ").split())
+
+
+def data_and_methods_flags(known: Sequence[str]) -> Callable[[argparse.ArgumentParser], None]:
+    """`data_flag` and ``--methods`` (a subset of ``known``; a converged table fills in one or two at a time)."""
+    def add(ap: argparse.ArgumentParser) -> None:
+        data_flag(ap)
+        ap.add_argument("--methods", type=method_list, default=None,
+                        help=f"subset of {tuple(known)}, e.g. '{','.join(known[:2])}'")
+    return add
 
 
 def run_dir(out: str, *parts: str) -> str:

@@ -22,7 +22,7 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 import numpy as np
 
-from ...utils.io import save_figure, write_json
+from ...utils.io import exclusive, save_figure, write_json
 from ..runner import json_safe, versions
 from .labels import LABELS
 
@@ -31,8 +31,8 @@ __all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "check_
 
 #: the converged budget's settings (64 x 64, the quick protocol's operators): steps is the cap
 CONVERGED = dict(mode="converged", image_size=64, steps=40000, batch_size=4, lr=1e-3, width=16, scales=2,
-                 workers=2, threads=1, device="cpu", val_every=250, n_val=16, min_steps=2000, tol_db=0.1,
-                 window=0.2, cooldown=0.2)
+                 workers=2, threads=1, device="cpu", val_every=250, n_val=16, min_steps=4000, tol_db=0.1,
+                 window=0.5, cooldown=0.2)
 
 
 def method_entry(problem: str, method: str, psnr: Dict[str, Sequence[float]], hist=None, **extra) -> dict:
@@ -168,11 +168,12 @@ def write_results(path: str, name: str, config: dict, entries: Dict[str, dict], 
                   echo: Callable[[str], None] = print) -> dict:
     """Merge ``entries`` into the results file ``path`` (atomically; with the `gap_rows` of ``gaps``) and redraw
     its per-problem curve figures (``<path without .json>_<problem>.png``). Returns the merged document."""
-    doc = merge_results(load_results(path), name, config, entries, paper)
-    doc["gaps"] = gap_rows(doc, gaps)
     folder = os.path.dirname(os.path.abspath(path))
     os.makedirs(folder, exist_ok=True)
-    write_json(path, doc, indent=1)
+    with exclusive(path):  # runs in parallel processes may finish together: one read-merge-write at a time
+        doc = merge_results(load_results(path), name, config, entries, paper)
+        doc["gaps"] = gap_rows(doc, gaps)
+        write_json(path, doc, indent=1)
     echo(f"wrote {path}")
     stem = path[:-5] if path.endswith(".json") else path
     for p in dict.fromkeys(e["problem"] for e in doc["entries"].values()):

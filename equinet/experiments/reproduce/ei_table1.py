@@ -42,6 +42,7 @@ from .common import (
     images_for,
     make_loss,
     mean_std,
+    method_list,
     pm,
     psnr_per_image,
     real_photographs,
@@ -413,14 +414,13 @@ def main(argv=None, prog=None):
 
 def _flags(ap) -> None:
     data_flag(ap)
-    words = lambda text: tuple(text.replace(",", " ").split())  # noqa: E731
-    ap.add_argument("--problems", type=words, default=None, help=f"subset of {PROBLEMS}, e.g. 'ct'")
-    ap.add_argument("--methods", type=words, default=None, help=f"subset of {METHODS}, e.g. 'pinv,ei,sup'")
+    ap.add_argument("--problems", type=method_list, default=None, help=f"subset of {PROBLEMS}, e.g. 'ct'")
+    ap.add_argument("--methods", type=method_list, default=None, help=f"subset of {METHODS}, e.g. 'pinv,ei,sup'")
     ap.add_argument("--rotation-interpolation", choices=("bilinear", "fourier"), default=None,
                     help="interpolation of the CT rotations of EI (default bilinear)")
     ap.add_argument("--ct-views", type=int, default=None,
                     help=f"CT projection angles (quick default {QUICK_CT_VIEWS}, full 50)")
     ap.add_argument("--steps-ct", type=int, default=None, help="training steps of the CT models (default: --steps)")
     ap.add_argument("--n-few", type=int, default=None, help="the few-image runs' training images (0: none; default 8)")
-    ap.add_argument("--few-methods", type=words, default=None,
+    ap.add_argument("--few-methods", type=method_list, default=None,
                     help="methods of the few-image runs (default: ei and sup, those in --methods)")

@@ -16,7 +16,15 @@ from ...losses import LossInputs, SurePGLoss
 from ...physics import PoissonGaussianNoise, Radon
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
-from .common import UNetRunConfig, check_fields, check_methods, cli, data_flag, images_for, real_photographs
+from .common import (
+    UNetRunConfig,
+    check_fields,
+    check_methods,
+    cli,
+    data_and_methods_flags,
+    images_for,
+    real_photographs,
+)
 from .engine import Problem, run_method_table
 
 __all__ = ["LowDoseCTConfig", "build_problems", "run_lowdose_ct_rei", "sure_check", "main", "PAPER"]
@@ -120,4 +128,4 @@ def _targets(rows):
 def main(argv=None, prog=None):
     """``python -m equinet reproduce lowdose-ct-rei [--quick | --full] [--out DIR] [--seed S] ...``"""
     return cli("lowdose-ct-rei", "Imaging paper Fig. 9: low-dose CT, A†y vs EI vs REI vs supervised.",
-               LowDoseCTConfig, run_lowdose_ct_rei, argv, prog, extra=data_flag)
+               LowDoseCTConfig, run_lowdose_ct_rei, argv, prog, extra=data_and_methods_flags(METHODS))

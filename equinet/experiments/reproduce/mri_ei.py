@@ -15,7 +15,15 @@ import torch
 from ...physics import MRI, magnitude, real_to_channels
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
-from .common import UNetRunConfig, check_fields, check_methods, cli, data_flag, images_for, real_photographs
+from .common import (
+    UNetRunConfig,
+    check_fields,
+    check_methods,
+    cli,
+    data_and_methods_flags,
+    images_for,
+    real_photographs,
+)
 from .engine import Problem, run_method_table
 
 __all__ = ["MRIEIConfig", "build_problems", "run_mri_ei", "main"]
@@ -84,4 +92,4 @@ def _targets(rows):
 def main(argv=None, prog=None):
     """``python -m equinet reproduce mri-ei [--quick | --full] [--out DIR] [--seed S] ...``"""
     return cli("mri-ei", "Imaging paper Fig. 8: 4x MRI, A†y vs MC vs EI (rotations) vs supervised.", MRIEIConfig,
-               run_mri_ei, argv, prog, extra=data_flag)
+               run_mri_ei, argv, prog, extra=data_and_methods_flags(METHODS))
