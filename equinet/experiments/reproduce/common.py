@@ -101,8 +101,11 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
             return s
         config = dataclasses.replace(config, val_every=converge.val_every, data_range=1.0,
                                      checkpoint_every=converge.val_every)
+        # the rule is part of what a resumed run must share (the trainer refuses a checkpoint of another rule)
         kw = dict(scheduler=schedule, validation=PairedMeasurementDataset(*validation),
-                  stop_when=lambda h: stop[0](h))
+                  stop_when=lambda h: stop[0](h),
+                  fingerprint=dict(plateau=dict(tol_db=converge.tol_db, window=converge.window,
+                                                min_steps=converge.min_steps, cooldown=converge.cooldown)))
     trainer = Trainer(model, loss, physics, data, config, out=out, callback=cb, **kw)
     c0 = time.process_time()
     hist = trainer.fit()

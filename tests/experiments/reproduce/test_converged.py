@@ -59,6 +59,15 @@ def test_results_fill_in_across_runs_with_curves(tmp_path):
                    out=str(tmp_path / "d"), progress=False, results=res)
 
 
+def test_a_run_folder_of_another_plateau_rule_is_refused_not_resumed(tmp_path):
+    out = str(tmp_path / "a")
+    run_ei_table1(EITable1Config.converged(methods=("sup",), **TINY), out=out, progress=False,
+                  results=str(tmp_path / "r.json"))
+    with pytest.raises(ValueError, match="another configuration.*window"):
+        run_ei_table1(EITable1Config.converged(methods=("sup",), **dict(TINY, window=0.3)), out=out,
+                      progress=False, results=str(tmp_path / "r2.json"))
+
+
 def test_report_command(tmp_path, capsys):
     from equinet.experiments.reproduce.converged import main as report_main
     from equinet.utils.cli import run_command
