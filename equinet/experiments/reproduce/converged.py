@@ -147,7 +147,7 @@ def curves_figure(path: str, doc: dict, problem: str, labels: Dict[str, str], ti
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, LogLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     entries = [e for e in doc["entries"].values() if e["problem"] == problem and len(e["curve"]) > 1]
     if not entries:
         return False
@@ -164,8 +164,10 @@ def curves_figure(path: str, doc: dict, problem: str, labels: Dict[str, str], ti
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    top = max([max(pt[1] for pt in e["curve"]) for e in entries] + [v for v in paper.values()])
-    ax.set_ylim(min(lo) - 0.5, top + 0.8)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    shown = [v for m, v in paper.items() if m in {e["method"] for e in entries}]
+    top = max([max(pt[1] for pt in e["curve"]) for e in entries] + shown)
+    ax.set_ylim(min(lo + shown) - 0.5, top + 0.8)
     ax.set_xlabel("training steps")
     ax.set_ylabel("held-out PSNR (dB)")
     ax.grid(True, which="both", alpha=0.25)
