@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import math
 import os
+from typing import Any
+
 from ..utils.checks import check_positive_int
 from .callbacks import Callback
 
@@ -36,7 +38,7 @@ class TensorBoardLog(Callback):
         self.folder = os.path.join(out, "tensorboard")
         self.every = check_positive_int(every, "every")
         self._writer_cls = _summary_writer()
-        self.writer = None
+        self.writer: Any = None  # a SummaryWriter while the run is on
 
     def on_fit_start(self, trainer):
         start = len(trainer.history.loss)
