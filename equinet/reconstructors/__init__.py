@@ -6,9 +6,10 @@
   or ``D(x)``, with its equivariance by design, by full averaging or by one random element per iteration
   (``denoiser.py``); their shared loop, history and divergence check are ``iterative.py``.
 
-A new reconstructor is one module here that subclasses ``torch.nn.Module``, implements ``forward(y, physics)``, registers itself
-with ``@RECONSTRUCTORS.register('name')`` and offers ``from_backbone(build_backbone, physics, channels, **options)``
-(its keyword options are the configuration's ``[model]`` keys); importing the package imports every module here.
+A new reconstructor is one module here that subclasses ``torch.nn.Module``, implements ``forward(y, physics)``,
+registers itself with ``@RECONSTRUCTORS.register('name')`` and offers ``from_backbone(build_backbone, physics,
+channels, **options)`` (its keyword options are the configuration's ``[model]`` keys); importing the package imports
+every module here.
 
 >>> from equinet.reconstructors import RECONSTRUCTORS
 >>> RECONSTRUCTORS.names()

@@ -56,7 +56,8 @@ class DivergenceError(RuntimeError):
 @dataclass
 class SolverHistory:
     """One solve: ``residual[k-1]`` = max over the batch of ‖x_k − x_{k−1}‖ / ‖x_{k−1}‖, ``psnr[k-1]`` = the mean
-    PSNR (dB) of x_k against the ground truth (empty without one), for the iterations k = 1, 2, … that ran."""
+    PSNR (dB) of x_k against the ground truth (empty without one), for the iterations k = 1, 2, … that ran (the
+    residual is inf after an iterate x_{k−1} = 0, e.g. the first one from ``init='zero'``)."""
 
     step_size: float
     residual: List[float] = field(default_factory=list)
@@ -180,7 +181,9 @@ class PlugAndPlay(AllOrNothingLoad, nn.Module):
         if self.step_size is not None:
             return self.step_size
         L = lipschitz(A)
-        return _step_size(self.default_step(L), f"the step size of {type(self).__name__} (from ‖A‖² = {L:.4g})")
+        step = _step_size(self.default_step(L), f"the step size of {type(self).__name__} (from ‖A‖² = {L:.4g})")
+        assert step is not None
+        return step
 
     def initial(self, y: torch.Tensor, A: LinearPhysics) -> torch.Tensor:
         if self.init == "pinv":
@@ -216,7 +219,9 @@ class PlugAndPlay(AllOrNothingLoad, nn.Module):
                 if self.on_divergence == "raise":
                     raise DivergenceError(msg, k, hist)
                 return x
-            res = _norms(x_new - x) / _norms(x).clamp_min(torch.finfo(x.dtype).tiny)
+            prev, delta = _norms(x), _norms(x_new - x)
+            res = torch.where(prev > 0, delta / prev.clamp_min(torch.finfo(prev.dtype).tiny),
+                              torch.where(delta > 0, math.inf, 0.0))
             hist.residual.append(float(res.max()))
             if x_true is not None:
                 hist.psnr.append(float(psnr(x_new.detach(), x_true).mean()))

@@ -150,3 +150,24 @@ def test_full_averaging_makes_the_solver_equivariant_with_a_plain_denoiser():
     report = testing.check_system_equivariance(lambda y: plain(y, A), A, elements=C4, image_size=15)
     assert report.max_error(grid=True) > 1e-2
     testing.assert_system_equivariant(lambda y: averaged(y, A), A, elements=C4, image_size=15, atol=1e-10)
+
+
+def test_a_training_configuration_names_and_trains_a_plug_and_play_solver(tmp_path):
+    import tomllib
+
+    from equinet.training import Trainer
+    from equinet.training.config import build_run, parse_config
+    from tests.training.configs import tiny_ei_config
+
+    raw = tomllib.loads(tiny_ei_config(seed=0, drop=0.3, sigma=0.01, n_train=4, n_val=0, ei_noise=False,
+                                       train="steps = 2\nbatch_size = 2\nprogress = false\nplots = false"))
+    raw["model"].update(name="pnp_pgd", n_iter=3, equivariance="random", group="C4")
+    run = build_run(parse_config(raw))
+    assert isinstance(run.model, PnPPGD) and run.model.n_iter == 3 and run.model.equivariance == "random"
+    before = [p.detach().clone() for p in run.model.parameters()]
+    Trainer(run.model, run.loss, run.physics, run.data, out=str(tmp_path / "run"), **run.trainer_kwargs).fit()
+    assert any(not torch.equal(a, b) for a, b in zip(before, run.model.parameters()))
+    raw["model"]["equivariance"] = "avg"
+    from equinet.training.config import ConfigError
+    with pytest.raises(ConfigError, match=r"\[model\]: equivariance must be one of \('none', 'full', 'random'\)"):
+        build_run(parse_config(raw))
