@@ -8,7 +8,8 @@ iteration; ``x`` is the iterate whose residual is tracked and which is returned)
 * the physics must be linear (an `equinet.physics.LinearPhysics`, or a deepinv operator seen through
   `equinet.interop.as_physics`): anything else is a TypeError naming what it got;
 * the step size is given (a finite number > 0) or ``1/L`` with ``L = ‖A‖²`` the Lipschitz constant of the data
-  term's gradient (power iteration on AᵀA, `equinet.physics.LinearPhysics.norm`, computed once per physics object);
+  term's gradient (power iteration on AᵀA, `equinet.physics.LinearPhysics.norm`, computed once per physics object;
+  on the images' shape for an operator built without an image size);
 * the loop runs ``n_iter`` iterations, or stops earlier once the relative residual ‖x_k − x_{k−1}‖ / ‖x_{k−1}‖
   (the largest over the batch) is at most ``tol``;
 * ``model.history`` (a `SolverHistory`) holds the residual of every iteration and, if ``x_true`` is given, the PSNR;
@@ -42,7 +43,7 @@ ON_DIVERGENCE = ("raise", "stop")
 #: the most iterations of one solve
 MAX_ITERATIONS = 100_000
 
-_LIPSCHITZ: "weakref.WeakKeyDictionary[Any, float]" = weakref.WeakKeyDictionary()
+_LIPSCHITZ: "weakref.WeakKeyDictionary[Any, dict]" = weakref.WeakKeyDictionary()
 
 
 class DivergenceError(RuntimeError):
@@ -87,25 +88,46 @@ def linear_physics(physics, who: str) -> LinearPhysics:
     return A
 
 
-def lipschitz(physics: LinearPhysics) -> float:
-    """``‖A‖²``, the Lipschitz constant of ∇½‖Ax − y‖² (power iteration, once per physics object).
+def lipschitz(physics: LinearPhysics, like: torch.Tensor | None = None) -> float:
+    """``‖A‖²``, the Lipschitz constant of ∇½‖Ax − y‖² (power iteration, once per physics object and image shape).
+
+    An operator built without an image size (a blur, denoising) is measured on images shaped like ``like``.
 
     >>> from equinet.physics import Inpainting
     >>> round(lipschitz(Inpainting(8, drop=0.5, seed=0)), 6)
     1.0
     """
+    sized = physics.image_size is not None or type(physics).norm is not LinearPhysics.norm
+    if not sized and like is None:
+        raise ValueError(f"{type(physics).__name__} has no image_size: give an image (like=...) to measure ‖A‖ on")
+    key = None if sized else tuple(like.shape[1:])  # type: ignore[union-attr]
     try:
-        cached = _LIPSCHITZ.get(physics)
+        cache = _LIPSCHITZ.setdefault(physics, {})
     except TypeError:
-        cached = None
-    if cached is None:
+        cache = {}
+    if key not in cache:
         with torch.no_grad():
-            cached = float(physics.norm()) ** 2
-        try:
-            _LIPSCHITZ[physics] = cached
-        except TypeError:
-            pass
-    return cached
+            cache[key] = float(physics.norm()) ** 2 if sized else _power_iteration(physics, like)
+    return cache[key]
+
+
+def _power_iteration(A: LinearPhysics, like, n_iter: int = 100, tol: float = 1e-7, seed: int = 0) -> float:
+    """λ_max(AᵀA) on one image shaped like ``like[0]``, as `LinearPhysics.norm` does (float64, seeded start)."""
+    g = torch.Generator().manual_seed(seed)
+    x = torch.randn((1,) + tuple(like.shape[1:]), generator=g, dtype=torch.float64).to(like.device)
+    x = x / x.norm()
+    lam = 0.0
+    for _ in range(n_iter):
+        z = A.adjoint(A(x))
+        lam_new, nz = float((x * z).sum()), float(z.norm())
+        if nz == 0.0:
+            return 0.0
+        x = z / nz
+        done = abs(lam_new - lam) <= tol * abs(lam_new)
+        lam = lam_new
+        if done:
+            break
+    return max(lam, 0.0)
 
 
 def _step_size(value, name: str = "step_size") -> Optional[float]:
@@ -176,11 +198,12 @@ class PlugAndPlay(AllOrNothingLoad, nn.Module):
         return out
 
     # ---------------------------------------------------------------------------------------- the loop
-    def step_for(self, A: LinearPhysics) -> float:
-        """The step size used with ``A`` (given, or `default_step` of ``‖A‖²``)."""
+    def step_for(self, A: LinearPhysics, like: torch.Tensor | None = None) -> float:
+        """The step size used with ``A`` (given, or `default_step` of ``‖A‖²``, measured on images like ``like``
+        if ``A`` has no image size)."""
         if self.step_size is not None:
             return self.step_size
-        L = lipschitz(A)
+        L = lipschitz(A, like)
         step = _step_size(self.default_step(L), f"the step size of {type(self).__name__} (from ‖A‖² = {L:.4g})")
         assert step is not None
         return step
@@ -197,11 +220,11 @@ class PlugAndPlay(AllOrNothingLoad, nn.Module):
         A = linear_physics(physics, who)
         if not isinstance(y, torch.Tensor) or not bool(torch.isfinite(y).all()):
             raise ValueError(f"{who}: the measurements must be a finite tensor")
-        step = self.step_for(A)
+        x = self.initial(y, A)
+        step = self.step_for(A, x)
         for m in self.denoiser.modules():
             if isinstance(m, RandomlyAveraged):
                 m.manual_seed()  # every solve draws the same sequence of elements
-        x = self.initial(y, A)
         if x_true is not None and x_true.shape != x.shape:
             raise ValueError(f"x_true has shape {tuple(x_true.shape)}, the reconstruction {tuple(x.shape)}")
         hist = self.history = SolverHistory(step_size=step)

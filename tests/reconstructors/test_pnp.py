@@ -171,3 +171,24 @@ def test_a_training_configuration_names_and_trains_a_plug_and_play_solver(tmp_pa
     from equinet.training.config import ConfigError
     with pytest.raises(ConfigError, match=r"\[model\]: equivariance must be one of \('none', 'full', 'random'\)"):
         build_run(parse_config(raw))
+
+
+def test_the_step_of_an_operator_without_image_size_is_measured_on_the_images():
+    A = physics.Blur(physics.gaussian_kernel(1.0)).double()  # circular blur: ‖A‖ = max |K̂| = 1 (the DC gain)
+    y = torch.rand(1, 1, 16, 16, dtype=torch.float64)
+    model = PnPPGD(identity, n_iter=1)
+    model(y, A)
+    assert model.history.step_size == pytest.approx(1.0, abs=1e-6)
+    from equinet.reconstructors.iterative import lipschitz
+    with pytest.raises(ValueError, match="Blur has no image_size: give an image"):
+        lipschitz(physics.Blur(physics.gaussian_kernel(1.0)))
+
+
+@pytest.mark.parametrize("A", [physics.Inpainting(12, drop=0.5, seed=0), physics.Denoising()], ids=repr)
+def test_with_a_projection_and_unit_step_admm_and_pgd_have_the_same_iterates(A):
+    # AᵀA = P a projector, γ = 1, x₀ = A†y: ADMM's x-step puts P(x₀) = y on the measured pixels, so z_k = x_k of PGD
+    A = A.double()
+    y = A(torch.rand(2, 1, 12, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(0)))
+    D = lambda u: 0.5 * (u + u.roll(1, -1)).tanh()  # noqa: E731
+    torch.testing.assert_close(PnPADMM(D, n_iter=7)(y, A), PnPPGD(D, n_iter=7)(y, A), rtol=0, atol=1e-13)
+    assert not torch.allclose(PnPADMM(D, n_iter=7, step_size=0.5)(y, A), PnPPGD(D, n_iter=7)(y, A))
