@@ -120,25 +120,28 @@ def test_registered_and_built_from_a_backbone_like_the_other_reconstructors():
         assert all(p.grad is not None for p in model.parameters())
 
 
-def _c4_denoiser():
+def _equivariant_denoiser(group="C4"):
     torch.manual_seed(0)
-    spec = NetSpec(group="C4", width=2, depth=3, kernel_size=3, bias=False)
+    spec = NetSpec(group=group, width=2, depth=3, kernel_size=3, bias=False)
     return build("dncnn", spec, residual=True).double().eval()
 
 
 def _invariant_inpainting(size):
-    m = physics.Inpainting(size, drop=0.3, seed=1).mask
-    m = m * m.rot90(1) * m.rot90(2) * m.rot90(3)  # a mask closed under 90° turns
-    assert torch.equal(m, m.rot90(1))
+    r = torch.rand(size, size, generator=torch.Generator().manual_seed(1))
+    r = r + r.flip(-1)
+    r = r + r.rot90(1) + r.rot90(2) + r.rot90(3)  # a field closed under 90° turns and flips (D4)
+    m = (r > r.median()).to(torch.float64)
+    assert torch.equal(m, m.rot90(1)) and torch.equal(m, m.flip(-1)) and 0.3 < float(m.mean()) < 0.7
     return physics.Inpainting(size, mask=m).double()
 
 
-@pytest.mark.parametrize("cls", [PnPPGD, PnPADMM])
-def test_the_solver_is_equivariant_with_an_equivariant_denoiser_and_physics(cls):
-    D = _c4_denoiser()
+@pytest.mark.parametrize("cls, group", [(PnPPGD, "C4"), (PnPADMM, "C4"), (PnPPGD, "D4")])
+def test_the_solver_is_equivariant_with_an_equivariant_denoiser_and_physics(cls, group):
+    D = _equivariant_denoiser(group)  # equivariant by design
     for A in (physics.Denoising().double(), _invariant_inpainting(15)):
         model = cls(D, n_iter=4)
-        testing.assert_system_equivariant(lambda y: model(y, A), A, elements=C4, image_size=15, atol=1e-10)
+        testing.assert_system_equivariant(lambda y: model(y, A), A, elements=groups.get(group), image_size=15,
+                                          atol=1e-10)
 
 
 def test_full_averaging_makes_the_solver_equivariant_with_a_plain_denoiser():
@@ -192,3 +195,18 @@ def test_with_a_projection_and_unit_step_admm_and_pgd_have_the_same_iterates(A):
     D = lambda u: 0.5 * (u + u.roll(1, -1)).tanh()  # noqa: E731
     torch.testing.assert_close(PnPADMM(D, n_iter=7)(y, A), PnPPGD(D, n_iter=7)(y, A), rtol=0, atol=1e-13)
     assert not torch.allclose(PnPADMM(D, n_iter=7, step_size=0.5)(y, A), PnPPGD(D, n_iter=7)(y, A))
+
+
+def test_the_comparison_evaluates_a_solver_like_any_model_and_a_copy_solves_the_same():
+    import copy
+
+    from equinet.experiments.comparison.run import reconstruct
+    from equinet.metrics import psnr
+    torch.manual_seed(0)
+    A = physics.Inpainting(12, drop=0.3, seed=0)
+    model = PnPPGD(torch.nn.Conv2d(1, 1, 3, padding=1, bias=False), n_iter=4, equivariance="random")
+    x = torch.rand(5, 1, 12, 12)
+    out = reconstruct(model, A, A(x), batch=2)  # in batches: every batch restarts the element sequence
+    expect = torch.cat([model(A(x[i:i + 2]), A) for i in range(0, 5, 2)])
+    assert torch.equal(out, expect) and psnr(out, x).shape == (5,)
+    assert torch.equal(copy.deepcopy(model)(A(x), A), model(A(x), A))
