@@ -58,7 +58,12 @@ class DivergenceError(RuntimeError):
 class SolverHistory:
     """One solve: ``residual[k-1]`` = max over the batch of ‖x_k − x_{k−1}‖ / ‖x_{k−1}‖, ``psnr[k-1]`` = the mean
     PSNR (dB) of x_k against the ground truth (empty without one), for the iterations k = 1, 2, … that ran (the
-    residual is inf after an iterate x_{k−1} = 0, e.g. the first one from ``init='zero'``)."""
+    residual is inf after an iterate x_{k−1} = 0, e.g. the first one from ``init='zero'``).
+
+    >>> h = SolverHistory(step_size=1.0, residual=[0.5, 0.1, 0.01], psnr=[20.0, 24.5, 24.0])
+    >>> h.n_iter, h.best_iteration
+    (3, 2)
+    """
 
     step_size: float
     residual: List[float] = field(default_factory=list)
@@ -79,7 +84,14 @@ class SolverHistory:
 
 def linear_physics(physics, who: str) -> LinearPhysics:
     """``physics`` as an equinet `LinearPhysics` (a deepinv operator through `equinet.interop.as_physics`), or a
-    TypeError saying that ``who`` needs a linear operator."""
+    TypeError saying that ``who`` needs a linear operator.
+
+    >>> try:
+    ...     linear_physics(lambda x: x ** 2, "PnPPGD")
+    ... except TypeError as err:
+    ...     print(str(err)[:29], "...", str(err)[-12:])
+    PnPPGD needs a linear physics ... got function
+    """
     from ..interop.deepinv_physics import as_physics
     A = as_physics(physics)
     if not isinstance(A, LinearPhysics):

@@ -101,6 +101,13 @@ class PnPADMM(PlugAndPlay):
     ``step_size`` is the penalty γ of the data term's proximal operator (default 1/‖A‖²); ``cg_iter`` and
     ``cg_tol`` bound the conjugate gradients of `data_prox`. With D(x) = c·x (0 < c < 1) the fixed point is
     (AᵀA + (1 − c)/(cγ) I)⁻¹ Aᵀy. Other arguments: `equinet.reconstructors.iterative.PlugAndPlay`.
+
+    >>> import torch
+    >>> from equinet.physics import Denoising
+    >>> y = torch.ones(1, 1, 4, 4)
+    >>> model = PnPADMM(lambda u: 0.5 * u, step_size=1.0, n_iter=200, tol=1e-12)
+    >>> round(float(model(y, Denoising()).mean()), 6)  # (1 + (1 − 0.5)/(0.5·1))⁻¹ · 1
+    0.5
     """
 
     def __init__(self, denoiser, *args, cg_iter: int = 50, cg_tol: float = 1e-7, **kwargs):
