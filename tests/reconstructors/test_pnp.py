@@ -174,6 +174,10 @@ def test_a_training_configuration_names_and_trains_a_plug_and_play_solver(tmp_pa
     from equinet.training.config import ConfigError
     with pytest.raises(ConfigError, match=r"\[model\]: equivariance must be one of \('none', 'full', 'random'\)"):
         build_run(parse_config(raw))
+    raw["model"].update(equivariance="full", step_size=float("nan"))
+    with pytest.raises(ConfigError, match=r"\[model\]: step_size must be a finite number > 0 \(or None for 1/‖A‖²\), "
+                                          r"got nan"):
+        build_run(parse_config(raw))
 
 
 def test_the_step_of_an_operator_without_image_size_is_measured_on_the_images():
