@@ -18,7 +18,7 @@ FLOORS = [
     {"nn"},
     {"nets"},
     {"physics", "data"},
-    {"reconstructors", "unrolled", "transforms", "diagnostics", "interop", "testing"},
+    {"reconstructors", "unrolled", "transforms", "diagnostics", "interop", "testing", "pretrained"},
     {"losses"},
     {"training"},
     {"experiments"},

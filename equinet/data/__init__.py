@@ -15,7 +15,15 @@ Nothing is downloaded. Item ``i`` of every generator depends only on ``(seed, i)
 from .registry import DATASETS
 from .phantoms import (SHEPP_LOGAN_MODIFIED, SHEPP_LOGAN_ORIGINAL, EllipsePhantoms, random_ellipses,
                        render_ellipses, shepp_logan)
-from .natural import GRAY_IMAGES, RGB_IMAGES, NaturalImageCrops, load_image, natural_image_crops
+from .natural import (
+    GRAY_IMAGES,
+    RGB_IMAGES,
+    TEST_PHOTOS,
+    TRAIN_PHOTOS,
+    NaturalImageCrops,
+    load_image,
+    natural_image_crops,
+)
 from .signals import shifted_triangles, triangle
 from .measurements import MeasurementDataset, PairedMeasurementDataset, simulate_measurements
 from .streaming import StreamingMeasurementDataset, split_indices
@@ -39,6 +47,8 @@ __all__ = [
     "SHEPP_LOGAN_ORIGINAL",
     "NaturalImageCrops",
     "natural_image_crops",
+    "TRAIN_PHOTOS",
+    "TEST_PHOTOS",
     "load_image",
     "GRAY_IMAGES",
     "RGB_IMAGES",

@@ -18,12 +18,18 @@ from torch.utils.data import Dataset
 from ..utils.seeding import check_seed
 from .registry import DATASETS
 
-__all__ = ["NaturalImageCrops", "natural_image_crops", "load_image", "GRAY_IMAGES", "RGB_IMAGES"]
+__all__ = ["NaturalImageCrops", "natural_image_crops", "load_image", "GRAY_IMAGES", "RGB_IMAGES", "TRAIN_PHOTOS",
+           "TEST_PHOTOS"]
 
 #: photographs stored as grayscale in scikit-image's wheel
 GRAY_IMAGES: Tuple[str, ...] = ("camera", "brick", "grass", "gravel", "moon", "coins")
 #: colour photographs stored in scikit-image's wheel
 RGB_IMAGES: Tuple[str, ...] = ("astronaut", "chelsea", "coffee", "rocket")
+
+#: a split of the photographs: learn on these...
+TRAIN_PHOTOS: Tuple[str, ...] = ("brick", "grass", "gravel", "moon", "coins", "astronaut", "chelsea", "rocket")
+#: ...and test on these (held out)
+TEST_PHOTOS: Tuple[str, ...] = ("camera", "coffee")
 
 _MISSING = ("equinet.data.NaturalImageCrops needs scikit-image for its bundled photographs; "
             "install the optional extra with: pip install 'equinet[images]'")
@@ -162,4 +168,24 @@ def natural_image_crops(n: int, image_size, seed: int = 0, grayscale: bool = Tru
 def natural_images(n: int, image_size, seed: int = 0, grayscale: bool = True) -> torch.Tensor:
     """The first ``n`` items of `NaturalImageCrops` as one float32 tensor, the ``natural`` dataset."""
     ds = NaturalImageCrops(n, image_size, seed=seed, grayscale=grayscale)
+    return torch.stack([ds[i] for i in range(n)]).float()
+
+
+@DATASETS.register("natural_train")
+def natural_train_images(n: int, image_size, seed: int = 0, grayscale: bool = True) -> torch.Tensor:
+    """Like ``natural``, from the training photographs `TRAIN_PHOTOS` only (`TEST_PHOTOS` stay held out)."""
+    ds = NaturalImageCrops(n, image_size, seed=seed, grayscale=grayscale,
+                           images=TRAIN_PHOTOS if grayscale else [p for p in TRAIN_PHOTOS if p in RGB_IMAGES])
+    return torch.stack([ds[i] for i in range(n)]).float()
+
+
+@DATASETS.register("natural_test")
+def natural_test_images(n: int, image_size, seed: int = 0, grayscale: bool = True) -> torch.Tensor:
+    """Like ``natural``, from the held-out photographs `TEST_PHOTOS` only.
+
+    >>> natural_test_images(2, 32).shape
+    torch.Size([2, 1, 32, 32])
+    """
+    ds = NaturalImageCrops(n, image_size, seed=seed, grayscale=grayscale,
+                           images=TEST_PHOTOS if grayscale else [p for p in TEST_PHOTOS if p in RGB_IMAGES])
     return torch.stack([ds[i] for i in range(n)]).float()

@@ -10,7 +10,7 @@ See ``docs/physics.md``.
 # The order of these imports is the order of the registry (the names a configuration error lists).
 # isort: off
 from .base import PHYSICS, LinearPhysics, as_image_size
-from .noise import NOISES, GaussianNoise, NoiseModel, NoNoise, PoissonGaussianNoise, PoissonNoise
+from .noise import NOISES, GaussianBandNoise, GaussianNoise, NoiseModel, NoNoise, PoissonGaussianNoise, PoissonNoise
 from .radon import FBP_FILTERS, Radon, fbp_filter
 from .mri import MRI, cartesian_line_mask, magnitude, real_to_channels
 from .simple import Blur, CompressedSensing, Denoising, Inpainting, SinglePixel, fwht, gaussian_kernel
@@ -22,6 +22,7 @@ import_submodules(__name__, __path__)  # an operator added as one new module reg
 __all__ = [
     "PHYSICS",
     "NOISES",
+    "GaussianBandNoise",
     "LinearPhysics",
     "as_image_size",
     "Radon",

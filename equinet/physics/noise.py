@@ -17,6 +17,7 @@ Conventions (``gain`` is the size of one photon count in measurement units):
 
 from __future__ import annotations
 
+import math
 from typing import Optional
 
 import torch
@@ -25,7 +26,8 @@ from torch import nn
 from ..utils.checks import check_real
 from ..utils.registry import Registry
 
-__all__ = ["NoiseModel", "NoNoise", "GaussianNoise", "PoissonNoise", "PoissonGaussianNoise", "NOISES"]
+__all__ = ["NoiseModel", "NoNoise", "GaussianNoise", "GaussianBandNoise", "PoissonNoise", "PoissonGaussianNoise",
+           "NOISES"]
 
 #: name -> noise model class (the TOML's ``noise = { name = ... }``)
 NOISES: Registry = Registry("noise model")
@@ -155,3 +157,52 @@ class PoissonGaussianNoise(NoiseModel):
 
     def extra_repr(self) -> str:
         return f"gain={self.gain}, sigma={self.sigma}"
+
+
+@NOISES.register("gaussian_band")
+class GaussianBandNoise(NoiseModel):
+    """Additive white Gaussian noise whose level is drawn per image: ``y_i + sigma_i * n`` with ``sigma_i`` in
+    ``[sigma_min, sigma_max]`` (the first dimension of ``y`` indexes the images), uniform (``spacing='linear'``) or
+    log-uniform (``spacing='log'``: as many images per octave, so the low levels are not rare). The training noise
+    of a blind denoiser, one network for a range of noise levels.
+
+    >>> import torch
+    >>> noise = GaussianBandNoise(0.01, 0.2)
+    >>> y = noise(torch.zeros(3, 1, 64, 64), torch.Generator().manual_seed(0))
+    >>> [bool(0.009 < s < 0.21) for s in y.std((1, 2, 3)).tolist()]
+    [True, True, True]
+    """
+
+    def __init__(self, sigma_min: float = 0.01, sigma_max: float = 0.2, spacing: str = "linear"):
+        super().__init__()
+        self.sigma_min = check_real(sigma_min, "GaussianBandNoise sigma_min")
+        self.sigma_max = check_real(sigma_max, "GaussianBandNoise sigma_max")
+        if self.sigma_max < self.sigma_min:
+            raise ValueError(f"GaussianBandNoise needs sigma_min <= sigma_max, got sigma_min={self.sigma_min}, "
+                             f"sigma_max={self.sigma_max}")
+        if spacing not in ("linear", "log"):
+            raise ValueError(f"GaussianBandNoise spacing must be 'linear' or 'log', got {spacing!r}")
+        if spacing == "log" and self.sigma_min <= 0:
+            raise ValueError(f"GaussianBandNoise(spacing='log') needs sigma_min > 0, got {self.sigma_min}")
+        self.spacing = spacing
+
+    def _sample(self, y, generator):
+        if y.dim() == 0:
+            raise ValueError("GaussianBandNoise draws one noise level per image: y needs a batch dimension, "
+                             "got a 0-d tensor")
+        u = torch.rand((y.shape[0],) + (1,) * (y.dim() - 1), generator=generator,
+                       device=generator.device if generator is not None else y.device, dtype=y.dtype).to(y.device)
+        lo, hi = self.sigma_min, self.sigma_max
+        sigma = lo * (hi / lo) ** u if self.spacing == "log" and hi > lo else lo + (hi - lo) * u
+        return y + sigma * _randn_like(y, generator)
+
+    def variance(self, y: torch.Tensor) -> torch.Tensor:
+        """The variance over the noise level too, E[sigma²] everywhere: (lo² + lo·hi + hi²) / 3 (linear) or
+        (hi² − lo²) / (2 ln(hi / lo)) (log)."""
+        lo, hi = self.sigma_min, self.sigma_max
+        if self.spacing == "log" and hi > lo:
+            return torch.full_like(y, (hi * hi - lo * lo) / (2.0 * math.log(hi / lo)))
+        return torch.full_like(y, (lo * lo + lo * hi + hi * hi) / 3.0)
+
+    def extra_repr(self) -> str:
+        return f"sigma_min={self.sigma_min}, sigma_max={self.sigma_max}, spacing={self.spacing!r}"

@@ -43,10 +43,20 @@ class PinvReconstructor(AllOrNothingLoad, nn.Module):
 
     @classmethod
     def from_backbone(cls, build_backbone, physics, channels: int, residual: bool = True,
-                      init: str = "pinv") -> "PinvReconstructor":
+                      init: str = "pinv", zero_output: bool = False) -> "PinvReconstructor":
         """The configured model: ``build_backbone(residual=False)`` on the first estimate (the configuration's
-        ``[model]`` options are this method's keywords)."""
-        return cls(build_backbone(residual=False), residual=residual, init=init)
+        ``[model]`` options are this method's keywords). ``zero_output=True`` zeroes the backbone's last layer, so a
+        residual model starts as the first estimate itself (a bias-free denoiser then starts as the identity)."""
+        if not isinstance(zero_output, bool):
+            raise TypeError(f"zero_output must be a bool, got {zero_output!r}")
+        net = build_backbone(residual=False)
+        if zero_output:
+            zero = getattr(net, "zero_output_layer", None)
+            if not callable(zero):
+                raise TypeError(f"zero_output=True needs a backbone with zero_output_layer() (an equinet DnCNN or "
+                                f"U-Net), got {type(net).__name__}")
+            zero()
+        return cls(net, residual=residual, init=init)
 
     def first_estimate(self, y: torch.Tensor, physics) -> torch.Tensor:
         """The linear estimate ``x0`` the backbone refines (a deepinv operator is seen through

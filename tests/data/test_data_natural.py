@@ -80,3 +80,15 @@ def test_missing_scikit_image_gives_install_hint(monkeypatch):
     monkeypatch.setitem(sys.modules, "skimage", None)  # makes `import skimage...` raise ImportError
     with pytest.raises(ImportError, match=r"pip install 'equinet\[images\]'"):
         NaturalImageCrops(2, 8)
+
+
+def test_train_and_test_photographs_are_disjoint():
+    from equinet.data import DATASETS, TEST_PHOTOS, TRAIN_PHOTOS
+    assert not set(TRAIN_PHOTOS) & set(TEST_PHOTOS)
+    assert set(TRAIN_PHOTOS) | set(TEST_PHOTOS) == set(GRAY_IMAGES + RGB_IMAGES)
+    for name, photos in (("natural_train", TRAIN_PHOTOS), ("natural_test", TEST_PHOTOS)):
+        x = DATASETS.get(name)(6, 24, seed=3)
+        ds = NaturalImageCrops(6, 24, seed=3, images=photos)
+        assert x.shape == (6, 1, 24, 24) and x.dtype == torch.float32
+        assert torch.equal(x, torch.stack([ds[i] for i in range(6)]).float())
+        assert {ds.crop_info(i)[0] for i in range(6)} <= set(photos)

@@ -94,3 +94,31 @@ def test_no_noise_and_errors():
         GaussianNoise(0.1)(torch.ones(3, dtype=torch.int64))
     with pytest.raises(TypeError, match="torch.Generator"):
         GaussianNoise(0.1)(torch.ones(3), generator=0)
+
+
+@pytest.mark.parametrize("spacing", ["linear", "log"])
+def test_gaussian_band_draws_one_level_per_image(spacing):
+    from equinet.physics import GaussianBandNoise
+    noise = GaussianBandNoise(0.01, 0.2, spacing=spacing)
+    y = torch.zeros(4000, 1, 32, 32, dtype=torch.float64)
+    n = noise(y, torch.Generator().manual_seed(0))
+    s = n.std((1, 2, 3))
+    assert float(s.min()) > 0.01 * 0.9 and float(s.max()) < 0.2 * 1.1
+    # per-image levels: linear has its median at the mean of the ends, log at their geometric mean
+    med = float(s.median())
+    assert med == pytest.approx(0.105 if spacing == "linear" else math.sqrt(0.01 * 0.2), rel=0.05)
+    # the variance over the noise level too
+    assert float(n.pow(2).mean()) == pytest.approx(float(noise.variance(y[:1]).mean()), rel=0.05)
+    assert torch.equal(n, noise(y, torch.Generator().manual_seed(0)))  # deterministic given the generator
+
+
+def test_gaussian_band_bad_input():
+    from equinet.physics import GaussianBandNoise
+    with pytest.raises(ValueError, match="sigma_min <= sigma_max"):
+        GaussianBandNoise(0.2, 0.1)
+    with pytest.raises(ValueError, match="spacing must be 'linear' or 'log'"):
+        GaussianBandNoise(spacing="geometric")
+    with pytest.raises(ValueError, match="needs sigma_min > 0"):
+        GaussianBandNoise(0.0, 0.1, spacing="log")
+    with pytest.raises(ValueError, match="batch dimension"):
+        GaussianBandNoise()(torch.tensor(1.0))

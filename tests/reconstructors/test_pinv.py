@@ -63,3 +63,19 @@ def test_bad_arguments():
     physics = Inpainting(8, drop=0.2)
     with pytest.raises(ValueError, match="must keep the shape"):
         PinvReconstructor(nn.Conv2d(1, 2, 3, padding=1))(torch.zeros(1, 1, 8, 8), physics)
+
+
+def test_zero_output_starts_as_the_first_estimate():
+    physics = _phys()
+    y = physics(torch.rand(2, 1, 16, 16))
+    spec = NetSpec(group="C4", width=2, depth=3, kernel_size=3, bias=False)
+    model = PinvReconstructor.from_backbone(lambda residual: build("dncnn", spec, residual=residual), physics, 1,
+                                            zero_output=True)
+    assert torch.equal(model(y, physics), physics.pinv(y))
+    torch.manual_seed(0)
+    model = PinvReconstructor.from_backbone(lambda residual: build("dncnn", spec, residual=residual), physics, 1)
+    assert (model(y, physics) - physics.pinv(y)).abs().max() > 1e-4
+    with pytest.raises(TypeError, match="needs a backbone with zero_output_layer"):
+        PinvReconstructor.from_backbone(lambda residual: nn.Conv2d(1, 1, 3, padding=1), physics, 1, zero_output=True)
+    with pytest.raises(TypeError, match="zero_output must be a bool"):
+        PinvReconstructor.from_backbone(lambda residual: nn.Conv2d(1, 1, 3, padding=1), physics, 1, zero_output=1)
