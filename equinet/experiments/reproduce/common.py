@@ -222,6 +222,9 @@ def cli(name: str, description: str, config_cls, run: Callable, argv=None,
     names = {f.name for f in dataclasses.fields(config_cls)}
     overrides = {k: v for k, v in vars(a).items() if k in names and k != "mode" and v is not None}
     with user_input():
+        unused = [k for k in ("steps", "workers", "device") if getattr(a, k) is not None and k not in names]
+        if unused:
+            raise ValueError(f"--{unused[0]} does not apply to {name} (its settings: {', '.join(sorted(names))})")
         if a.seed is not None:
             check_seed(a.seed, "--seed")
         cfg = getattr(config_cls, a.mode)(**overrides)
