@@ -43,3 +43,10 @@ def test_report_prints_the_table_fitted_to_the_width_and_the_files_written(tmp_p
     assert table[-1].startswith("(") and "more columns" in table[-1]  # the columns left out are named
     assert [line for line in out if line.startswith("wrote ")] == [f"wrote {tmp_path / 'table.csv'}",
                                                                    f"wrote {tmp_path / 'table.md'}"]
+
+
+def test_a_flag_that_does_not_apply_is_refused(tmp_path, capsys):
+    assert equinet_main(["reproduce", "pnp-equivariance", "--steps", "3", "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "--steps does not apply to pnp-equivariance" in err
+    assert not (tmp_path / "o").exists()
