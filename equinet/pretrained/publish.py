@@ -68,6 +68,7 @@ def publish(name: str, run_dir: str, dest: Optional[str] = None, config_path: Op
     weights = os.path.join(dest, name + ".pt")
     torch_save({"format": FORMAT, "state_dict": net.state_dict()}, weights)
     noise = cfg["physics"]["noise"]
+    spacing = noise.get("spacing", "linear")
     table = heldout_psnr(net)
     card = {
         "name": name,
@@ -80,8 +81,9 @@ def publish(name: str, run_dir: str, dest: Optional[str] = None, config_path: Op
         "data": {"train": f"{cfg['data']['n_train']} crops {cfg['data']['image_size']}x{cfg['data']['image_size']} "
                           f"of scikit-image photographs {', '.join(TRAIN_PHOTOS)} (grayscale)",
                  "test": f"{TEST_CROPS} crops {TEST_SIZE}x{TEST_SIZE} of the held-out {', '.join(TEST_PHOTOS)}"},
-        "noise": {"model": "additive white Gaussian, sigma uniform per patch (blind: no noise level input)",
-                  "sigma_min": noise["sigma_min"], "sigma_max": noise["sigma_max"]},
+        "noise": {"model": f"additive white Gaussian, sigma {'log-uniform' if spacing == 'log' else 'uniform'} "
+                           "per patch (blind: no noise level input)",
+                  "sigma_min": noise["sigma_min"], "sigma_max": noise["sigma_max"], "spacing": spacing},
         "training": {"steps": int(state.get("step", cfg["train"]["steps"])), "batch_size": cfg["train"]["batch_size"],
                      "lr": cfg["train"]["lr"], "loss": "supervised MSE", "seed": cfg.get("seed", 0)},
         "psnr": [{"sigma": s, "input": round(a, 2), "output": round(b, 2)} for s, (a, b) in table.items()],
