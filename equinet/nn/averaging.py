@@ -77,11 +77,13 @@ class GroupAveraged(AllOrNothingLoad, nn.Module):
         return all(g.preserves_grid for g in self.elements)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = None
+        out: torch.Tensor | None = None
         for r, q in self.factors:  # T_g = T_r T_q, T_g⁻¹ = T_q⁻¹ T_r⁻¹
             u = act(r, act(q, x, self._in_rep, "exact"), self._in_rep, self.method)
             y = act(q.inverse, act(r.inverse, self.module(u), self._out_rep, self.method), self._out_rep, "exact")
             out = y if out is None else out + y
+        if out is None:  # a finite group has at least its identity
+            raise RuntimeError("GroupAveraged has no group elements to average over")
         return out / len(self.elements)
 
     def export(self) -> nn.Module:
@@ -135,7 +137,7 @@ class _ExactAverage(nn.Module):
         self.out_mixed = out_rep is not None and not out_rep.is_trivial()
 
     def forward(self, x):
-        out = 0
+        out: torch.Tensor | int = 0
         for i, g, gi in self.ops:
             u = _exact_spatial(x, g)
             if self.in_mixed:
