@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 from functools import lru_cache
-from typing import Optional, Sequence, Tuple
+from typing import List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -84,6 +84,14 @@ class NaturalImageCrops(Dataset):
     and a crop position chosen uniformly among all positions. ``images`` defaults to ``GRAY_IMAGES +
     RGB_IMAGES`` for ``grayscale=True`` and to ``RGB_IMAGES`` otherwise. No flips or rotations are applied.
     """
+
+    n: int
+    seed: int
+    image_size: Tuple[int, int]
+    grayscale: bool
+    images: Tuple[str, ...]
+    dtype: torch.dtype
+    _arrays: List[np.ndarray]
 
     def __init__(self, n: int, image_size, seed: int = 0, grayscale: bool = True,
                  images: Optional[Sequence[str]] = None, dtype: Optional[torch.dtype] = None):
