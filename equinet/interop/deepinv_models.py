@@ -23,7 +23,7 @@ from .deepinv_physics import as_physics, is_deepinv, require_deepinv
 __all__ = ["to_deepinv_model", "to_deepinv_denoiser", "from_deepinv_dataset", "to_deepinv_dataset",
            "adapt_training"]
 
-_CLASSES = {}
+_CLASSES: dict[str, type] = {}
 
 
 def _classes():
