@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 from functools import lru_cache
-from typing import List, Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -130,6 +130,9 @@ class NaturalImageCrops(Dataset):
 
     def __len__(self) -> int:
         return self.n
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        return (self[i] for i in range(self.n))
 
     def crop_info(self, index: int) -> Tuple[str, int, int]:
         """(image name, top row, left column) of item ``index``."""

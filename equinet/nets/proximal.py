@@ -279,8 +279,9 @@ NETWORKS.register("unet")(UNet)
 NETWORKS.register("dncnn")(DnCNN)
 
 
-def build(name: str, spec: NetSpec, **kwargs) -> EquivariantModule:
-    """Build a registered network (`NETWORKS`: 'dncnn', 'unet') by name from a spec.
+def build(name: str, spec: NetSpec, **kwargs) -> _ProximalNet:
+    """Build a registered network (`NETWORKS`: 'dncnn', 'unet', proximal networks with an output layer and
+    `architecture`) by name from a spec.
 
     >>> net = build("unet", NetSpec(group="C1", width=2, depth=2, kernel_size=3), scales=1)
     >>> net.architecture()

@@ -9,7 +9,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -37,8 +37,8 @@ __all__ = ["METHODS", "LABELS", "residual_unet", "make_loss", "train_model", "re
 #: the reproductions' U-Net architectures: 'standard' (equinet's default U-Net: max pooling, up-convolutions, a
 #: 1x1 read-out, as the EI paper's and deepinv's) and 'v1' (equinet <= 0.3: average pooling, resize and
 #: concatenate, a k x k read-out), kept so the quick tables published with it stay reproducible
-UNET_ARCHS = {"standard": dict(down="max", up="conv", out_kernel=1),
-              "v1": dict(down="avg", up="resize", out_kernel=None)}
+UNET_ARCHS: Dict[str, Dict[str, Any]] = {"standard": dict(down="max", up="conv", out_kernel=1),
+                                         "v1": dict(down="avg", up="resize", out_kernel=None)}
 
 
 def residual_unet(width: int, scales: int, channels: int = 1, group="C1", kernel_size: int = 3,
@@ -58,9 +58,11 @@ def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
     """The training loss of ``method`` (EI paper Sec. 4): MC, EI = MC + α EI (eq. 6), EI-adv (eq. 7, LSGAN),
     Sup, EI-sup = Sup + α EI, REI = SURE (for the physics' noise model) + α robust EI (re-measured with noise).
     ``transform`` is the group EI uses; it is ignored by MC and Sup."""
-    terms = {"mc": [("mc", {})], "ei": [("mc", {}), ("ei", {"weight": alpha})],
-             "ei_adv": [("adversarial_ei", {"weight": alpha, "weight_adv": adv_weight})], "sup": [("supervised", {})],
-             "ei_sup": [("ei_sup", {"weight": alpha})], "rei": [("rei", {"weight": alpha})]}.get(method)
+    recipes: Dict[str, list[tuple[str, Dict[str, Any]]]] = {
+        "mc": [("mc", {})], "ei": [("mc", {}), ("ei", {"weight": alpha})],
+        "ei_adv": [("adversarial_ei", {"weight": alpha, "weight_adv": adv_weight})], "sup": [("supervised", {})],
+        "ei_sup": [("ei_sup", {"weight": alpha})], "rei": [("rei", {"weight": alpha})]}
+    terms = recipes.get(method)
     if terms is None:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:] + ('rei',)}")
     built = [construct(f"method {method}", LOSSES.get(name), opts,

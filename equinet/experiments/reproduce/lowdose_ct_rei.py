@@ -96,7 +96,11 @@ def sure_check(problem: Problem, model, draws: int = 20, batch: int = 8, seed: i
     A, x = problem.physics, problem.x_train[:batch]
     loss, g = SurePGLoss(**sure_kwargs), torch.Generator().manual_seed(seed)
     params = [q for q in model.parameters() if q.requires_grad]
-    sure, true, cos, gs_sum, gt_sum = [], [], [], 0.0, 0.0
+    sure: list[float] = []
+    true: list[float] = []
+    cos: list[float] = []
+    gs_sum: torch.Tensor | float = 0.0
+    gt_sum: torch.Tensor | float = 0.0
     for _ in range(draws):
         y = A.measure(x, g)
         x1 = model(y, A)
@@ -111,7 +115,8 @@ def sure_check(problem: Problem, model, draws: int = 20, batch: int = 8, seed: i
     d = torch.tensor(sure, dtype=torch.float64) - torch.tensor(true, dtype=torch.float64)
     return {"sure": sum(sure) / draws, "true_mse": sum(true) / draws, "bias": float(d.mean()),
             "bias_se": float(d.std() / draws ** 0.5) if draws > 1 else float("nan"),
-            "grad_cosine": float(torch.nn.functional.cosine_similarity(gs_sum, gt_sum, dim=0)),
+            "grad_cosine": float(torch.nn.functional.cosine_similarity(torch.as_tensor(gs_sum), torch.as_tensor(gt_sum),
+                                                                       dim=0)),
             "grad_cosine_single": sum(cos) / draws}
 
 
