@@ -329,8 +329,9 @@ _CLASS: dict[str, type] = {}
 def _deepinv_class():
     if "physics" not in _CLASS:
         dinv = require_deepinv()
+        base: Any = dinv.physics.LinearPhysics  # deepinv's class, imported at run time
 
-        class EquinetPhysics(dinv.physics.LinearPhysics):
+        class EquinetPhysics(base):
             """An equinet operator as a deepinv ``LinearPhysics`` (see `to_deepinv`)."""
 
             def __init__(self, op: LinearPhysics):

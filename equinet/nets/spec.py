@@ -84,7 +84,7 @@ class NetSpec:
             raise ValueError(f"NetSpec.kernel_size must be odd (a centred kernel keeps the network equivariant about "
                              f"pixel centres; 'same' padding of an even kernel shifts by half a pixel), got "
                              f"{self.kernel_size}")
-        act = self.activation
+        act = self.act
         if G.N is None and act != Activation("relu"):
             raise ValueError(f"NetSpec.activation={str(act)!r}: {G.name} networks use the norm nonlinearity "
                              f"on band-limited fields, which supports only 'relu'")

@@ -299,6 +299,7 @@ class CompressedSensing(LinearPhysics):
     """
 
     KINDS: Tuple[str, ...] = ("gaussian", "rademacher", "hadamard")
+    _image_size: Tuple[int, int]  # required here
     kind: str
     m: int
     seed: int
@@ -403,7 +404,8 @@ class CompressedSensing(LinearPhysics):
         h, w = self._image_size
         factor = self._get("L", y.dtype, y.device)
         cols = y.reshape(b * c, self.m).T
-        if self._right_inverse[0] == "chol":
+        inverse = self._right_inverse  # set when the factor was built
+        if inverse is not None and inverse[0] == "chol":
             coef = torch.cholesky_solve(cols, factor)
             return self._adjoint(coef.T.reshape(b, c, self.m))
         return (cols.T @ factor).reshape(b, c, h, w)

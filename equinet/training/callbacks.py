@@ -173,6 +173,7 @@ class EMA(Callback):
 
     @torch.no_grad()
     def on_optimizer_step(self, trainer, step):
+        assert self.average is not None  # set by on_fit_start
         for k, v in self._tracked(trainer.model).items():
             self.average[k].mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
 
