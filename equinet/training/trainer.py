@@ -104,7 +104,8 @@ class Trainer:
             raise ValueError("stop_when is supported in a single process only (not under torchrun)")
         D.check_micro_batches(self.micro_batches, self.ctx)
         self.model, self.loss, self.physics = model.to(self.ctx.device), loss.to(self.ctx.device), physics
-        self.measure: Callable = measure if measure is not None else getattr(physics, "measure", None)  # type: ignore
+        # (None only for fixed measurements, which never re-simulate)
+        self.measure: Callable = measure if measure is not None else getattr(physics, "measure", None)  # type: ignore[assignment]
         if isinstance(physics, nn.Module):
             physics.to(self.ctx.device)
         self.params = [p for p in model.parameters() if p.requires_grad]
