@@ -99,9 +99,16 @@ class Precision:
         """Back-propagate ``loss`` (fp16: scaled by the scaler's current scale)."""
         (loss if self.scaler is None else self.scaler.scale(loss)).backward()
 
-    def step(self, optimizer: torch.optim.Optimizer, params, grad_clip: Optional[float] = None) -> None:
-        """Clip the (unscaled) gradients of ``params`` to the norm ``grad_clip`` and take the optimizer step; fp16:
-        the step is skipped when a gradient overflowed, and the scale is updated."""
+    def step(self, optimizer: torch.optim.Optimizer, params, grad_clip: Optional[float] = None,
+             grad_factor: float = 1) -> None:
+        """Multiply the gradients of ``params`` by ``grad_factor`` (the number of DDP processes, whose mean it undoes:
+        each process back-propagates the loss of its own slices, as one process would, so float16 overflows at
+        the same scale whatever the number of processes), clip the (unscaled) gradients to the norm ``grad_clip``
+        and take the optimizer step; fp16: the step is skipped when a gradient overflowed, the scale updated."""
+        if grad_factor != 1:
+            for p in params:
+                if p.grad is not None:
+                    p.grad.mul_(grad_factor)
         if self.scaler is not None:
             self.scaler.unscale_(optimizer)
         if grad_clip is not None:

@@ -250,7 +250,7 @@ class Trainer:
 
     def optimize(self, step: int) -> None:
         """Gradient clipping, the optimizer step (fp16: skipped on overflow) and the scheduler step (`Precision`)."""
-        self.precision.step(self.optimizer, self.params, self.grad_clip)
+        self.precision.step(self.optimizer, self.params, self.grad_clip, grad_factor=self.ctx.world_size)
         if self.scheduler is not None:
             self.scheduler.step()
 
@@ -278,8 +278,8 @@ class Trainer:
                         terms = self.compute_loss(inputs)
                     except FloatingPointError as err:
                         raise FloatingPointError(f"step {step + 1}: {err}") from None
-                tot, scale = total(terms), share * ctx.world_size
-                self.precision.backward(tot if scale == 1.0 else tot * scale)
+                tot = total(terms)  # the slice's share; DDP's mean over processes is undone in optimize
+                self.precision.backward(tot if share == 1.0 else tot * share)
             for k, v in [(_TOTAL, tot)] + list(terms.items()):
                 values[k] = values.get(k, 0.0) + share * float(v.detach())
             kept.append((inputs.in_float32(), share))  # the adversary trains in float32
