@@ -34,7 +34,11 @@ PRECISIONS: Dict[str, Optional[torch.dtype]] = {"fp32": None, "bf16": torch.bflo
 
 
 def check_precision(name) -> str:
-    """``name`` if it is one of `PRECISIONS`, else a one-line ValueError listing them."""
+    """``name`` if it is one of `PRECISIONS`, else a one-line ValueError listing them.
+
+    >>> check_precision("bf16")
+    'bf16'
+    """
     if not isinstance(name, str) or name not in PRECISIONS:
         raise ValueError(f"precision = {name!r} is unknown; expected one of {', '.join(map(repr, PRECISIONS))}")
     return name
