@@ -85,7 +85,7 @@ class Precision:
         self.scaler: Optional[torch.amp.GradScaler] = None
         if name == "fp16":
             with warnings.catch_warnings():
-                warnings.simplefilter("error")  # torch warns and disables the scaler where it cannot work
+                warnings.simplefilter("error", UserWarning)  # torch warns and disables the scaler where it cannot
                 try:
                     self.scaler = torch.amp.GradScaler(self.device.type)
                 except (RuntimeError, UserWarning, AttributeError, TypeError) as err:  # torch < 2.3: none
