@@ -205,6 +205,11 @@ def cli(name: str, description: str, config_cls, run: Callable, argv=None,
     ap.add_argument("--out", default=f"outputs/reproduce/{name}", help="output folder")
     ap.add_argument("--seed", type=int, default=None, help="run seed, >= 0 (default 0)")
     ap.add_argument("--steps", type=int, default=None, help="training steps of every model")
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    if "batch_size" in fields:
+        ap.add_argument("--batch-size", type=int, default=None, help="training images per step")
+    if "lr" in fields:
+        ap.add_argument("--lr", type=float, default=None, help="Adam's learning rate")
     ap.add_argument("--workers", type=int, default=None, help="training processes (quick default: 2)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads per process")
     ap.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (CUDA if available)")

@@ -110,7 +110,7 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
     results_path = results
     if cfg.converge is not None:
         results_path = results_path or os.path.join(out, "results.json")
-        check_results(results_path, name, cfg.to_dict())
+        check_results(results_path, name, cfg)
     out = prepare_output(out)
     t0 = time.perf_counter()
     task = MethodTableTask(cfg, out, build_problems)
@@ -163,6 +163,6 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
                 per_image_psnr={f"{n}/{m}": r["psnr"] for (n, m), r in results.items()})
     if cfg.converge is not None:
         entries = {f"{n}/{m}": r.get("entry") or method_entry(n, m, r["psnr"]) for (n, m), r in results.items()}
-        write_results(results_path, name, cfg.to_dict(), entries,
+        write_results(results_path, name, cfg, entries,
                       {n: p.paper for n, p in problems.items()}, LABELS, title=f"{title} (converged)", gaps=gaps)
     return rows
