@@ -142,8 +142,9 @@ def run_first_step_check(trainer) -> None:
         preflight(t.loss, t.physics, y, t.model)
         t.model.eval()
         try:
-            terms = t.loss(LossInputs(y, t.physics, t.model, t.model(y, t.physics), g,
-                                      x if t.loss.needs_ground_truth else None))
+            with t.precision.autocast():  # as the steps will run
+                terms = t.loss(LossInputs(y, t.physics, t.model, t.model(y, t.physics), g,
+                                          x if t.loss.needs_ground_truth else None))
         finally:
             t.model.train(was)
             t.loss.load_state_dict(loss_state)
@@ -151,7 +152,8 @@ def run_first_step_check(trainer) -> None:
             xv, yv = t.validation.batch(torch.arange(min(1, len(t.validation))))
             t.model.eval()
             try:
-                uv, xv = t.model(yv.to(dev), t.physics), xv.to(dev)
+                with t.precision.autocast():
+                    uv, xv = t.model(yv.to(dev), t.physics), xv.to(dev)
             finally:
                 t.model.train(was)
             psnr(uv, xv, t.config.data_range), ssim(uv, xv, t.config.data_range)

@@ -22,6 +22,7 @@ import torch
 
 from ..utils.checks import check_bool, check_number, check_positive_int
 from ..utils.seeding import check_seed
+from .precision import check_precision
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULE_NAMES", "build_optimizer"]
 
@@ -67,6 +68,8 @@ class TrainConfig:
             runs with transformations.
         ema: decay of an exponential moving average of the weights (`equinet.training.callbacks.EMA`; None: off).
         early_stopping: stop after this many validations without a better PSNR (needs validation data; None: off).
+        precision: 'fp32', or mixed precision (`equinet.training.precision`): 'bf16' (bfloat16 autocast) or
+            'fp16' (float16 autocast and a gradient scaler); the weights stay float32.
     """
 
     steps: Optional[int] = None
@@ -94,6 +97,7 @@ class TrainConfig:
     identifiability: bool = True
     ema: Optional[float] = None
     early_stopping: Optional[int] = None
+    precision: str = "fp32"
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):
@@ -108,6 +112,7 @@ class TrainConfig:
             raise TypeError(f"device must be a string such as 'cpu', 'cuda' or 'auto', got {self.device!r}")
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULE_NAMES)
+        check_precision(self.precision)
         for name in ("lr", "adversary_lr"):
             check_number(getattr(self, name), name, 0, strict_minimum=True)
         for name in ("weight_decay", "min_lr", "momentum"):
