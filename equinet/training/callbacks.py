@@ -236,6 +236,9 @@ def default_callbacks(config, out: Optional[str], title: str, progress=False,
     if out is not None:
         cbs.append(CSVLog(out, config.log_every))
         cbs += [CurvePlots(out)] if config.plots else []
+        if config.tensorboard:
+            from .tensorboard import TensorBoardLog
+            cbs.append(TensorBoardLog(out, config.log_every))
     if progress is True or callable(getattr(progress, "update", None)):
         cbs.append(ProgressBar(None if progress is True else progress))
     return cbs + ([StepFunction(callback)] if callback is not None else [])

@@ -70,6 +70,8 @@ class TrainConfig:
         early_stopping: stop after this many validations without a better PSNR (needs validation data; None: off).
         precision: 'fp32', or mixed precision (`equinet.training.precision`): 'bf16' (bfloat16 autocast) or
             'fp16' (float16 autocast and a gradient scaler); the weights stay float32.
+        tensorboard: also log the scalars (every ``log_every`` steps, and the validations) for TensorBoard under
+            ``out/tensorboard`` (`equinet.training.tensorboard.TensorBoardLog`; needs the ``tensorboard`` package).
     """
 
     steps: Optional[int] = None
@@ -98,6 +100,7 @@ class TrainConfig:
     ema: Optional[float] = None
     early_stopping: Optional[int] = None
     precision: str = "fp32"
+    tensorboard: bool = False
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):
@@ -127,6 +130,7 @@ class TrainConfig:
             raise ValueError(f"ema must be None or a decay in (0, 1), got {self.ema!r}")
         check_bool(self.plots, "plots")
         check_bool(self.identifiability, "identifiability")
+        check_bool(self.tensorboard, "tensorboard")
 
     def batch_plan(self, n_items: int) -> int:
         """The batch size on ``n_items`` items (clamped to it), checked to leave ``micro_batches`` items in every
