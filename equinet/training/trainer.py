@@ -4,9 +4,8 @@ One step takes a global batch of ``batch_size`` items (epoch-wise permutations s
 splits it into ``micro_batches`` fixed slices, and for each slice ``m`` with its generator ``(seed, 1, step[, m])``:
 `Trainer.get_batch` (re-simulates ``y = physics.measure(x, generator)`` for image data, else the fixed ``y``),
 `Trainer.forward` (``x1 = model(y, physics)``), `Trainer.compute_loss` on the `LossInputs` and back-propagation of
-the slice's share; then `Trainer.optimize` (optimizer and scheduler steps) and the adversary's update. Under
-``torchrun`` each process takes its share of the slices (`equinet.training.distributed`). The CSV log, progress
-bar, curve plots, EMA and early stopping are callbacks on the trainer's events (`equinet.training.callbacks`).
+the slice's share; then `Trainer.optimize` and the adversary's update. Under ``torchrun`` each process takes its
+share of the slices (`equinet.training.distributed`). Logs, plots, EMA... are callbacks (`equinet.training.callbacks`).
 
 Exact resume: batch order and generators are functions of ``(seed, step)``; the checkpoint holds everything else
 (`equinet.training.checkpoint`): a killed and resumed run reproduces the uninterrupted one bit for bit on the CPU.
@@ -26,7 +25,8 @@ from ..interop.deepinv_models import adapt_training
 from ..losses.base import Loss, LossInputs, total
 from . import checkpoint as C
 from . import distributed as D
-from .callbacks import Callback, StopWhen, default_callbacks
+from .callback_defaults import default_callbacks
+from .callbacks import Callback, StopWhen
 from .distributed import resolve_device
 from .evaluation import evaluate
 from .log import History
@@ -50,8 +50,7 @@ class Trainer:
         data: images (tensor ``[N, C, H, W]`` or dataset; ``y`` re-simulated every step) or an
             `equinet.data.MeasurementDataset` (fixed ``y``; with ground truth if paired; a deepinv dataset is read
             through `equinet.interop.from_deepinv_dataset`).
-        config: a `TrainConfig` (steps or epochs, batch, optimizer, schedule, seed, device, cadences, EMA, early
-            stopping, precision); keyword ``settings`` (``steps=``, ``batch_size=``, ...) override its fields.
+        config: a `TrainConfig`; keyword ``settings`` (``steps=``, ``batch_size=``, ...) override its fields.
         optimizer / scheduler / adversary_optimizer: override the configured ones: an optimizer or ``params ->
             optimizer``; a scheduler or ``(optimizer, total_steps) -> scheduler`` (stepped once per step).
         measure: ``(x, generator) -> y`` for on-line simulation (default ``physics.measure``).
