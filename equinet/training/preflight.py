@@ -111,14 +111,16 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
 
 
 def run_preflights(loss: Loss, physics, y: torch.Tensor, model: nn.Module, identifiability: bool,
-                   quiet: bool = False) -> None:
+                   quiet: bool = False, identifiability_physics=None) -> None:
     """What a run checks before its first step: `preflight` on one measurement ``y``, and (``identifiability``)
-    `identifiability_preflight`, printed to stderr unless ``quiet``."""
+    `identifiability_preflight` of ``identifiability_physics`` (default ``physics``; the stacked operator of an
+    operator family), printed to stderr unless ``quiet``."""
     import sys
     preflight(loss, physics, y, model)
     if identifiability:
         echo = (lambda line: None) if quiet else (lambda line: print(line, file=sys.stderr))
-        identifiability_preflight(loss, physics, tuple(physics.adjoint(y).shape[-2:]), echo=echo)
+        identifiability_preflight(loss, physics if identifiability_physics is None else identifiability_physics,
+                                  tuple(physics.adjoint(y).shape[-2:]), echo=echo)
 
 
 def run_first_step_check(trainer) -> None:
@@ -128,7 +130,9 @@ def run_first_step_check(trainer) -> None:
     The model, the loss and every random state are left as they were. Raises ``ValueError``/``TypeError``."""
     from ..losses.base import LossInputs, total
     from ..metrics import psnr, ssim
+    from ..physics.family import physics_for
     from .checkpoint import forked_rng
+    from .evaluation import _operators_of
     from .sampling import batch_indices, step_generator
     t, dev = trainer, trainer.ctx.device
     ids = torch.tensor_split(batch_indices(t.data.n, t.batch_size, t.seed, 0), t.micro_batches)[0]
@@ -138,20 +142,22 @@ def run_first_step_check(trainer) -> None:
         x, y = t.data.fetch(ids)
         x = None if x is None else x.to(dev)
         g = step_generator(t.seed, 0, 0, t.micro_batches)
-        y = t.measure(x, g) if y is None else y.to(dev)
-        preflight(t.loss, t.physics, y, t.model)
+        physics = t.physics_of(ids)
+        y = (t.measure or physics.measure)(x, g) if y is None else y.to(dev)
+        preflight(t.loss, physics, y, t.model)
         t.model.eval()
         try:
-            terms = t.loss(LossInputs(y, t.physics, t.model, t.model(y, t.physics), g,
+            terms = t.loss(LossInputs(y, physics, t.model, t.model(y, physics), g,
                                       x if t.loss.needs_ground_truth else None))
         finally:
             t.model.train(was)
             t.loss.load_state_dict(loss_state)
         if t.validation is not None:  # the metrics accept the validation images (e.g. SSIM's window)
-            xv, yv = t.validation.batch(torch.arange(min(1, len(t.validation))))
+            iv = torch.arange(min(1, len(t.validation)))
+            xv, yv = t.validation.batch(iv)
             t.model.eval()
             try:
-                uv, xv = t.model(yv.to(dev), t.physics), xv.to(dev)
+                uv, xv = t.model(yv.to(dev), physics_for(t.physics, _operators_of(t.validation, iv))), xv.to(dev)
             finally:
                 t.model.train(was)
             psnr(uv, xv, t.config.data_range), ssim(uv, xv, t.config.data_range)
