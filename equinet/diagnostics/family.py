@@ -3,7 +3,8 @@
 From measurements ``y_i = A_{g_i} x_i`` alone, at best the component of the signals in the range of the stacked
 operator ``[A_1; ...; A_g]`` is seen; its null space (the directions no member measures) can be learned only from
 a signal model, e.g. invariance to a group: then the rank that counts is the one of ``[A_k T_h]`` over members
-``k`` and group elements ``h``. `family_rank` computes both, exactly, from explicit matrices (small images).
+``k`` and group elements ``h``. `family_rank` computes both, exactly, from explicit matrices (small images);
+``python -m equinet.diagnostics.family_table`` prints them for MRI families of several sizes.
 """
 from __future__ import annotations
 
@@ -78,3 +79,4 @@ def family_rank(family: OperatorFamily, transforms=None, rtol: float = DEFAULT_R
                       n_transforms=1 if transforms is None else stacked.n_transforms, rtol=float(stacked.rtol),
                       details={"gap_stacked": stacked.gap_A, "gap_group": stacked.gap_M,
                                "image_size": family.image_size})
+

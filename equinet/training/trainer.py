@@ -117,7 +117,7 @@ class Trainer:
             raise ValueError("stop_when is supported in a single process only (not under torchrun)")
         D.check_micro_batches(self.micro_batches, self.ctx)
         self.model, self.loss, self.physics = model.to(self.ctx.device), loss.to(self.ctx.device), physics
-        self.measure: Callable = measure if measure is not None else getattr(physics, "measure", None)  # type: ignore
+        self.measure: Optional[Callable] = measure if measure is not None else getattr(physics, "measure", None)
         if isinstance(physics, nn.Module):
             physics.to(self.ctx.device)
         self.params = [p for p in model.parameters() if p.requires_grad]

@@ -1,6 +1,7 @@
 """The trainer with an operator family: each item measured, reconstructed, scored and validated with its own member;
 an interrupted run resumes bit for bit; a checkpoint of another family is refused; mismatched data in one line."""
 import math
+import warnings
 
 import pytest
 import torch
@@ -135,3 +136,16 @@ def test_the_first_step_check_runs_with_per_sample_operators():
     before = _weights(t.model).clone()
     t.check()
     assert torch.equal(_weights(t.model), before)
+
+
+def test_the_identifiability_preflight_judges_the_whole_family():
+    """One mask with quarter turns leaves 12 directions unseen (a warning); three masks with them see all."""
+    for g, warns in ((1, True), (3, False)):
+        fam = inpainting_family(12, g, drop=0.5, seed=0)
+        t = Trainer(_model(), LossSum([MOILoss(), EILoss(Rot90())]), fam, simulate_measurements(fam, IMAGES),
+                    steps=1, batch_size=4, identifiability=True)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            t.fit()
+        messages = [str(w.message) for w in caught if "rank condition fails" in str(w.message)]
+        assert bool(messages) == warns and all("by 12 of 144 directions" in m for m in messages)
