@@ -88,7 +88,7 @@ class Trainer:
                              "measurements only; use an unsupervised loss (MC, EI, SURE, REI) or paired data")
         self.family = physics if isinstance(physics, OperatorFamily) else None
         _check_operator_indices(self.family, data if self.data.fixed else None, "training data")
-        _check_operator_indices(self.family, validation, "validation set")
+        _check_operator_indices(self.family, validation, "validation data")
         if self.family is not None and measure is not None:
             raise ValueError("measure= simulates one operator; with an OperatorFamily each item is measured by its own "
                              "member (leave measure unset)")

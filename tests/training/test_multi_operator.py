@@ -120,7 +120,7 @@ def test_mismatched_data_and_physics_are_refused_in_one_line():
                                         "single operator"),
         (dict(physics=inpainting_family(12, 2), data=ds), r"the training data: operator indices must lie in \[0, 2\)"),
         (dict(physics=fam, data=ds, validation=simulate_measurements(single, VAL, ground_truth=True)),
-         "the validation set carry no operator indices"),
+         "the validation data carry no operator indices"),
         (dict(physics=fam, data=IMAGES, measure=lambda x, g: x), "measure= simulates one operator"),
     ]
     for kwargs, message in cases:
