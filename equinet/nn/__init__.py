@@ -2,7 +2,7 @@
 normalisation; every module exports to standard torch modules."""
 from .alias_free import AliasFreeNonlinearity  # noqa: F401
 from .alias_free_quincunx import QuincunxAliasFreeNonlinearity  # noqa: F401
-from .averaging import GroupAveraged  # noqa: F401
+from .averaging import GroupAveraged, RandomlyAveraged  # noqa: F401
 from .basis_expansion import BasisExpansion  # noqa: F401
 from .conv import SteerableConv2d  # noqa: F401
 from .export import is_standard, plain  # noqa: F401
@@ -18,4 +18,4 @@ __all__ = ["FieldType", "as_field_type", "check_same_type", "is_permutation", "E
            "EquivariantSequential", "BasisExpansion", "SteerableConv2d", "trivial_projector", "is_standard", "plain",
            "Identity", "PointwiseNonlinearity", "ReLU", "LeakyReLU", "NormNonlinearity", "GatedNonlinearity",
            "AliasFreeNonlinearity", "QuincunxAliasFreeNonlinearity", "GroupPooling", "NormPooling", "Downsample2x",
-           "Upsample2x", "EquivariantBatchNorm", "EquivariantInstanceNorm", "GroupAveraged"]
+           "Upsample2x", "EquivariantBatchNorm", "EquivariantInstanceNorm", "GroupAveraged", "RandomlyAveraged"]

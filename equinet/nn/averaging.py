@@ -7,6 +7,10 @@ q in the grid-preserving subgroup Q and r a rotation by less than 90° (one per 
 T_q exact and T_r the band-limited 'fourier' (or 'bilinear') rotation: the average is then exactly Q-equivariant
 (it is a Q-average of a map) and as equivariant to the other elements as the interpolation allows.
 
+`RandomlyAveraged` is its one-sample Monte-Carlo estimate: T_g⁻¹ f(T_g x) for one element g drawn uniformly per
+call from a seeded generator (the scheme of Terris et al., "Equivariant plug-and-play image reconstruction",
+CVPR 2024): one pass instead of |G|, equivariant in expectation over g, and its mean over all elements is f̄.
+
 This is for image -> image maps (denoisers, proximal networks, post-processing networks). A reconstructor
 ``model(y, physics)`` cannot be averaged this way in general: rotating the image does not commute with the physics
 (only with operators that are themselves equivariant); average the image-to-image part of it instead.
@@ -18,12 +22,13 @@ from torch import nn
 
 from ..groups.action import _exact_spatial, act
 from ..groups.group import PlanarGroup
+from ..groups.planar import GroupElement
 from ..groups.representation import Representation
 from .export import is_standard, plain
 from .field_type import FieldType
 from .loading import AllOrNothingLoad
 
-__all__ = ["GroupAveraged"]
+__all__ = ["GroupAveraged", "RandomlyAveraged"]
 
 METHODS = ("fourier", "bilinear")
 
@@ -76,12 +81,19 @@ class GroupAveraged(AllOrNothingLoad, nn.Module):
         """True if every element preserves the pixel grid (the average is then exactly equivariant)."""
         return all(g.preserves_grid for g in self.elements)
 
+    def conjugated(self, index: int, x: torch.Tensor) -> torch.Tensor:
+        """T_g⁻¹ f(T_g x) for the element ``g = self.elements[index]`` (one term of the average)."""
+        r, q = self.factors[index]  # T_g = T_r T_q, T_g⁻¹ = T_q⁻¹ T_r⁻¹
+        u = act(r, act(q, x, self._in_rep, "exact"), self._in_rep, self.method)
+        return act(q.inverse, act(r.inverse, self.module(u), self._out_rep, self.method), self._out_rep, "exact")
+
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = None
-        for r, q in self.factors:  # T_g = T_r T_q, T_g⁻¹ = T_q⁻¹ T_r⁻¹
-            u = act(r, act(q, x, self._in_rep, "exact"), self._in_rep, self.method)
-            y = act(q.inverse, act(r.inverse, self.module(u), self._out_rep, self.method), self._out_rep, "exact")
+        out: torch.Tensor | None = None
+        for i in range(len(self.elements)):
+            y = self.conjugated(i, x)
             out = y if out is None else out + y
+        if out is None:  # a finite group has at least its identity
+            raise RuntimeError("GroupAveraged has no group elements to average over")
         return out / len(self.elements)
 
     def export(self) -> nn.Module:
@@ -102,6 +114,52 @@ class GroupAveraged(AllOrNothingLoad, nn.Module):
 
     def extra_repr(self) -> str:
         return f"group={self.group!r}, method={self.method!r}, exact={self.exact}"
+
+
+class RandomlyAveraged(GroupAveraged):
+    """One random term of the group average per call: T_g⁻¹ f(T_g x) with g uniform over the group, drawn from a
+    seeded generator (the same for the whole batch), so a sequence of calls is reproducible; `manual_seed` restarts
+    the sequence. The mean over all elements is `GroupAveraged`'s f̄; the element of the last call is
+    ``last_element``. Same arguments as `GroupAveraged`, plus ``seed``.
+
+    >>> import torch
+    >>> from equinet import groups
+    >>> f = torch.nn.Conv2d(1, 1, 3, padding=1, bias=False)
+    >>> rand = RandomlyAveraged(f, groups.cyclic(4), seed=0)
+    >>> x = torch.randn(1, 1, 8, 8)
+    >>> first = [rand(x) for _ in range(3)]
+    >>> rand.manual_seed(0); all(torch.equal(a, rand(x)) for a in first)
+    True
+    >>> mean = sum(rand.conjugated(i, x) for i in range(4)) / 4
+    >>> torch.allclose(mean, GroupAveraged(f, groups.cyclic(4))(x))
+    True
+    """
+
+    def __init__(self, module, group: PlanarGroup, in_type=None, out_type=None, method: str = "fourier",
+                 seed: int = 0):
+        super().__init__(module, group, in_type, out_type, method)
+        if isinstance(seed, bool) or not isinstance(seed, int):
+            raise TypeError(f"seed must be an int, got {seed!r}")
+        self.seed = seed
+        self.generator = torch.Generator()
+        self.manual_seed(seed)
+        self.last_element: GroupElement | None = None
+
+    def manual_seed(self, seed: int | None = None) -> None:
+        """Restart the sequence of drawn elements from ``seed`` (default: the seed given at construction)."""
+        self.generator.manual_seed(self.seed if seed is None else int(seed))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        i = int(torch.randint(len(self.elements), (1,), generator=self.generator))
+        self.last_element = self.elements[i]
+        return self.conjugated(i, x)
+
+    def export(self) -> nn.Module:
+        raise TypeError("a RandomlyAveraged module draws an element per call and is not exported; export the "
+                        "GroupAveraged (full average) or the wrapped module")
+
+    def extra_repr(self) -> str:
+        return super().extra_repr() + f", seed={self.seed}"
 
 
 def _factor(elements):
@@ -135,7 +193,7 @@ class _ExactAverage(nn.Module):
         self.out_mixed = out_rep is not None and not out_rep.is_trivial()
 
     def forward(self, x):
-        out = 0
+        out: torch.Tensor | int = 0
         for i, g, gi in self.ops:
             u = _exact_spatial(x, g)
             if self.in_mixed:

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import numbers
-from typing import List, Optional, Sequence
+from typing import Iterator, List, Optional, Sequence
 
 import torch
 from torch import nn
@@ -78,38 +78,40 @@ class OperatorFamily(nn.Module):
         return len(self.members)
 
     def __getitem__(self, k: int) -> LinearPhysics:
-        return self.members[k]  # type: ignore[return-value]
+        member = self.members[k]
+        assert isinstance(member, LinearPhysics)  # checked when built
+        return member
 
-    def __iter__(self):
-        return iter(self.members)
+    def __iter__(self) -> Iterator[LinearPhysics]:
+        return (self[k] for k in range(len(self)))
 
     @property
     def image_size(self):
         """(H, W) of the images every member acts on."""
-        return self.members[0].image_size
+        return self[0].image_size
 
     @property
     def channels(self) -> Optional[int]:
         """The members' fixed channel count (None: channel-wise operators)."""
-        return self.members[0].channels
+        return self[0].channels
 
     @property
     def in_shape(self):
-        return self.members[0].in_shape
+        return self[0].in_shape
 
     @property
     def out_shape(self):
-        return self.members[0].out_shape
+        return self[0].out_shape
 
     @property
     def noise(self):
         """The noise model the members share."""
-        return self.members[0].noise
+        return self[0].noise
 
     def norm(self, **kwargs) -> float:
         """``max_k ||A_k||_2`` (each by `LinearPhysics.norm` with ``kwargs``): ``1 / norm()²`` is a gradient step
         size valid for every member."""
-        return max(m.norm(**kwargs) for m in self.members)
+        return max(m.norm(**kwargs) for m in self)
 
     # --------------------------------------------------------------------------------------- the views
     def check_operators(self, operators) -> torch.Tensor:
@@ -174,7 +176,7 @@ class PerSampleOperators(LinearPhysics):
             raise TypeError(f"family must be an equinet.physics.OperatorFamily, got {type(family).__name__}")
         super().__init__(family.image_size, noise=family.noise)
         self.family = family
-        self.channels = family.channels  # type: ignore[misc]
+        self.channels = family.channels
         self.operators = family.check_operators(operators)
 
     def _measurement_tail(self, image_hw):
@@ -218,9 +220,12 @@ class PerSampleOperators(LinearPhysics):
             return torch.ones_like(t) if mask is None else mask.expand_as(t)
         return self._per_sample(y, one)
 
-    def norm(self, **kwargs) -> float:
-        """The largest ``||A_k||_2`` of the members present in the batch (the norm of the block-diagonal operator)."""
-        return max(self.family[k].norm(**kwargs) for k in torch.unique(self.operators).tolist())
+    def norm(self, n_iter: int = 100, tol: float = 1e-7, dtype: torch.dtype = torch.float64, device=None,
+             seed: int = 0) -> float:
+        """The largest ``||A_k||_2`` (`LinearPhysics.norm` with these arguments) of the members present in the batch:
+        the norm of the block-diagonal operator."""
+        return max(self.family[k].norm(n_iter=n_iter, tol=tol, dtype=dtype, device=device, seed=seed)
+                   for k in torch.unique(self.operators).tolist())
 
     def _default_device(self):
         return self.family[0]._default_device()
@@ -239,7 +244,7 @@ class StackedOperators(LinearPhysics):
             raise TypeError(f"family must be an equinet.physics.OperatorFamily, got {type(family).__name__}")
         super().__init__(family.image_size, noise=family.noise)
         self.family = family
-        self.channels = family.channels  # type: ignore[misc]
+        self.channels = family.channels
 
     def _measurement_tail(self, image_hw):
         return (len(self.family),) + tuple(self.family[0]._measurement_tail(image_hw))

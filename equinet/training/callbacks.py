@@ -173,6 +173,7 @@ class EMA(Callback):
 
     @torch.no_grad()
     def on_optimizer_step(self, trainer, step):
+        assert self.average is not None  # set by on_fit_start
         for k, v in self._tracked(trainer.model).items():
             self.average[k].mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
 
@@ -235,6 +236,9 @@ def default_callbacks(config, out: Optional[str], title: str, progress=False,
     if out is not None:
         cbs.append(CSVLog(out, config.log_every))
         cbs += [CurvePlots(out)] if config.plots else []
+        if config.tensorboard:
+            from .tensorboard import TensorBoardLog
+            cbs.append(TensorBoardLog(out, config.log_every))
     if progress is True or callable(getattr(progress, "update", None)):
         cbs.append(ProgressBar(None if progress is True else progress))
     return cbs + ([StepFunction(callback)] if callback is not None else [])

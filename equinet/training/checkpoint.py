@@ -2,8 +2,9 @@
 
 A checkpoint stores the step reached (which fixes the position in the data: the batch order of every epoch and
 the generators of every step are functions of ``(seed, step)``), the model, the optimizers (the adversary's too),
-the LR scheduler, the loss module (its discriminator), the history, and the random states that are *not* derived
-from the step: the global torch CPU and CUDA generators of every process, numpy's and Python's global generators.
+the LR scheduler, the gradient scaler of fp16 runs, the loss module (its discriminator), the history, and the
+random states that are *not* derived from the step: the global torch CPU and CUDA generators of every process,
+numpy's and Python's global generators.
 """
 from __future__ import annotations
 
@@ -119,7 +120,7 @@ def trainer_state(trainer, step: int, rngs: list) -> Dict[str, Any]:
             "world_size": trainer.ctx.world_size, "config": trainer.fingerprint, "model": trainer.model.state_dict(),
             "optimizer": trainer.optimizer.state_dict(), "loss": trainer.loss.state_dict(),
             "scheduler": opt(trainer.scheduler), "adversary_optimizer": opt(trainer.adversary_optimizer),
-            "history": trainer.history.state(), "rng": rngs,
+            "history": trainer.history.state(), "rng": rngs, "precision": trainer.precision.state_dict(),
             "callbacks": {cb.key: cb.state_dict() for cb in trainer.callbacks if cb.key}}
 
 
@@ -135,8 +136,8 @@ def checked_checkpoint(path: str, fingerprint: Dict[str, Any], map_location=None
 
 
 def restore_trainer(trainer, state: Dict[str, Any]) -> list:
-    """Load a checkpoint's weights, optimizers, scheduler, loss, callbacks and history into ``trainer``; returns the
-    saved RNG states (one per process)."""
+    """Load a checkpoint's weights, optimizers, scheduler, gradient scaler, loss, callbacks and history into
+    ``trainer``; returns the saved RNG states (one per process)."""
     from ..nn.loading import load_state_dict
     from .log import History
     load_state_dict(trainer.model, state["model"])  # all or nothing, whatever the model's class
@@ -145,6 +146,7 @@ def restore_trainer(trainer, state: Dict[str, Any]) -> list:
     for obj, key in ((trainer.scheduler, "scheduler"), (trainer.adversary_optimizer, "adversary_optimizer")):
         if obj is not None:
             obj.load_state_dict(state[key])
+    trainer.precision.load_state_dict(state.get("precision", {}))  # fp16's scaler (absent: fp32 checkpoints)
     for cb in trainer.callbacks:
         if cb.key and cb.key in state.get("callbacks", {}):
             cb.load_state_dict(state["callbacks"][cb.key])

@@ -266,9 +266,10 @@ RESUMABLE_CHANGES = {"": ("out", "device"), "train": ("progress", "plots", "log_
 
 def fingerprint(cfg: dict) -> dict:
     """The settings a checkpoint must have been written with to be resumed (``cfg`` without
-    `RESUMABLE_CHANGES`)."""
+    `RESUMABLE_CHANGES`, and without the default ``precision = "fp32"``)."""
     out = {k: v for k, v in cfg.items() if k not in RESUMABLE_CHANGES[""]}
-    out["train"] = {k: v for k, v in cfg["train"].items() if k not in RESUMABLE_CHANGES["train"]}
+    out["train"] = {k: v for k, v in cfg["train"].items() if k not in RESUMABLE_CHANGES["train"]
+                    and not (k == "precision" and v == "fp32")}  # as before it existed: older runs still resume
     return out
 
 

@@ -1,7 +1,8 @@
 """Validation of a reconstruction model: mean PSNR and SSIM on held-out measurements."""
 from __future__ import annotations
 
-from typing import Dict, Optional
+import contextlib
+from typing import Callable, ContextManager, Dict, Optional
 
 import torch
 from torch import nn
@@ -20,10 +21,12 @@ def _operators_of(dataset, idx):
 
 @torch.no_grad()
 def evaluate(model: nn.Module, physics, dataset, batch_size: int = 32, data_range: Optional[float] = None,
-             device=None) -> Dict[str, float]:
+             device=None, autocast: Callable[[], ContextManager] = contextlib.nullcontext) -> Dict[str, float]:
     """Mean PSNR and SSIM of ``model(y, physics)`` against ``x`` over a `equinet.data.PairedMeasurementDataset`
-    (eval mode, no gradients, batches of ``batch_size`` on ``device``; the model's mode is restored). With an
-    `equinet.physics.OperatorFamily` each item is reconstructed with its own member (the dataset's indices).
+    (eval mode, no gradients, batches of ``batch_size`` on ``device``; the model's mode is restored). The model
+    runs inside ``autocast()`` (e.g. `equinet.training.precision.Precision.autocast`), the metrics in float32 or
+    better outside it. With an `equinet.physics.OperatorFamily` each item is reconstructed with its own member (the
+    dataset's indices).
 
     >>> import torch
     >>> from equinet.data import simulate_measurements
@@ -42,7 +45,9 @@ def evaluate(model: nn.Module, physics, dataset, batch_size: int = 32, data_rang
         for i in range(0, len(dataset), batch_size):
             idx = torch.arange(i, min(i + batch_size, len(dataset)))
             x, y = dataset.batch(idx)
-            u = model(y if device is None else y.to(device), physics_for(physics, _operators_of(dataset, idx)))
+            with autocast():
+                u = model(y if device is None else y.to(device), physics_for(physics, _operators_of(dataset, idx)))
+            u = u.float() if u.dtype in (torch.float16, torch.bfloat16) else u
             x = x if device is None else x.to(device)
             p.append(psnr(u, x, data_range).double().cpu())
             s.append(ssim(u, x, data_range).double().cpu())

@@ -147,8 +147,9 @@ def run_first_step_check(trainer) -> None:
         preflight(t.loss, physics, y, t.model)
         t.model.eval()
         try:
-            terms = t.loss(LossInputs(y, physics, t.model, t.model(y, physics), g,
-                                      x if t.loss.needs_ground_truth else None))
+            with t.precision.autocast():  # as the steps will run
+                terms = t.loss(LossInputs(y, physics, t.model, t.model(y, physics), g,
+                                          x if t.loss.needs_ground_truth else None))
         finally:
             t.model.train(was)
             t.loss.load_state_dict(loss_state)
@@ -157,7 +158,8 @@ def run_first_step_check(trainer) -> None:
             xv, yv = t.validation.batch(iv)
             t.model.eval()
             try:
-                uv, xv = t.model(yv.to(dev), physics_for(t.physics, _operators_of(t.validation, iv))), xv.to(dev)
+                with t.precision.autocast():
+                    uv, xv = t.model(yv.to(dev), physics_for(t.physics, _operators_of(t.validation, iv))), xv.to(dev)
             finally:
                 t.model.train(was)
             psnr(uv, xv, t.config.data_range), ssim(uv, xv, t.config.data_range)

@@ -35,6 +35,7 @@ from .callbacks import Callback, StopWhen, default_callbacks
 from .distributed import resolve_device
 from .evaluation import evaluate
 from .log import History
+from .precision import Precision
 from .preflight import check_weights_finite, preflight, run_first_step_check, run_preflights
 from .sampling import TrainingData, batch_indices, step_generator
 from .train_config import OptimizerSpec, TrainConfig, build_optimizer
@@ -56,7 +57,7 @@ class Trainer:
             `equinet.data.MeasurementDataset` (fixed ``y``; with ground truth if paired; a deepinv dataset is read
             through `equinet.interop.from_deepinv_dataset`).
         config: a `TrainConfig` (steps or epochs, batch, optimizer, schedule, seed, device, cadences, EMA, early
-            stopping); keyword ``settings`` (``steps=``, ``batch_size=``, ...) override its fields.
+            stopping, precision); keyword ``settings`` (``steps=``, ``batch_size=``, ...) override its fields.
         optimizer / scheduler / adversary_optimizer: override the configured ones: an optimizer or ``params ->
             optimizer``; a scheduler or ``(optimizer, total_steps) -> scheduler`` (stepped once per step).
         measure: ``(x, generator) -> y`` for on-line simulation (default ``physics.measure``).
@@ -113,6 +114,7 @@ class Trainer:
             raise ValueError("stop_when must be a callable history -> bool and needs a validation set (it is asked "
                              "after each validation evaluation)")
         self.ctx = D.setup(resolve_device(cfg.device))
+        self.precision = Precision(cfg.precision, self.ctx.device)  # autocast and fp16's gradient scaler
         if stop_when is not None and self.ctx.distributed:
             raise ValueError("stop_when is supported in a single process only (not under torchrun)")
         D.check_micro_batches(self.micro_batches, self.ctx)
@@ -129,16 +131,15 @@ class Trainer:
             not hasattr(scheduler, "step") else scheduler
         self.adversary_optimizer = None if loss.discriminator is None else build_optimizer(
             adversary_optimizer, [p for p in loss.discriminator.parameters() if p.requires_grad],
-            cfg.make_adversary_optimizer,
-            "adversary_optimizer")
-        self.validation, self.resume, self.progress = validation, bool(resume), progress
+            cfg.make_adversary_optimizer, "adversary_optimizer")
+        self.validation, self.resume, self.progress, self.stop_requested = validation, bool(resume), progress, False
         self.grad_clip = None if cfg.grad_clip is None else float(cfg.grad_clip)
         self.callbacks = default_callbacks(cfg, self.out if self.ctx.is_main else None, type(loss).__name__,
                                            progress if self.ctx.is_main or progress is not True else False,
                                            callback) + list(callbacks) + \
             ([StopWhen(stop_when)] if stop_when is not None else [])
-        self.stop_requested = False
-        extra = {k: getattr(cfg, k) for k in ("ema", "early_stopping") if getattr(cfg, k) is not None}
+        extra = {k: getattr(cfg, k) for k in ("ema", "early_stopping", "precision") if getattr(cfg, k) not in
+                 (None, "fp32")}  # fp32: as before precision existed, so its older checkpoints still resume
         self.fingerprint = dict(
             seed=self.seed, batch_size=self.batch_size, micro_batches=self.micro_batches, steps=self.total,
             n_items=n, grad_clip=self.grad_clip, loss=type(loss).__name__, loss_settings=C.settings_text(loss),
@@ -155,9 +156,9 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------ pieces
     def evaluate(self, model: Optional[nn.Module] = None) -> Dict[str, float]:
-        """Mean PSNR and SSIM of ``model(y, physics)`` on the validation set (eval mode, no gradients)."""
+        """Mean PSNR and SSIM of ``model(y, physics)`` on the validation set (eval mode, no gradients, autocast)."""
         return evaluate(self.model if model is None else model, self.physics, self.validation,
-                        self.config.val_batch_size, self.config.data_range, self.ctx.device)
+                        self.config.val_batch_size, self.config.data_range, self.ctx.device, self.precision.autocast)
 
     def _validate(self, step: int) -> None:
         if self.validation is not None and self.ctx.is_main:
@@ -277,10 +278,8 @@ class Trainer:
         return terms
 
     def optimize(self, step: int) -> None:
-        """Gradient clipping, the optimizer step and the scheduler step (the gradients are accumulated)."""
-        if self.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
-        self.optimizer.step()
+        """Gradient clipping, the optimizer step (fp16: skipped on overflow) and the scheduler step (`Precision`)."""
+        self.precision.step(self.optimizer, self.params, self.grad_clip, grad_factor=self.ctx.world_size)
         if self.scheduler is not None:
             self.scheduler.step()
 
@@ -302,17 +301,18 @@ class Trainer:
             sync = contextlib.nullcontext() if not ctx.distributed or j == len(local) - 1 else \
                 net.no_sync()  # type: ignore[operator]
             with sync:
-                x1 = self.forward(net, y) if physics is self.physics else self.forward(net, y, physics)
-                inputs = LossInputs(y, physics, net, x1, g, x if self.loss.needs_ground_truth else None)
-                try:
-                    terms = self.compute_loss(inputs)
-                except FloatingPointError as err:
-                    raise FloatingPointError(f"step {step + 1}: {err}") from None
-                tot, scale = total(terms), share * ctx.world_size
-                (tot if scale == 1.0 else tot * scale).backward()
+                with self.precision.autocast():  # forward and loss (fp32: no autocast)
+                    x1 = self.forward(net, y) if physics is self.physics else self.forward(net, y, physics)
+                    inputs = LossInputs(y, physics, net, x1, g, x if self.loss.needs_ground_truth else None)
+                    try:
+                        terms = self.compute_loss(inputs)
+                    except FloatingPointError as err:
+                        raise FloatingPointError(f"step {step + 1}: {err}") from None
+                tot = total(terms)  # the slice's share; DDP's mean over processes is undone in optimize
+                self.precision.backward(tot if share == 1.0 else tot * share)
             for k, v in [(_TOTAL, tot)] + list(terms.items()):
                 values[k] = values.get(k, 0.0) + share * float(v.detach())
-            kept.append((inputs, share))
+            kept.append((inputs.in_float32(), share))  # the adversary trains in float32
         values = D.reduce_values(values, ctx)
         self.optimize(step)
         check_weights_finite(self.params, step, cur_lr, values[_TOTAL])

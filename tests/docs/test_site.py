@@ -23,7 +23,8 @@ PAGES = sorted(p for p in glob.glob(os.path.join(SITE, "**", "index.html"), recu
                if os.sep + "assets" + os.sep not in p)
 MATHJAX = "js/mathjax/tex-svg-full.js"
 #: words that belong in a lab notebook, not in a library's documentation
-LAB_WORDS = re.compile(r"\b(sessions?|engineers?|the issue|this issue|issue\s*#?\d+|#\d+ item)\b", re.IGNORECASE)
+LAB_WORDS = re.compile(r"\b(sessions?|engineers?|the issue|this issue|issue\s*#?\d+|items? \d+)\b"
+                       r"|(?<![\w/&#])#\d{1,3}\b(?![\w-])", re.IGNORECASE)
 
 
 def _read(path):

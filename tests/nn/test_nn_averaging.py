@@ -1,9 +1,10 @@
-"""GroupAveraged (Reynolds operator): exact equivariance on the grid, export, field types, errors."""
+"""GroupAveraged (Reynolds operator): exact equivariance on the grid, export, field types, errors; RandomlyAveraged
+(one random term per call)."""
 import pytest
 import torch
 
 from equinet import groups, testing
-from equinet.nn import FieldType, GroupAveraged, SteerableConv2d, is_standard
+from equinet.nn import FieldType, GroupAveraged, RandomlyAveraged, SteerableConv2d, is_standard
 
 
 def plain_net(cin=1, cout=1, seed=0):
@@ -64,3 +65,36 @@ def test_clear_errors():
         GroupAveraged(plain_net(), groups.cyclic(8)).export()
     with pytest.raises(ValueError, match="C4"):
         GroupAveraged(plain_net(), groups.cyclic(8), in_type=FieldType.trivial(groups.cyclic(4)))
+
+
+@pytest.mark.parametrize("G", [groups.cyclic(4), groups.cyclic(8), groups.dihedral(4)], ids=repr)
+def test_random_terms_are_the_terms_of_the_average_drawn_uniformly_from_a_seed(G):
+    f = plain_net().double()
+    rand, full = RandomlyAveraged(f, G, seed=5), GroupAveraged(f, G)
+    x = torch.randn(1, 1, 12, 12, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    n = len(rand.elements)
+    torch.testing.assert_close(sum(rand.conjugated(i, x) for i in range(n)) / n, full(x), rtol=0, atol=1e-13)
+    draws = []
+    for _ in range(60 * n):
+        out = rand(x)
+        draws.append(rand.elements.index(rand.last_element))
+        if len(draws) <= n:
+            assert torch.equal(out, rand.conjugated(draws[-1], x))
+    counts = [draws.count(i) for i in range(n)]
+    assert min(counts) >= 30 and max(counts) <= 90  # uniform: 60 expected each
+
+    def draw():
+        rand(x)
+        return rand.elements.index(rand.last_element)
+
+    rand.manual_seed()  # the construction seed again: the same sequence
+    assert [draw() for _ in range(20)] == draws[:20]
+
+
+def test_random_terms_refuse_export_and_a_bad_seed():
+    f = plain_net()
+    with pytest.raises(TypeError, match="seed must be an int"):
+        RandomlyAveraged(f, groups.cyclic(4), seed=1.5)
+    with pytest.raises(TypeError, match="draws an element per call and is not exported"):
+        RandomlyAveraged(f, groups.cyclic(4)).export()
+    assert "seed=0" in repr(RandomlyAveraged(f, groups.cyclic(4)))

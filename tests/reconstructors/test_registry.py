@@ -1,13 +1,15 @@
 """The reconstructors' one home: the registry, and the old import paths that still resolve to the same classes."""
 import pytest
 
-from equinet.reconstructors import RECONSTRUCTORS, PinvReconstructor, UnrolledPGD
+from equinet.reconstructors import RECONSTRUCTORS, RED, PinvReconstructor, PnPADMM, PnPPGD, UnrolledPGD
 
 
 def test_registry_names_the_reconstructors():
-    assert RECONSTRUCTORS.names() == ("reconstructor", "unrolled_pgd")
+    assert RECONSTRUCTORS.names() == ("reconstructor", "pnp_pgd", "pnp_admm", "red", "unrolled_pgd")
     assert RECONSTRUCTORS.get("reconstructor") is PinvReconstructor
     assert RECONSTRUCTORS.get("unrolled_pgd") is UnrolledPGD
+    assert (RECONSTRUCTORS.get("pnp_pgd"), RECONSTRUCTORS.get("pnp_admm"), RECONSTRUCTORS.get("red")) == \
+        (PnPPGD, PnPADMM, RED)
     with pytest.raises(ValueError, match=r"unknown reconstructor 'pnp'; expected one of 'reconstructor', "):
         RECONSTRUCTORS.get("pnp")
 

@@ -9,7 +9,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -38,8 +38,8 @@ __all__ = ["METHODS", "LABELS", "residual_unet", "make_loss", "train_model", "re
 #: the reproductions' U-Net architectures: 'standard' (equinet's default U-Net: max pooling, up-convolutions, a
 #: 1x1 read-out, as the EI paper's and deepinv's) and 'v1' (equinet <= 0.3: average pooling, resize and
 #: concatenate, a k x k read-out), kept so the quick tables published with it stay reproducible
-UNET_ARCHS = {"standard": dict(down="max", up="conv", out_kernel=1),
-              "v1": dict(down="avg", up="resize", out_kernel=None)}
+UNET_ARCHS: Dict[str, Dict[str, Any]] = {"standard": dict(down="max", up="conv", out_kernel=1),
+                                         "v1": dict(down="avg", up="resize", out_kernel=None)}
 
 
 def residual_unet(width: int, scales: int, channels: int = 1, group="C1", kernel_size: int = 3,
@@ -61,10 +61,12 @@ def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
     with an operator family: MOI (`equinet.losses.MOILoss`: MC with each item's member + cross-operator
     consistency) and MOI+EI = MOI + α EI.
     ``transform`` is the group EI uses; it is ignored by MC and Sup."""
-    terms = {"mc": [("mc", {})], "ei": [("mc", {}), ("ei", {"weight": alpha})],
-             "ei_adv": [("adversarial_ei", {"weight": alpha, "weight_adv": adv_weight})], "sup": [("supervised", {})],
-             "ei_sup": [("ei_sup", {"weight": alpha})], "rei": [("rei", {"weight": alpha})],
-             "moi": [("moi", {})], "moi_ei": [("moi", {}), ("ei", {"weight": alpha})]}.get(method)
+    recipes: Dict[str, list[tuple[str, Dict[str, Any]]]] = {
+        "mc": [("mc", {})], "ei": [("mc", {}), ("ei", {"weight": alpha})],
+        "ei_adv": [("adversarial_ei", {"weight": alpha, "weight_adv": adv_weight})], "sup": [("supervised", {})],
+        "ei_sup": [("ei_sup", {"weight": alpha})], "rei": [("rei", {"weight": alpha})],
+        "moi": [("moi", {})], "moi_ei": [("moi", {}), ("ei", {"weight": alpha})]}
+    terms = recipes.get(method)
     if terms is None:
         raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:] + ('rei', 'moi', 'moi_ei')}")
     built = [construct(f"method {method}", LOSSES.get(name), opts,
@@ -213,6 +215,11 @@ def cli(name: str, description: str, config_cls, run: Callable, argv=None,
     ap.add_argument("--out", default=f"outputs/reproduce/{name}", help="output folder")
     ap.add_argument("--seed", type=int, default=None, help="run seed, >= 0 (default 0)")
     ap.add_argument("--steps", type=int, default=None, help="training steps of every model")
+    fields = {f.name for f in dataclasses.fields(config_cls)}
+    if "batch_size" in fields:
+        ap.add_argument("--batch-size", type=int, default=None, help="training images per step")
+    if "lr" in fields:
+        ap.add_argument("--lr", type=float, default=None, help="Adam's learning rate")
     ap.add_argument("--workers", type=int, default=None, help="training processes (quick default: 2)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads per process")
     ap.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (CUDA if available)")

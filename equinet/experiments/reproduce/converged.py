@@ -16,6 +16,7 @@ the paper's values dashed).
 """
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 from typing import Callable, Dict, Iterable, List, Optional, Sequence, Tuple
@@ -27,7 +28,7 @@ from ..runner import json_safe, versions
 from .labels import LABELS
 
 __all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "check_results", "markdown", "gap_rows",
-           "curves_figure", "write_results"]
+           "curves_figure", "write_results", "steps_to_within", "recipes_markdown"]
 
 #: the converged budget's settings (64 x 64, the quick protocol's operators): steps is the cap
 CONVERGED = dict(mode="converged", image_size=64, steps=40000, batch_size=4, lr=1e-3, width=16, scales=2,
@@ -67,15 +68,28 @@ def load_results(path: str) -> Optional[dict]:
 _FREE = ("methods", "problems", "workers", "threads", "device", "few_methods", "n_few")
 
 
-def merge_results(doc: Optional[dict], name: str, config: dict, entries: Dict[str, dict], paper: dict) -> dict:
-    """``doc`` with ``entries`` added (replacing those of the same keys); refuses to merge runs of other settings."""
-    fixed = {k: v for k, v in json_safe(config).items() if k not in _FREE}
+def _settings(config) -> Tuple[dict, dict]:
+    """``(settings, defaults)`` of a config: a dataclass instance (its fields' defaults known) or a plain dict."""
+    if dataclasses.is_dataclass(config) and not isinstance(config, type):
+        defaults = {f.name: f.default for f in dataclasses.fields(config) if f.default is not dataclasses.MISSING}
+        return json_safe(dataclasses.asdict(config)), json_safe(defaults)
+    return json_safe(dict(config)), {}
+
+
+def merge_results(doc: Optional[dict], name: str, config, entries: Dict[str, dict], paper: dict) -> dict:
+    """``doc`` with ``entries`` added (replacing those of the same keys); refuses to merge runs of other settings.
+    ``config``: the run's settings (a config dataclass, or a dict). A setting the file does not record (one added to
+    the configs after the file was written) matches when the run has it at the dataclass's default."""
+    settings, defaults = _settings(config)
+    fixed = {k: v for k, v in settings.items() if k not in _FREE}
     if doc is None:
         doc = dict(name=name, config=fixed, entries={})
     elif doc.get("name") != name:
         raise ValueError(f"the results file holds {doc.get('name')!r}, not {name!r}")
     else:
-        diff = {k: (doc["config"].get(k), v) for k, v in fixed.items() if doc["config"].get(k) != v}
+        old = doc["config"]
+        diff = {k: (old.get(k), v) for k, v in fixed.items()
+                if old.get(k) != v and not (k not in old and k in defaults and defaults[k] == v)}
         if diff:
             raise ValueError(f"the results file was written with other settings (file vs now: {diff}); use "
                              f"another --results file")
@@ -84,7 +98,7 @@ def merge_results(doc: Optional[dict], name: str, config: dict, entries: Dict[st
     return doc
 
 
-def check_results(path: str, name: str, config: dict) -> None:
+def check_results(path: str, name: str, config) -> None:
     """Refuse, before any training, a results file that holds another reproduction or other settings."""
     merge_results(load_results(path), name, config, {}, {})
 
@@ -133,7 +147,7 @@ def curves_figure(path: str, doc: dict, problem: str, labels: Dict[str, str], ti
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    from matplotlib.ticker import FuncFormatter, LogLocator
+    from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
     entries = [e for e in doc["entries"].values() if e["problem"] == problem and len(e["curve"]) > 1]
     if not entries:
         return False
@@ -150,8 +164,10 @@ def curves_figure(path: str, doc: dict, problem: str, labels: Dict[str, str], ti
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
-    top = max([max(pt[1] for pt in e["curve"]) for e in entries] + [v for v in paper.values()])
-    ax.set_ylim(min(lo) - 0.5, top + 0.8)
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    shown = [v for m, v in paper.items() if m in {e["method"] for e in entries}]
+    top = max([max(pt[1] for pt in e["curve"]) for e in entries] + shown)
+    ax.set_ylim(min(lo + shown) - 0.5, top + 0.8)
     ax.set_xlabel("training steps")
     ax.set_ylabel("held-out PSNR (dB)")
     ax.grid(True, which="both", alpha=0.25)
@@ -163,7 +179,7 @@ def curves_figure(path: str, doc: dict, problem: str, labels: Dict[str, str], ti
     return True
 
 
-def write_results(path: str, name: str, config: dict, entries: Dict[str, dict], paper: dict,
+def write_results(path: str, name: str, config, entries: Dict[str, dict], paper: dict,
                   labels: Dict[str, str], title: str = "", gaps: Sequence[Tuple[str, str, str]] = (),
                   echo: Callable[[str], None] = print) -> dict:
     """Merge ``entries`` into the results file ``path`` (atomically; with the `gap_rows` of ``gaps``) and redraw
@@ -196,12 +212,54 @@ def report(doc: dict, labels: Optional[Dict[str, str]] = None) -> str:
     return "\n".join(lines) + "\n"
 
 
+def steps_to_within(entry: dict, db: float = 1.0) -> Optional[int]:
+    """The first validation step at which the held-out PSNR came within ``db`` dB of the run's own final value (the
+    end of its cool-down): the sample efficiency of a recipe. None for an entry without a curve.
+
+    >>> steps_to_within({"curve": [[0, 20.0], [250, 28.5], [500, 29.2], [750, 29.9], [1000, 30.0]]})
+    500
+    """
+    curve = entry.get("curve") or []
+    if not curve:
+        return None
+    final = curve[-1][1]
+    return next(int(s) for s, p in curve if p >= final - db)
+
+
+def recipes_markdown(docs: Dict[str, dict], key: str, db: float = 1.0, test_set: str = "test") -> str:
+    """Training recipes compared on one entry ``key`` (e.g. ``'ct/ei'``) of several results files ``{label: doc}``:
+    steps and wall time until the held-out PSNR is within ``db`` dB of the run's own final value (wall time
+    pro rata of the run's steps), relative to the first recipe; the final and test PSNR; steps in all."""
+    rows = ["| recipe | steps to within {0:g} dB | × first | wall min to within {0:g} dB | × first | "
+            "final held-out PSNR | test PSNR | steps | converged |".format(db),
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    base: Optional[Tuple[int, float]] = None
+    for label, doc in docs.items():
+        e = doc["entries"].get(key)
+        if e is None:
+            raise ValueError(f"results file {label!r} has no entry {key!r} (it has {sorted(doc['entries'])})")
+        s = steps_to_within(e, db)
+        if s is None:
+            raise ValueError(f"entry {key!r} of {label!r} has no learning curve")
+        wall = e["train_seconds"] * s / max(e["steps"], 1) / 60.0
+        base = base or (s, wall)
+        rows.append(f"| {label} | {s} | {s / max(base[0], 1):.2f} | {wall:.1f} | {wall / max(base[1], 1e-9):.2f} | "
+                    f"{e['curve'][-1][1]:.2f} | {e['psnr'][test_set][0]:.2f} | {e['steps']} | "
+                    f"{'yes' if e['converged'] else 'no'} |")
+    return "\n".join(rows) + "\n"
+
+
 def build_parser():
     from ...utils.cli import Parser
     ap = Parser(prog="python -m equinet.experiments.reproduce.converged",
                 description="Print the table and gaps of a converged results file (e.g. docs/results/ei-table1.json) "
                             "as Markdown.")
-    ap.add_argument("file", help="a results file written by 'python -m equinet reproduce NAME --converged'")
+    ap.add_argument("file", nargs="+", help="a results file written by 'python -m equinet reproduce NAME "
+                                            "--converged'; several: compare their recipes on --entry")
+    ap.add_argument("--entry", default=None, metavar="PROBLEM/METHOD",
+                    help="with several files: the entry the recipes are compared on, e.g. ct/ei")
+    ap.add_argument("--within", type=float, default=1.0, metavar="DB",
+                    help="with several files: count the steps until the PSNR is within DB dB of its final value")
     return ap
 
 
@@ -211,10 +269,21 @@ def main(argv=None) -> int:
     from ...utils.cli import user_input
     a = build_parser().parse_args(argv)
     with user_input():
-        doc = load_results(a.file)
-        if doc is None:
-            raise ValueError(f"no results file at {a.file!r}")
-    print(report(doc), end="")
+        docs = {}
+        for f in a.file:
+            doc = load_results(f)
+            if doc is None:
+                raise ValueError(f"no results file at {f!r}")
+            docs[os.path.splitext(os.path.basename(f))[0]] = doc
+        if len(docs) == 1:
+            text = report(next(iter(docs.values())))
+        else:
+            if a.entry is None:
+                raise ValueError("several results files are compared on one entry: give --entry, e.g. ct/ei")
+            if not (a.within > 0 and np.isfinite(a.within)):
+                raise ValueError(f"--within must be a positive number of dB, got {a.within!r}")
+            text = recipes_markdown(docs, a.entry, a.within)
+    print(text, end="")
     return 0
 
 

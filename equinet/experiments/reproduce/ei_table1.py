@@ -18,15 +18,17 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
 from ...data import NaturalImageCrops
 from ...physics import Inpainting, Radon
+from ...physics.base import LinearPhysics
 from ...training import resolve_device
 from ...transforms import Rotate, Shift
+from ...transforms.base import Transform
 from ...utils.plotting import reconstruction_grid
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
@@ -79,6 +81,8 @@ class EITable1Config(UNetRunConfig):
     alpha_ct: float = 100.0
     alpha_inpainting: float = 1.0
     rotation_interpolation: str = "bilinear"
+    #: transformations per training image and step in the EI losses (the transform's ``n_trans``)
+    n_trans: int = 1
     #: training steps of every CT model (None: ``steps``)
     steps_ct: Optional[int] = None
     #: the "few images" runs: ``few_methods`` (None: those of EI and Sup in ``methods``) trained on the first
@@ -88,7 +92,7 @@ class EITable1Config(UNetRunConfig):
 
     def __post_init__(self):
         check_fields(self, ("image_size", "ct_views", "n_train", "n_test", "steps", "batch_size", "width", "scales",
-                            "workers"), ("lr", "alpha_ct", "alpha_inpainting"), ("adv_weight",))
+                            "workers", "n_trans"), ("lr", "alpha_ct", "alpha_inpainting"), ("adv_weight",))
         if self.steps_ct is not None:
             check_fields(self, ("steps_ct",))
         if isinstance(self.n_few, bool) or not isinstance(self.n_few, int) or not 0 <= self.n_few < self.n_train:
@@ -150,8 +154,8 @@ def problem_data(cfg: EITable1Config, problem: str):
     """``(physics, transform, alpha, x_train, {test set: x})`` of one problem (deterministic in ``cfg.seed``)."""
     n, s = cfg.image_size, cfg.seed
     if problem == "ct":
-        physics = Radon(n, angles=cfg.ct_views)
-        transform = Rotate(multiples=1.0, interpolation=cfg.rotation_interpolation)
+        physics: LinearPhysics = Radon(n, angles=cfg.ct_views)
+        transform: Transform = Rotate(multiples=1.0, interpolation=cfg.rotation_interpolation, n_trans=cfg.n_trans)
         x_train = images_for(cfg, cfg.n_train, 1, "train")
         tests = {"test": images_for(cfg, cfg.n_test, 2, "test"),
                  "photos": real_photographs(n),
@@ -159,7 +163,7 @@ def problem_data(cfg: EITable1Config, problem: str):
         return physics, transform, cfg.alpha_ct, x_train, tests
     if problem == "inpainting":
         physics = Inpainting(n, drop=cfg.drop, seed=derived_seed(s, 4) % 2 ** 31)
-        transform = Shift(image_size=n)
+        transform = Shift(image_size=n, n_trans=cfg.n_trans)
         crops = lambda k, seed, names: torch.stack(  # noqa: E731
             [c for c in NaturalImageCrops(k, n, seed=seed, images=names)])
         if cfg.data is None:
@@ -236,8 +240,8 @@ def evaluate(model, physics, d: dict, method: str, seconds: float = 0.0, final_l
     and ``max |f(y) - A†y|`` on the test set (Proposition 1 for MC on inpainting)."""
     f = (lambda y: physics.pinv(y)) if model is None else (lambda y: reconstruct(model, physics, y))  # noqa: E731
     with torch.no_grad():
-        res = {"method": method, "seconds": seconds, "final_loss": final_loss,
-               "psnr": {"train": psnr_per_image(f(d["y_train"]), d["x_train"]).tolist()}, "recon": {}}
+        res: Dict[str, Any] = {"method": method, "seconds": seconds, "final_loss": final_loss,
+                               "psnr": {"train": psnr_per_image(f(d["y_train"]), d["x_train"]).tolist()}, "recon": {}}
         for t, x in d["tests"].items():
             u = f(d["y_tests"][t])
             res["psnr"][t] = psnr_per_image(u, x).tolist()
@@ -374,7 +378,7 @@ def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1",
     results_path = results
     if cfg.converge is not None:
         results_path = results_path or os.path.join(out, "results.json")
-        check_results(results_path, "ei-table1", cfg.to_dict())
+        check_results(results_path, "ei-table1", cfg)
     out = prepare_output(out)
     t0 = time.perf_counter()
     task = Table1Task(cfg, out)
@@ -385,23 +389,24 @@ def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1",
                        quiet=not progress)
         trained = run_jobs(task, jobs, workers=cfg.workers, threads=cfg.threads, progress=bar, state=data)
         bar.close()
-        results = dict(zip(jobs, trained))
+        by_job = dict(zip(jobs, trained))
         for p in cfg.problems:
             if "pinv" in cfg.methods:
-                results[(p, "pinv", cfg.n_train)] = evaluate(None, data.problems[p]["physics"], data.problems[p],
-                                                             "pinv")
-    rows = table_rows(cfg, results)
+                by_job[(p, "pinv", cfg.n_train)] = evaluate(None, data.problems[p]["physics"], data.problems[p],
+                                                            "pinv")
+    rows = table_rows(cfg, by_job)
     gaps, order, few = gap_rows(cfg, rows), ordering(cfg, rows), few_rows(cfg, rows)
     wall = time.perf_counter() - t0
-    figures(cfg, out, results, data)
+    figures(cfg, out, by_job, data)
     per_image = {"/".join([p, m] + ([] if k == cfg.n_train else [f"n{k}"])): r["psnr"]
-                 for (p, m, k), r in results.items()}
+                 for (p, m, k), r in by_job.items()}
     write_table(out, rows, FIELDS, cfg.to_dict(), markdown=markdown(cfg, rows, gaps, order, few, wall),
                 wall_seconds=wall, gaps=gaps, ordering=order, few_images=few, paper=PAPER, per_image_psnr=per_image)
     if cfg.converge is not None:
         entries = {f"{p}/{m}": r.get("entry") or method_entry(p, m, r["psnr"])
-                   for (p, m, k), r in results.items() if k == cfg.n_train}
-        write_results(results_path, "ei-table1", cfg.to_dict(), entries,
+                   for (p, m, k), r in by_job.items() if k == cfg.n_train}
+        assert results_path is not None  # set above in converged mode
+        write_results(results_path, "ei-table1", cfg, entries,
                       PAPER, LABELS, title="EI Table 1 (converged)", gaps=GAPS)
     return rows
 
@@ -421,6 +426,8 @@ def _flags(ap) -> None:
     ap.add_argument("--ct-views", type=int, default=None,
                     help=f"CT projection angles (quick default {QUICK_CT_VIEWS}, full 50)")
     ap.add_argument("--steps-ct", type=int, default=None, help="training steps of the CT models (default: --steps)")
+    ap.add_argument("--n-trans", type=int, default=None,
+                    help="transformations per image and step in the EI losses (default 1)")
     ap.add_argument("--n-few", type=int, default=None, help="the few-image runs' training images (0: none; default 8)")
     ap.add_argument("--few-methods", type=method_list, default=None,
                     help="methods of the few-image runs (default: ei and sup, those in --methods)")

@@ -11,12 +11,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
-from ...physics.family import physics_for
+from ...physics.base import LinearPhysics
+from ...physics.family import OperatorFamily, physics_for
 from ...training import resolve_device
 from ...utils.plotting import reconstruction_grid
 from ...utils.progress import Progress
@@ -34,7 +35,7 @@ class Problem:
     fixed measurements, test sets ``{name: (x, y)}``, image channels, ``metric_image(u) -> [B, 1, H, W]`` for PSNR
     (e.g. the MRI magnitude), and the paper's PSNR per method (may be empty)."""
 
-    physics: object
+    physics: Union[LinearPhysics, OperatorFamily]
     transform: object
     alpha: float
     x_train: torch.Tensor
@@ -100,8 +101,9 @@ def evaluate(model, p: Problem, method: str, seconds: float = 0.0, final_loss: O
         A = p.physics_of(split)
         return A.pinv(y) if model is None else reconstruct(model, A, y)
     with torch.no_grad():
-        res = {"method": method, "seconds": seconds, "final_loss": final_loss, "recon": {},
-               "psnr": {"train": psnr_per_image(p.metric(f(p.y_train, "train")), p.metric(p.x_train)).tolist()}}
+        res: Dict[str, Any] = {"method": method, "seconds": seconds, "final_loss": final_loss, "recon": {},
+                               "psnr": {"train": psnr_per_image(p.metric(f(p.y_train, "train")),
+                                                                p.metric(p.x_train)).tolist()}}
         for t, (x, y) in p.tests.items():
             u = p.metric(f(y, t))
             res["psnr"][t] = psnr_per_image(u, p.metric(x)).tolist()
@@ -125,7 +127,7 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
     results_path = results
     if cfg.converge is not None:
         results_path = results_path or os.path.join(out, "results.json")
-        check_results(results_path, name, cfg.to_dict())
+        check_results(results_path, name, cfg)
     out = prepare_output(out)
     t0 = time.perf_counter()
     task = MethodTableTask(cfg, out, build_problems)
@@ -135,14 +137,14 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
         bar = Progress(total=max(1, len(jobs) * cfg.steps), desc=title.split(":")[0], unit="step", quiet=not progress)
         trained = run_jobs(task, jobs, workers=cfg.workers, threads=cfg.threads, progress=bar, state=problems)
         bar.close()
-        results = dict(zip(jobs, trained))
+        by_job = dict(zip(jobs, trained))
         for n, p in problems.items():
             if "pinv" in cfg.methods:
-                results[(n, "pinv")] = evaluate(None, p, "pinv")
+                by_job[(n, "pinv")] = evaluate(None, p, "pinv")
     rows = []
     for n, p in problems.items():
         for m in cfg.methods:
-            r = results[(n, m)]
+            r = by_job[(n, m)]
             for t in p.tests:
                 mu, sd = mean_std(r["psnr"][t])
                 rows.append(dict(problem=n, method=m, label=LABELS[m], test_set=t, psnr_mean=mu, psnr_std=sd,
@@ -153,7 +155,7 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
     checks = targets(rows) if targets is not None else []
     for n, p in problems.items():
         blocks = [(t, p.metric(x)[0, 0].numpy(),
-                 [(LABELS[m], np.clip(results[(n, m)]["recon"][t], 0, 1), results[(n, m)]["psnr"][t][0])
+                 [(LABELS[m], np.clip(by_job[(n, m)]["recon"][t], 0, 1), by_job[(n, m)]["psnr"][t][0])
                   for m in cfg.methods]) for t, (x, _) in p.tests.items()]
         reconstruction_grid(f"{out}/reconstructions_{n}.png", blocks, title=f"{title}: test image 0 ({cfg.mode} mode)")
     sets = list(dict.fromkeys(r["test_set"] for r in rows))
@@ -177,9 +179,10 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
         md += ["", appendix(rows).rstrip("\n")]
     write_table(out, rows, FIELDS, cfg.to_dict(), markdown="\n".join(md) + "\n", wall_seconds=wall,
                 targets=[dict(target=d, measured=v, met=ok) for d, v, ok in checks],
-                per_image_psnr={f"{n}/{m}": r["psnr"] for (n, m), r in results.items()})
+                per_image_psnr={f"{n}/{m}": r["psnr"] for (n, m), r in by_job.items()})
     if cfg.converge is not None:
-        entries = {f"{n}/{m}": r.get("entry") or method_entry(n, m, r["psnr"]) for (n, m), r in results.items()}
-        write_results(results_path, name, cfg.to_dict(), entries,
+        entries = {f"{n}/{m}": r.get("entry") or method_entry(n, m, r["psnr"]) for (n, m), r in by_job.items()}
+        assert results_path is not None  # set above in converged mode
+        write_results(results_path, name, cfg, entries,
                       {n: p.paper for n, p in problems.items()}, LABELS, title=f"{title} (converged)", gaps=gaps)
     return rows

@@ -91,3 +91,51 @@ def test_a_file_that_is_not_a_results_file_is_refused(tmp_path):
     with pytest.raises(ValueError, match="not a readable JSON"):
         load_results(str(p))
     assert merge_results(None, "x", {"seed": 0, "workers": 2}, {}, {})["config"] == {"seed": 0}
+
+
+def _entry(curve, steps, seconds, test=30.0):
+    return dict(problem="ct", method="ei", psnr={"test": [test, 0.5]}, curve=curve, steps=steps, converged=True,
+                train_seconds=seconds, cpu_seconds=seconds)
+
+
+def test_a_setting_added_later_matches_a_file_without_it_at_its_default():
+    cfg = EITable1Config.converged(methods=("sup",), **TINY)
+    old = {k: v for k, v in merge_results(None, "ei-table1", cfg, {}, {})["config"].items() if k != "n_trans"}
+    doc = dict(name="ei-table1", config=old, entries={})
+    assert merge_results(doc, "ei-table1", cfg, {}, {})["config"] == old  # n_trans = 1, the default: accepted
+    with pytest.raises(ValueError, match="other settings.*n_trans"):
+        merge_results(doc, "ei-table1", EITable1Config.converged(methods=("sup",), n_trans=3, **TINY), {}, {})
+    with pytest.raises(ValueError, match="other settings.*'lr'"):  # a recorded setting still has to match
+        merge_results(doc, "ei-table1", EITable1Config.converged(methods=("sup",), lr=5e-4, **TINY), {}, {})
+
+
+def test_recipes_compared_by_steps_and_wall_time_to_within_1db(tmp_path, capsys):
+    from equinet.experiments.reproduce.converged import main as report_main
+    from equinet.experiments.reproduce.converged import recipes_markdown, steps_to_within
+    a = _entry([[0, 20.0], [250, 27.0], [500, 28.0], [1000, 29.5], [2000, 30.0]], 2000, 400.0)
+    b = _entry([[0, 20.0], [250, 29.4], [500, 30.1], [750, 30.2]], 750, 300.0, test=30.5)
+    assert steps_to_within(a) == 1000 and steps_to_within(b) == 250 and steps_to_within(a, 0.4) == 2000
+    assert steps_to_within(b, 0.05) == 750 and steps_to_within(dict(curve=[])) is None
+    table = recipes_markdown({"default": {"entries": {"ct/ei": a}}, "n_trans 3": {"entries": {"ct/ei": b}}}, "ct/ei")
+    rows = table.splitlines()[2:]
+    assert rows[0] == "| default | 1000 | 1.00 | 3.3 | 1.00 | 30.00 | 30.00 | 2000 | yes |"
+    assert rows[1] == "| n_trans 3 | 250 | 0.25 | 1.7 | 0.50 | 30.20 | 30.50 | 750 | yes |"
+    with pytest.raises(ValueError, match="no entry 'ct/sup'"):
+        recipes_markdown({"default": {"entries": {"ct/ei": a}}}, "ct/sup")
+    for name, e in (("default", a), ("ntrans3", b)):
+        (tmp_path / f"{name}.json").write_text(json.dumps(merge_results(None, "ei-table1", {"seed": 0},
+                                                                        {"ct/ei": e}, {})))
+    files = [str(tmp_path / "default.json"), str(tmp_path / "ntrans3.json")]
+    with pytest.raises(UsageError, match="give --entry"):
+        report_main(files)
+    assert report_main(files + ["--entry", "ct/ei"]) == 0
+    assert "| ntrans3 | 250 | 0.25 |" in capsys.readouterr().out
+
+
+def test_learning_rate_and_batch_flags_reach_the_settings():
+    with pytest.raises(UsageError, match="EITable1Config.lr must be a finite number > 0"):
+        main(["--converged", "--lr", "0"])
+    with pytest.raises(UsageError, match="EITable1Config.batch_size"):
+        main(["--converged", "--batch-size", "0"])
+    with pytest.raises(UsageError, match="EITable1Config.n_trans"):
+        main(["--converged", "--n-trans", "0"])

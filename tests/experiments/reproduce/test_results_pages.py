@@ -1,0 +1,59 @@
+"""Pages quote converged results files through generated blocks: regenerated from the file, refused without one,
+figure links relative to the page, and a check mode that writes nothing."""
+import json
+import os
+
+import pytest
+
+from equinet.experiments.reproduce.converged import merge_results
+from equinet.experiments.reproduce.results_pages import main, sync_page
+
+ENTRIES = {"ct/pinv": dict(problem="ct", method="pinv", psnr={"test": [30.0, 1.0]}, curve=[], steps=0, converged=True,
+                           train_seconds=0.0, cpu_seconds=0.0),
+           "ct/ei": dict(problem="ct", method="ei", psnr={"test": [35.5, 1.0]}, curve=[[0, 30.0], [250, 35.0]],
+                         steps=250, converged=False, train_seconds=60.0, cpu_seconds=60.0)}
+
+
+def _repo(tmp_path):
+    (tmp_path / "docs" / "results").mkdir(parents=True)
+    doc = merge_results(None, "ei-table1", {"seed": 0}, ENTRIES, {"ct": {"ei": 36.94, "pinv": 30.24}})
+    doc["gaps"] = [dict(problem="ct", gap="EI − A†y", measured=5.5, paper=6.7)]
+    (tmp_path / "docs" / "results" / "r.json").write_text(json.dumps(doc))
+    (tmp_path / "docs" / "results" / "r_ct.png").write_bytes(b"png")
+    page = tmp_path / "docs" / "page.md"
+    page.write_text("# Page\n\n<!-- results: docs/results/r.json table -->\nstale\n<!-- /results -->\n\nafter\n")
+    readme = tmp_path / "README.md"
+    readme.write_text("x\n<!-- results: docs/results/r.json headline -->\n<!-- /results -->\n")
+    return page, readme
+
+
+def test_blocks_are_generated_from_the_file(tmp_path):
+    page, readme = _repo(tmp_path)
+    assert sync_page(str(page), check=True) == (True, ["docs/results/r.json"])
+    assert "stale" in page.read_text()                       # check mode writes nothing
+    assert sync_page(str(page)) == (True, ["docs/results/r.json"])
+    text = page.read_text()
+    assert "stale" not in text and text.endswith("<!-- /results -->\n\nafter\n")
+    assert "| ct | EI | 35.50 ± 1.00 | 36.94 | 250 | no | 1.0 | 0.02 |" in text
+    assert "| ct | EI − A†y | +5.50 | +6.70 |" in text and "](results/r_ct.png)" in text
+    assert sync_page(str(page)) == (False, ["docs/results/r.json"])  # idempotent
+    sync_page(str(readme))
+    assert ("- ei-table1, ct: EI − A†y **+5.50 dB** (paper +6.70); PSNR (paper) A†y 30.00 (30.24), EI 35.50 (36.94) dB; "
+            "1 of 2 methods converged\n") in readme.read_text()
+
+
+def test_a_block_naming_a_missing_file_is_refused(tmp_path, capsys):
+    page, _ = _repo(tmp_path)
+    page.write_text("<!-- results: docs/results/none.json table -->\n<!-- /results -->\n")
+    with pytest.raises(ValueError, match="no such results file"):
+        sync_page(str(page))
+    from equinet.utils.cli import run_command
+    assert run_command(main, [str(page)], prog="results_pages") == 2
+    assert "no such results file" in capsys.readouterr().err
+
+
+def test_check_mode_exit_status(tmp_path, capsys):
+    page, readme = _repo(tmp_path)
+    assert main(["--check", str(page)]) == 1 and "out of date" in capsys.readouterr().out
+    assert main([str(page), str(readme)]) == 0 and main(["--check", str(page), str(readme)]) == 0
+    assert os.path.getsize(str(page)) > 0
