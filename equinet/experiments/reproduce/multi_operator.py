@@ -18,7 +18,7 @@ from ...groups import cyclic
 from ...physics import magnitude, mri_family, real_to_channels
 from ...transforms import Rot90
 from ...utils.seeding import derived_seed
-from .common import UNetRunConfig, check_fields, check_methods, cli, data_and_methods_flags, images_for, pm
+from .common import LABELS, UNetRunConfig, check_fields, check_methods, cli, data_and_methods_flags, images_for, pm
 from .engine import Problem, run_method_table
 
 __all__ = ["MultiOperatorConfig", "build_problems", "family_of", "identifiability", "run_multi_operator", "main"]
@@ -101,7 +101,7 @@ def _targets(cfg: MultiOperatorConfig):
         for m in ("moi", "moi_ei"):
             if lo != hi and (lo, m) in v and (lo, "sup") in v:
                 a, b = v[(lo, "sup")] - v[(lo, m)], v[(hi, "sup")] - v[(hi, m)]
-                out.append((f"more masks bring {m.upper().replace('_', '+')} closer to Sup (Sup − method, "
+                out.append((f"more masks bring {LABELS[m]} closer to Sup (Sup − method, "
                             f"{min(cfg.masks)} -> {max(cfg.masks)} masks)", f"{a:.2f} -> {b:.2f} dB", b < a))
         return out
     return targets
@@ -113,7 +113,7 @@ def _appendix(cfg: MultiOperatorConfig, ranks: Dict[int, dict]):
         shown = [m for m in cfg.methods if m != "pinv"]
         lines = ["## Identifiability and PSNR by family size", "",
                  "| masks | joint null space | with quarter turns | " + " | ".join(
-                     f"PSNR {m.upper().replace('_', '+')}" for m in shown) + " |",
+                     f"PSNR {LABELS[m]}" for m in shown) + " |",
                  "| ---: | ---: | ---: |" + " ---: |" * len(shown)]
         for g in cfg.masks:
             r = ranks.get(g)
