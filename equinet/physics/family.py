@@ -196,8 +196,8 @@ class PerSampleOperators(LinearPhysics):
 
     def _per_sample(self, t: torch.Tensor, fn) -> torch.Tensor:
         groups = self._groups(t)
-        if len(groups) == 1:
-            return fn(groups[0][0], t)
+        if len(groups) <= 1:  # one member (or an empty batch)
+            return fn(groups[0][0] if groups else self.family[0], t)
         pieces = [fn(member, t.index_select(0, idx)) for member, idx in groups]
         order = torch.cat([idx for _, idx in groups])
         return torch.cat(pieces).index_select(0, torch.argsort(order))

@@ -53,6 +53,8 @@ def test_item_b_is_measured_reconstructed_and_noised_by_its_own_member(make):
         assert torch.equal(back[b:b + 1], fam[k].adjoint(y[b:b + 1]))
         assert torch.allclose(pinv[b:b + 1], fam[k].pinv(y[b:b + 1]), rtol=0, atol=1e-10)
     assert torch.equal(fam.stacked()(x)[:, :, 2], fam[2](x))
+    empty = fam.select(torch.zeros(0, dtype=torch.long))
+    assert empty(x[:0]).shape == (0,) + tuple(fam[0](x[:1]).shape[1:])
 
 
 def test_gradients_reach_every_item_through_the_per_sample_operator():
