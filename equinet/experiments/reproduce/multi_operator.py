@@ -141,9 +141,17 @@ def run_multi_operator(cfg: MultiOperatorConfig, out: str = "outputs/reproduce/m
                             _targets(cfg), results=results, name="multi-operator", appendix=_appendix(cfg, ranks))
 
 
+def _mask_counts(text: str) -> Tuple[int, ...]:
+    import argparse
+    try:
+        return tuple(int(v) for v in text.replace(",", " ").split())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected family sizes such as '1,2,4,8', got {text!r}") from None
+
+
 def _flags(ap) -> None:
     data_and_methods_flags(METHODS)(ap)
-    ap.add_argument("--masks", type=lambda t: tuple(int(v) for v in t.replace(",", " ").split()), default=None,
+    ap.add_argument("--masks", type=_mask_counts, default=None,
                     help="family sizes, e.g. '1,2,4,8' (each family: the first g masks of the largest)")
 
 

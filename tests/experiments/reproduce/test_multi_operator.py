@@ -49,3 +49,14 @@ def test_families_are_nested_and_settings_are_checked():
         _cfg(masks=(0,))
     with pytest.raises(ValueError, match="needs at least as many training images"):
         _cfg(masks=(8,), n_train=4)
+
+
+@pytest.mark.parametrize("args,message", [(["--masks", "1,x"], "expected family sizes such as '1,2,4,8'"),
+                                          (["--masks", "0"], "masks must be family sizes >= 1")])
+def test_bad_flags_are_one_line_errors(args, message, capsys, tmp_path):
+    from equinet.experiments.reproduce import main
+    from equinet.utils.cli import run_command
+    status = run_command(lambda a: main(["multi-operator", *a, "--out", str(tmp_path / "o")]), args,
+                         prog="python -m equinet reproduce")
+    err = capsys.readouterr().err.strip()
+    assert status == 2 and message in err and len(err.splitlines()) == 1
