@@ -73,6 +73,7 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
     when there is nothing to check)."""
     from ..diagnostics import identifiability_report
     reports = []
+    _family_preflight(loss, physics, image_size, echo)
     for t in loss_transforms(loss):
         report = identifiability_report(physics, t, image_size, max_transforms=PREFLIGHT_TRANSFORMS)
         disk = None
@@ -108,6 +109,23 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
                           UserWarning, stacklevel=3)
         reports.append(report)
     return reports
+
+
+def _family_preflight(loss: Loss, physics, image_size, echo) -> None:
+    """An unsupervised loss without transformations on an operator family (``physics`` its stacked operator): echo
+    the rank of the stacked operators and warn when they leave directions unseen (no group can then expose them)."""
+    from ..physics.family import StackedOperators
+    if not isinstance(physics, StackedOperators) or loss.needs_ground_truth or loss_transforms(loss):
+        return
+    from ..diagnostics import rank_condition
+    r = rank_condition(physics, [lambda x: x], image_size)
+    g = len(physics.family)
+    echo(f"identifiability of the {g} operators of the family: rank [A_1; ...; A_{g}] = {r.rank_A:.0f} of n = {r.n} "
+         f"({r.method}, rtol {r.rtol:g})")
+    if r.nullity_A >= 0.5:
+        warnings.warn(f"{type(loss).__name__}: the {g} operators of the family leave {r.nullity_A:.0f} of {r.n} "
+                      "directions unseen (their joint null space): no loss learns them from these measurements alone; "
+                      "add a group (EI) that exposes them (equinet.diagnostics.family_rank)", UserWarning, stacklevel=4)
 
 
 def run_preflights(loss: Loss, physics, y: torch.Tensor, model: nn.Module, identifiability: bool,

@@ -13,6 +13,7 @@ from equinet.nets import PinvReconstructor
 from equinet.physics import GaussianNoise, Inpainting, inpainting_family
 from equinet.training import CosineSchedule, Trainer, read_csv
 from equinet.training.evaluation import evaluate
+from equinet.training.preflight import identifiability_preflight
 from equinet.training.sampling import batch_indices
 from equinet.transforms import Rot90
 
@@ -149,3 +150,23 @@ def test_the_identifiability_preflight_judges_the_whole_family():
             t.fit()
         messages = [str(w.message) for w in caught if "rank condition fails" in str(w.message)]
         assert bool(messages) == warns and all("by 12 of 144 directions" in m for m in messages)
+
+
+def test_moi_alone_is_warned_about_the_families_joint_null_space():
+    """No group: the pre-flight reports the rank of the stacked masks and warns about their joint null space."""
+    for g in (1, 3):
+        fam = inpainting_family(12, g, drop=0.5, seed=0)
+        union = int(torch.stack([m.mask for m in fam]).amax(0).sum())
+        lines: list = []
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            identifiability_preflight(MOILoss(), fam.stacked(), (12, 12), echo=lines.append)
+        with warnings.catch_warnings(record=True):
+            warnings.simplefilter("always")
+            assert identifiability_preflight(LossSum([MOILoss(), EILoss(Rot90())]), fam.stacked(), (12, 12),
+                                             echo=lambda line: None)  # with a group: the group's report instead
+        assert lines[0].endswith(f"= {union} of n = 144 (exact, rtol 1e-05)")
+        assert [str(w.message) for w in caught if "joint null space" in str(w.message)] == \
+            [f"MOILoss: the {g} operators of the family leave {144 - union} of 144 directions unseen (their joint null "
+             "space): no loss learns them from these measurements alone; add a group (EI) that exposes them "
+             "(equinet.diagnostics.family_rank)"]
