@@ -29,10 +29,11 @@ from torch import nn
 from ..utils.seeding import check_seed, derived_seed
 from .base import LinearPhysics, as_image_size
 from .mri import MRI
+from .radon import Radon
 from .simple import Inpainting
 
 __all__ = ["OperatorFamily", "PerSampleOperators", "StackedOperators", "mri_family", "inpainting_family",
-           "physics_for"]
+           "radon_family", "physics_for"]
 
 
 class OperatorFamily(nn.Module):
@@ -308,6 +309,23 @@ def inpainting_family(image_size, n_operators: int, drop: float = 0.3, seed: int
     """
     size = as_image_size(image_size)
     return OperatorFamily([Inpainting(size, drop=drop, seed=s, noise=noise) for s in _member_seeds(n_operators, seed)])
+
+
+def radon_family(image_size, n_operators: int, views: int, circle: bool = True, noise=None) -> OperatorFamily:
+    """``n_operators`` sparse-view CT operators (`equinet.physics.Radon`) of ``views`` evenly spaced angles each,
+    member ``k`` turned by ``k · 180° / (views · n_operators)``: together they sample ``views · n_operators`` evenly
+    spaced angles (angle offsets per acquisition).
+
+    >>> [m.angles[:2].tolist() for m in radon_family(16, 3, views=4)]
+    [[0.0, 45.0], [15.0, 60.0], [30.0, 75.0]]
+    """
+    size = as_image_size(image_size)
+    g = _check_count(n_operators)
+    if isinstance(views, bool) or not isinstance(views, numbers.Integral) or views < 1:
+        raise ValueError(f"views must be an int >= 1, got {views!r}")
+    step = 180.0 / int(views)
+    return OperatorFamily([Radon(size, [k * step / g + j * step for j in range(int(views))], circle=circle,
+                                 noise=noise) for k in range(g)])
 
 
 def physics_for(physics, operators):

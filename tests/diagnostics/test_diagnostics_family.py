@@ -46,3 +46,12 @@ def test_more_members_never_lower_the_ranks():
 def test_family_rank_refuses_a_single_operator():
     with pytest.raises(TypeError, match="expects an equinet.physics.OperatorFamily"):
         family_rank(Inpainting(4))
+
+
+def test_ct_angle_offsets_stack_to_the_union_of_their_views():
+    from equinet.diagnostics import rank_condition
+    from equinet.physics import Radon, radon_family
+    fam = radon_family(10, 2, views=3, circle=False)
+    union = Radon(10, torch.cat([m.angles for m in fam]).tolist(), circle=False)
+    r = family_rank(fam)
+    assert r.rank_stacked == int(rank_condition(union, [lambda x: x], method="exact").rank_A) > max(r.member_ranks)

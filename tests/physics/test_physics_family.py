@@ -16,6 +16,7 @@ FAMILIES = [
     ("mri", lambda: P.mri_family((12, 10), 4, acceleration=3.0, center_fraction=0.1, seed=3)),
     ("inpainting", lambda: P.inpainting_family((9, 8), 3, drop=0.4, seed=5)),
     ("radon", lambda: P.OperatorFamily([P.Radon(12, [a, a + 45.0, a + 90.0]) for a in (0.0, 10.0, 20.0)])),
+    ("radon-offsets", lambda: P.radon_family(12, 3, views=4, circle=False)),
 ]
 
 
@@ -132,3 +133,11 @@ def test_physics_for_pairs_families_with_indices_only():
         P.physics_for(fam, None)
     with pytest.raises(ValueError, match="physics is a single operator"):
         P.physics_for(single, torch.tensor([0]))
+
+
+def test_radon_family_members_are_turned_views_that_interleave():
+    fam = P.radon_family(16, 3, views=5)
+    angles = torch.cat([m.angles for m in fam]).sort().values
+    assert torch.allclose(angles, torch.arange(15, dtype=angles.dtype) * 12.0)
+    with pytest.raises(ValueError, match="views must be an int >= 1"):
+        P.radon_family(16, 2, views=0)
