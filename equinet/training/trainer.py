@@ -7,6 +7,10 @@ splits it into ``micro_batches`` fixed slices, and for each slice ``m`` with its
 the slice's share; then `Trainer.optimize` and the adversary's update. Under ``torchrun`` each process takes its
 share of the slices (`equinet.training.distributed`). Logs, plots, EMA... are callbacks (`equinet.training.callbacks`).
 
+Multiple operators: with an `equinet.physics.OperatorFamily` as the physics, each item is measured, reconstructed
+and scored with its own member (`Trainer.physics_of`: the dataset's operator indices, or ``i mod g`` for image
+item ``i``).
+
 Exact resume: batch order and generators are functions of ``(seed, step)``; the checkpoint holds everything else
 (`equinet.training.checkpoint`): a killed and resumed run reproduces the uninterrupted one bit for bit on the CPU.
 """
@@ -23,6 +27,7 @@ from torch import nn
 
 from ..interop.deepinv_models import adapt_training
 from ..losses.base import Loss, LossInputs, total
+from ..physics.family import OperatorFamily
 from . import checkpoint as C
 from . import distributed as D
 from .callback_defaults import default_callbacks
@@ -46,7 +51,8 @@ class Trainer:
     Args:
         model: ``model(y, physics) -> x`` (e.g. `equinet.reconstructors.PinvReconstructor`, ``UnrolledPGD``).
         loss: an `equinet.losses.Loss` (or a `LossSum`). physics: the operator (moved to the device; a deepinv
-            operator is used through `equinet.interop.from_deepinv`).
+            operator is used through `equinet.interop.from_deepinv`), or an `equinet.physics.OperatorFamily` (each
+            item with its own member: a measurement dataset must carry the operator indices).
         data: images (tensor ``[N, C, H, W]`` or dataset; ``y`` re-simulated every step) or an
             `equinet.data.MeasurementDataset` (fixed ``y``; with ground truth if paired; a deepinv dataset is read
             through `equinet.interop.from_deepinv_dataset`).
@@ -80,7 +86,14 @@ class Trainer:
         if loss.needs_ground_truth and not self.data.has_ground_truth:
             raise ValueError(f"{type(loss).__name__} needs ground-truth images, but the training data hold "
                              "measurements only; use an unsupervised loss (MC, EI, SURE, REI) or paired data")
-        if measure is None and not self.data.fixed and not callable(getattr(physics, "measure", None)):
+        self.family = physics if isinstance(physics, OperatorFamily) else None
+        _check_operator_indices(self.family, data if self.data.fixed else None, "training data")
+        _check_operator_indices(self.family, validation, "validation data")
+        if self.family is not None and measure is not None:
+            raise ValueError("measure= simulates one operator; with an OperatorFamily each item is measured by its own "
+                             "member (leave measure unset)")
+        if measure is None and not self.data.fixed and self.family is None and \
+                not callable(getattr(physics, "measure", None)):
             raise TypeError("physics must provide measure(x, generator) (an equinet.physics.LinearPhysics) "
                             "or pass measure=")
         n = self.data.n
@@ -105,8 +118,7 @@ class Trainer:
             raise ValueError("stop_when is supported in a single process only (not under torchrun)")
         D.check_micro_batches(self.micro_batches, self.ctx)
         self.model, self.loss, self.physics = model.to(self.ctx.device), loss.to(self.ctx.device), physics
-        # (None only for fixed measurements, which never re-simulate)
-        self.measure: Callable = measure if measure is not None else getattr(physics, "measure", None)  # type: ignore[assignment]
+        self.measure: Optional[Callable] = measure if measure is not None else getattr(physics, "measure", None)
         if isinstance(physics, nn.Module):
             physics.to(self.ctx.device)
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -133,6 +145,8 @@ class Trainer:
             optimizer=[type(self.optimizer).__name__, C.plain(self.optimizer.defaults)],
             scheduler=None if self.scheduler is None else type(self.scheduler).__name__,
             extra=C.plain(fingerprint or {}), **C.plain(extra))
+        if self.family is not None:  # a checkpoint of one family is not resumed with another
+            self.fingerprint["operator_family"] = self.family.fingerprint()
         self.history = History()
 
     def _emit(self, event: str, *args) -> None:
@@ -189,10 +203,13 @@ class Trainer:
         adv = self.adversary_optimizer
         adv_proxy = None if adv is None else adv if self.micro_batches == 1 else D.AveragingOptimizer(adv, ctx)
         if start == 0 and start < self.total:
-            x, y = self.data.fetch(batch_indices(self.data.n, self.batch_size, self.seed, 0)[:1])
-            y = self.measure(x.to(dev), torch.Generator().manual_seed(0)) if y is None else y
-            run_preflights(self.loss, self.physics, y.to(dev), self.model, self.config.identifiability and ctx.is_main,
-                           quiet=self.progress is False)
+            ids = batch_indices(self.data.n, self.batch_size, self.seed, 0)[:1]
+            x, y = self.data.fetch(ids)
+            physics = self.physics_of(ids)
+            y = (self.measure or physics.measure)(x.to(dev), torch.Generator().manual_seed(0)) if y is None else y
+            run_preflights(self.loss, physics, y.to(dev), self.model, self.config.identifiability and ctx.is_main,
+                           quiet=self.progress is False,
+                           identifiability_physics=None if self.family is None else self.family.stacked())
         self._emit("on_fit_start")
         if start == 0 and start < self.total:
             self._validate(0)
@@ -229,15 +246,26 @@ class Trainer:
         return self.stop_requested
 
     # ----------------------------------------------------------------------------- the step, in parts
+    def physics_of(self, ids: torch.Tensor):
+        """The operator of the items ``ids``: the trainer's physics, or with an `equinet.physics.OperatorFamily`
+        each item's own member (``family.select``; the dataset's indices, or ``i mod g`` for image item ``i``)."""
+        if self.family is None:
+            return self.physics
+        ops = self.data.data.operators_of(ids) if self.data.fixed else self.family.assignment(self.data.n)[ids]
+        return self.family.select(ops)
+
     def get_batch(self, step: int, ids: torch.Tensor, generator: torch.Generator):
         """``(x or None, y)`` of the items ``ids`` on the device (``y`` simulated with ``generator`` if not fixed)."""
         x, y = self.data.fetch(ids)
         x = None if x is None else x.to(self.ctx.device)
-        return x, (self.measure(x, generator) if y is None else y.to(self.ctx.device))
+        if y is not None:
+            return x, y.to(self.ctx.device)
+        return x, (self.measure or self.physics_of(ids).measure)(x, generator)
 
-    def forward(self, net: nn.Module, y: torch.Tensor) -> torch.Tensor:
-        """The reconstruction ``x1 = net(y, physics)`` the loss sees."""
-        return net(y, self.physics)
+    def forward(self, net: nn.Module, y: torch.Tensor, physics=None) -> torch.Tensor:
+        """The reconstruction ``x1 = net(y, physics)`` the loss sees (``physics``: the slice's operator, by default
+        the trainer's)."""
+        return net(y, self.physics if physics is None else physics)
 
     def compute_loss(self, inputs: LossInputs) -> Dict[str, torch.Tensor]:
         """The loss terms of one slice (refused if their sum is not finite)."""
@@ -268,12 +296,13 @@ class Trainer:
             share = len(slices[m]) / len(idx)
             g = step_generator(self.seed, step, m, self.micro_batches)
             x, y = self.get_batch(step, slices[m], g)
+            physics = self.physics_of(slices[m])
             sync = contextlib.nullcontext() if not ctx.distributed or j == len(local) - 1 else \
                 net.no_sync()  # type: ignore[operator]
             with sync:
                 with self.precision.autocast():  # forward and loss (fp32: no autocast)
-                    x1 = self.forward(net, y)
-                    inputs = LossInputs(y, self.physics, net, x1, g, x if self.loss.needs_ground_truth else None)
+                    x1 = self.forward(net, y) if physics is self.physics else self.forward(net, y, physics)
+                    inputs = LossInputs(y, physics, net, x1, g, x if self.loss.needs_ground_truth else None)
                     try:
                         terms = self.compute_loss(inputs)
                     except FloatingPointError as err:
@@ -297,3 +326,21 @@ class Trainer:
                 adv_proxy.apply()
             values.update(D.reduce_values(adv_values, ctx))
         self.history.record(values.pop(_TOTAL), cur_lr, values)
+
+
+def _check_operator_indices(family, dataset, what: str) -> None:
+    """A dataset's operator indices fit the physics: present (and in range) with a family, absent without."""
+    ops = None if dataset is None else getattr(dataset, "operators", None)
+    if family is None:
+        if ops is not None:
+            raise ValueError(f"the {what} carry per-sample operator indices but the physics is a single operator; pass "
+                             "the equinet.physics.OperatorFamily that measured them")
+        return
+    if dataset is not None and ops is None:
+        raise ValueError(f"the physics is an OperatorFamily but the {what} carry no operator indices; measure them "
+                         "with equinet.data.simulate_measurements(family, images, ...)")
+    if ops is not None:
+        try:
+            family.check_operators(ops)
+        except ValueError as err:
+            raise ValueError(f"the {what}: {err}") from None

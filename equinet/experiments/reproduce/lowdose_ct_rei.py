@@ -13,7 +13,7 @@ import torch
 
 from ...data import simulate_measurements
 from ...losses import LossInputs, SurePGLoss
-from ...physics import PoissonGaussianNoise, Radon
+from ...physics import LinearPhysics, PoissonGaussianNoise, Radon
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
 from .common import (
@@ -94,6 +94,8 @@ def sure_check(problem: Problem, model, draws: int = 20, batch: int = 8, seed: i
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be an engine.Problem (from build_problems), got {type(problem).__name__}")
     A, x = problem.physics, problem.x_train[:batch]
+    if not isinstance(A, LinearPhysics):
+        raise TypeError(f"the SURE check needs one operator, got {type(A).__name__}")
     loss, g = SurePGLoss(**sure_kwargs), torch.Generator().manual_seed(seed)
     params = [q for q in model.parameters() if q.requires_grad]
     sure: list[float] = []
