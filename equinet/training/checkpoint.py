@@ -12,7 +12,7 @@ import contextlib
 import os
 import random
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -111,6 +111,36 @@ def plain(v):
     if isinstance(v, (bool, int, float, str)) or v is None:
         return v
     return repr(v)
+
+
+def run_paths(out, checkpoint) -> Tuple[Optional[str], Optional[str]]:
+    """``(out, checkpoint)`` of a run: the output folder (None: none) and the checkpoint file (default
+    ``out/checkpoint.pt``); a clear error for a folder that is a file, or a checkpoint path that is a folder."""
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"output folder {out!r} exists and is not a folder")
+    out = None if out is None else os.fspath(out)
+    checkpoint = checkpoint if checkpoint is not None else (None if out is None else os.path.join(out, "checkpoint.pt"))
+    if checkpoint is not None and os.path.isdir(checkpoint):
+        raise ValueError(f"checkpoint path {checkpoint!r} is a folder; give a file path")
+    return out, checkpoint
+
+
+def trainer_fingerprint(trainer, extra_settings: Optional[dict]) -> Dict[str, Any]:
+    """The settings a checkpoint records and a resume must share: seed, batch plan, steps, items, clipping, the loss
+    and its settings, optimizer, schedule, ``extra_settings``, EMA / early stopping / reduced precision when used
+    (fp32 is left out, as before precision existed, so older checkpoints still resume) and an operator family."""
+    cfg, loss = trainer.config, trainer.loss
+    extra = {k: getattr(cfg, k) for k in ("ema", "early_stopping", "precision")
+             if getattr(cfg, k) not in (None, "fp32")}
+    fp = dict(seed=trainer.seed, batch_size=trainer.batch_size, micro_batches=trainer.micro_batches,
+              steps=trainer.total, n_items=trainer.data.n, grad_clip=trainer.grad_clip, loss=type(loss).__name__,
+              loss_settings=settings_text(loss),
+              optimizer=[type(trainer.optimizer).__name__, plain(trainer.optimizer.defaults)],
+              scheduler=None if trainer.scheduler is None else type(trainer.scheduler).__name__,
+              extra=plain(extra_settings or {}), **plain(extra))
+    if trainer.family is not None:  # a checkpoint of one family is not resumed with another
+        fp["operator_family"] = trainer.family.fingerprint()
+    return fp
 
 
 def trainer_state(trainer, step: int, rngs: list) -> Dict[str, Any]:

@@ -141,6 +141,19 @@ def run_preflights(loss: Loss, physics, y: torch.Tensor, model: nn.Module, ident
                                   tuple(physics.adjoint(y).shape[-2:]), echo=echo)
 
 
+def first_batch_preflights(trainer) -> None:
+    """`run_preflights` of a `Trainer` on the first item of its first batch (measured with generator 0 if the
+    data are images), with the stacked operator of an operator family for the identifiability check."""
+    from .sampling import batch_indices
+    t, dev = trainer, trainer.ctx.device
+    ids = batch_indices(t.data.n, t.batch_size, t.seed, 0)[:1]
+    x, y = t.data.fetch(ids)
+    physics = t.physics_of(ids)
+    y = (t.measure or physics.measure)(x.to(dev), torch.Generator().manual_seed(0)) if y is None else y
+    run_preflights(t.loss, physics, y.to(dev), t.model, t.config.identifiability and t.ctx.is_main,
+                   quiet=t.progress is False, identifiability_physics=None if t.family is None else t.family.stacked())
+
+
 def run_first_step_check(trainer) -> None:
     """The first step's checks of a `Trainer`, run without training or writing anything (the command line calls it
     before it writes its first file): the first batch's measurements are finite and fit the physics and the model

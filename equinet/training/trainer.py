@@ -27,7 +27,6 @@ from torch import nn
 
 from ..interop.deepinv_models import adapt_training
 from ..losses.base import Loss, LossInputs, total
-from ..physics.family import OperatorFamily
 from . import checkpoint as C
 from . import distributed as D
 from .callback_defaults import default_callbacks
@@ -35,8 +34,9 @@ from .callbacks import Callback, StopWhen
 from .distributed import resolve_device
 from .evaluation import evaluate
 from .log import History
+from .operators import family_of, operators_of
 from .precision import Precision
-from .preflight import check_weights_finite, preflight, run_first_step_check, run_preflights
+from .preflight import check_weights_finite, first_batch_preflights, preflight, run_first_step_check
 from .sampling import TrainingData, batch_indices, step_generator
 from .train_config import OptimizerSpec, TrainConfig, build_optimizer
 
@@ -86,29 +86,17 @@ class Trainer:
         if loss.needs_ground_truth and not self.data.has_ground_truth:
             raise ValueError(f"{type(loss).__name__} needs ground-truth images, but the training data hold "
                              "measurements only; use an unsupervised loss (MC, EI, SURE, REI) or paired data")
-        self.family = physics if isinstance(physics, OperatorFamily) else None
-        _check_operator_indices(self.family, data if self.data.fixed else None, "training data")
-        _check_operator_indices(self.family, validation, "validation data")
-        if self.family is not None and measure is not None:
-            raise ValueError("measure= simulates one operator; with an OperatorFamily each item is measured by its own "
-                             "member (leave measure unset)")
+        self.family = family_of(physics, data if self.data.fixed else None, validation, measure)
         if measure is None and not self.data.fixed and self.family is None and \
                 not callable(getattr(physics, "measure", None)):
             raise TypeError("physics must provide measure(x, generator) (an equinet.physics.LinearPhysics) "
                             "or pass measure=")
-        n = self.data.n
-        self.seed, self.batch_size, self.micro_batches = cfg.seed, cfg.batch_plan(n), cfg.micro_batches
-        self.total = cfg.total_steps(n)
+        self.seed, self.batch_size, self.micro_batches = cfg.seed, cfg.batch_plan(self.data.n), cfg.micro_batches
+        self.total = cfg.total_steps(self.data.n)
         if validation is not None and not getattr(validation, "has_ground_truth", False):
             raise TypeError("validation must be an equinet.data.PairedMeasurementDataset (held-out images and their "
                             f"measurements), got {type(validation).__name__}")
-        if out is not None and os.path.exists(out) and not os.path.isdir(out):
-            raise ValueError(f"output folder {out!r} exists and is not a folder")
-        self.out = None if out is None else os.fspath(out)
-        self.checkpoint = checkpoint if checkpoint is not None else (
-            os.path.join(self.out, "checkpoint.pt") if self.out is not None else None)
-        if self.checkpoint is not None and os.path.isdir(self.checkpoint):
-            raise ValueError(f"checkpoint path {self.checkpoint!r} is a folder; give a file path")
+        self.out, self.checkpoint = C.run_paths(out, checkpoint)
         if stop_when is not None and (not callable(stop_when) or validation is None):
             raise ValueError("stop_when must be a callable history -> bool and needs a validation set (it is asked "
                              "after each validation evaluation)")
@@ -137,16 +125,7 @@ class Trainer:
                                            progress if self.ctx.is_main or progress is not True else False,
                                            callback) + list(callbacks) + \
             ([StopWhen(stop_when)] if stop_when is not None else [])
-        extra = {k: getattr(cfg, k) for k in ("ema", "early_stopping", "precision") if getattr(cfg, k) not in
-                 (None, "fp32")}  # fp32: as before precision existed, so its older checkpoints still resume
-        self.fingerprint = dict(
-            seed=self.seed, batch_size=self.batch_size, micro_batches=self.micro_batches, steps=self.total,
-            n_items=n, grad_clip=self.grad_clip, loss=type(loss).__name__, loss_settings=C.settings_text(loss),
-            optimizer=[type(self.optimizer).__name__, C.plain(self.optimizer.defaults)],
-            scheduler=None if self.scheduler is None else type(self.scheduler).__name__,
-            extra=C.plain(fingerprint or {}), **C.plain(extra))
-        if self.family is not None:  # a checkpoint of one family is not resumed with another
-            self.fingerprint["operator_family"] = self.family.fingerprint()
+        self.fingerprint = C.trainer_fingerprint(self, fingerprint)  # what a resumed run must share
         self.history = History()
 
     def _emit(self, event: str, *args) -> None:
@@ -203,13 +182,7 @@ class Trainer:
         adv = self.adversary_optimizer
         adv_proxy = None if adv is None else adv if self.micro_batches == 1 else D.AveragingOptimizer(adv, ctx)
         if start == 0 and start < self.total:
-            ids = batch_indices(self.data.n, self.batch_size, self.seed, 0)[:1]
-            x, y = self.data.fetch(ids)
-            physics = self.physics_of(ids)
-            y = (self.measure or physics.measure)(x.to(dev), torch.Generator().manual_seed(0)) if y is None else y
-            run_preflights(self.loss, physics, y.to(dev), self.model, self.config.identifiability and ctx.is_main,
-                           quiet=self.progress is False,
-                           identifiability_physics=None if self.family is None else self.family.stacked())
+            first_batch_preflights(self)
         self._emit("on_fit_start")
         if start == 0 and start < self.total:
             self._validate(0)
@@ -249,10 +222,7 @@ class Trainer:
     def physics_of(self, ids: torch.Tensor):
         """The operator of the items ``ids``: the trainer's physics, or with an `equinet.physics.OperatorFamily`
         each item's own member (``family.select``; the dataset's indices, or ``i mod g`` for image item ``i``)."""
-        if self.family is None:
-            return self.physics
-        ops = self.data.data.operators_of(ids) if self.data.fixed else self.family.assignment(self.data.n)[ids]
-        return self.family.select(ops)
+        return operators_of(self.family, self.physics, self.data, ids)
 
     def get_batch(self, step: int, ids: torch.Tensor, generator: torch.Generator):
         """``(x or None, y)`` of the items ``ids`` on the device (``y`` simulated with ``generator`` if not fixed)."""
@@ -327,20 +297,3 @@ class Trainer:
             values.update(D.reduce_values(adv_values, ctx))
         self.history.record(values.pop(_TOTAL), cur_lr, values)
 
-
-def _check_operator_indices(family, dataset, what: str) -> None:
-    """A dataset's operator indices fit the physics: present (and in range) with a family, absent without."""
-    ops = None if dataset is None else getattr(dataset, "operators", None)
-    if family is None:
-        if ops is not None:
-            raise ValueError(f"the {what} carry per-sample operator indices but the physics is a single operator; pass "
-                             "the equinet.physics.OperatorFamily that measured them")
-        return
-    if dataset is not None and ops is None:
-        raise ValueError(f"the physics is an OperatorFamily but the {what} carry no operator indices; measure them "
-                         "with equinet.data.simulate_measurements(family, images, ...)")
-    if ops is not None:
-        try:
-            family.check_operators(ops)
-        except ValueError as err:
-            raise ValueError(f"the {what}: {err}") from None
