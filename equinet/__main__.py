@@ -59,8 +59,9 @@ def _dispatch(argv: Sequence[str]) -> Optional[int]:
     except (UsageError, KeyboardInterrupt, FloatingPointError, OSError) as err:
         # name the subcommand in the line the contract prints: "python -m equinet train: error: ..."
         if getattr(err, "prog", None) is None and argv and argv[0] in COMMANDS:
-            err.prog = f"{PROG} {argv[0]}" + (f" {argv[1]}" if argv[0] == "reproduce" and len(argv) > 1
-                                                 and not argv[1].startswith("-") else "")
+            # (any of these exceptions: utils.cli reads the tag back with getattr)
+            setattr(err, "prog", f"{PROG} {argv[0]}" + (f" {argv[1]}" if argv[0] == "reproduce" and len(argv) > 1
+                                                        and not argv[1].startswith("-") else ""))
         raise
 
 

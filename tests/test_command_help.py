@@ -11,12 +11,14 @@ from equinet.utils.cli import Parser, undocumented_flags
 def all_parsers():
     from equinet.__main__ import parsers
     from equinet.diagnostics.__main__ import build_parser as diagnostics
+    from equinet.diagnostics.family_table import build_parser as family
     from equinet.testing.portability import build_parser as portability
     from equinet.experiments.reproduce.converged import build_parser as converged
     from proofs.__main__ import build_parser as proofs
     found = list(parsers())
     found += [("python -m equinet.experiments.reproduce.converged", converged())]
     found += [("python -m equinet.diagnostics", diagnostics()), ("python -m proofs", proofs()),
+              ("python -m equinet.diagnostics.family_table", family()),
               ("python -m equinet.testing.portability", portability())]
     return found
 

@@ -7,10 +7,11 @@ images read on demand, `measured` turns such a dataset into a streaming measurem
 """
 from __future__ import annotations
 
+import fnmatch
 import glob
 import importlib
 import os
-from typing import Callable, List, Optional, Sequence
+from typing import Callable, List, Optional, Protocol, Sequence
 
 import torch
 import torch.nn.functional as F
@@ -45,7 +46,7 @@ def find_files(path, patterns: Sequence[str], expects: str) -> List[str]:
     if not os.path.exists(path):
         raise DataFormatError(f"{path!r} does not exist; expected {expects}")
     if os.path.isfile(path):
-        if any(glob.fnmatch.fnmatch(os.path.basename(path), p) for p in patterns):
+        if any(fnmatch.fnmatch(os.path.basename(path), p) for p in patterns):
             return [path]
         raise DataFormatError(f"{path!r} is not {expects}")
     files = sorted({f for p in patterns for f in glob.glob(os.path.join(path, p)) if os.path.isfile(f)})
@@ -93,7 +94,15 @@ class ImageItems(Dataset):
         return f"{type(self).__name__}(n={self.n}, size={self.size}, {self.description})"
 
 
-def measured(images: Dataset, physics, seed: int = 0, ground_truth: bool = False) -> StreamingMeasurementDataset:
+class ImageSet(Protocol):
+    """A dataset of images ``[C, H, W]`` with a length (``torch.utils.data.Dataset`` subclasses, lists)."""
+
+    def __len__(self) -> int: ...
+
+    def __getitem__(self, i: int) -> torch.Tensor: ...
+
+
+def measured(images: ImageSet, physics, seed: int = 0, ground_truth: bool = False) -> StreamingMeasurementDataset:
     """A streaming measurement dataset of ``images``: item ``i`` is read and measured when asked for,
     ``y_i = physics.measure(x_i, generator(seed, i))`` (the same noise as `simulate_measurements` gives item ``i``).
     """

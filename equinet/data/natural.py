@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 from functools import lru_cache
-from typing import Optional, Sequence, Tuple
+from typing import Iterator, List, Optional, Sequence, Tuple
 
 import numpy as np
 import torch
@@ -91,6 +91,14 @@ class NaturalImageCrops(Dataset):
     RGB_IMAGES`` for ``grayscale=True`` and to ``RGB_IMAGES`` otherwise. No flips or rotations are applied.
     """
 
+    n: int
+    seed: int
+    image_size: Tuple[int, int]
+    grayscale: bool
+    images: Tuple[str, ...]
+    dtype: torch.dtype
+    _arrays: List[np.ndarray]
+
     def __init__(self, n: int, image_size, seed: int = 0, grayscale: bool = True,
                  images: Optional[Sequence[str]] = None, dtype: Optional[torch.dtype] = None):
         _skimage()
@@ -128,6 +136,9 @@ class NaturalImageCrops(Dataset):
 
     def __len__(self) -> int:
         return self.n
+
+    def __iter__(self) -> Iterator[torch.Tensor]:
+        return (self[i] for i in range(self.n))
 
     def crop_info(self, index: int) -> Tuple[str, int, int]:
         """(image name, top row, left column) of item ``index``."""

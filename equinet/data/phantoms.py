@@ -131,6 +131,16 @@ class EllipsePhantoms(Dataset):
     Lengths are in units of ``min(H, W) / 2`` pixels.
     """
 
+    n: int
+    image_size: Tuple[int, int]
+    seed: int
+    n_ellipses: Tuple[int, int]
+    support: float
+    axes: Tuple[float, float]
+    intensity: Tuple[float, float]
+    dtype: torch.dtype
+    _mask: torch.Tensor
+
     def __init__(self, n: int, image_size, seed: int = 0, n_ellipses: Sequence[int] = (3, 8),
                  axes: Sequence[float] = (0.05, 0.45), intensity: Sequence[float] = (-0.4, 1.0),
                  support: float = 0.9, dtype: Optional[torch.dtype] = None):

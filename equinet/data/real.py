@@ -9,6 +9,7 @@ holds more; only those are read) as one ``[n, 1, size, size]`` tensor, in place 
 """
 from __future__ import annotations
 
+import fnmatch
 import glob
 import os
 
@@ -32,7 +33,7 @@ def data_kind(path) -> str:
     if not os.path.exists(path):
         raise DataFormatError(f"--data {path!r} does not exist")
     folder, name = (path, "*") if os.path.isdir(path) else os.path.split(path)
-    has = lambda pattern: any(glob.fnmatch.fnmatch(os.path.basename(f), pattern)  # noqa: E731
+    has = lambda pattern: any(fnmatch.fnmatch(os.path.basename(f), pattern)  # noqa: E731
                               for f in glob.glob(os.path.join(folder, name)))
     if has("ground_truth_*.hdf5"):
         return "lodopab"

@@ -66,6 +66,10 @@ class StreamingMeasurementDataset(MeasurementDataset):
     [2.0, 0.0]
     """
 
+    _n: int
+    _read: Callable[[int], Tuple[Optional[torch.Tensor], torch.Tensor]]
+    description: str
+
     def __init__(self, n: int, read: Callable[[int], Tuple[Optional[torch.Tensor], torch.Tensor]],
                  has_ground_truth: bool, description: str = ""):
         if isinstance(n, bool) or not isinstance(n, numbers.Integral) or n < 1:
@@ -101,8 +105,8 @@ class StreamingMeasurementDataset(MeasurementDataset):
         x = torch.stack([it[0] for it in items]) if self.has_ground_truth else None
         return x, y
 
-    @property
-    def y(self) -> torch.Tensor:
+    @property  # read-only here: the measurements are read on demand, not stored
+    def y(self) -> torch.Tensor:  # type: ignore[override]
         """All measurements, read and stacked (loads the whole dataset: meant for small ones)."""
         return self.batch(torch.arange(self._n))[1]
 
@@ -111,7 +115,9 @@ class StreamingMeasurementDataset(MeasurementDataset):
         """All images, read and stacked (paired datasets only; loads the whole dataset)."""
         if not self.has_ground_truth:
             raise AttributeError("this dataset holds measurements only (no images x)")
-        return self.batch(torch.arange(self._n))[0]
+        x = self.batch(torch.arange(self._n))[0]
+        assert x is not None  # a paired dataset's batch stacks its images
+        return x
 
     def __repr__(self) -> str:
         kind = "paired" if self.has_ground_truth else "measurements only"

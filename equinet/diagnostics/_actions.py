@@ -7,7 +7,7 @@ batches ``[B, C, H, W]``, or a transform object with ``enumerate()`` (the parame
 """
 from __future__ import annotations
 
-from typing import Callable, List, Tuple
+from typing import Callable, List, Optional, Tuple
 
 import torch
 
@@ -47,7 +47,17 @@ def _n_params(params) -> int:
 CONTINUOUS_SAMPLES = 36
 
 
-def as_actions(transforms, method: str = "bilinear") -> Tuple[List[Action], List[str], object]:
+def _element_action(g, method: str) -> Action:
+    """x -> the action of the group element ``g`` (exact for grid-preserving elements, else ``method``)."""
+    return lambda x: act(g, x, method="auto" if g.preserves_grid else method)
+
+
+def _transform_action(transforms, params, i: int) -> Action:
+    """x -> ``transforms.apply`` with the parameters of element ``i`` (repeated over the batch)."""
+    return lambda x: transforms.apply(x, _slice_params(params, i, x.shape[0]))
+
+
+def as_actions(transforms, method: str = "bilinear") -> Tuple[List[Action], List[str], Optional[PlanarGroup]]:
     """``(actions, labels, group)``: one callable per transformation, a label for each, and the planar group if
     ``transforms`` was one (else None)."""
     if isinstance(transforms, PlanarGroup):
@@ -55,7 +65,7 @@ def as_actions(transforms, method: str = "bilinear") -> Tuple[List[Action], List
             raise ValueError(f"{transforms!r} is continuous: the rank condition needs a finite set of "
                              "transformations; use e.g. groups.cyclic(360) or groups.dihedral(N)")
         els = transforms.elements()
-        acts = [(lambda x, g=g: act(g, x, method="auto" if g.preserves_grid else method)) for g in els]
+        acts = [_element_action(g, method) for g in els]
         return acts, [repr(g) for g in els], transforms
     if hasattr(transforms, "enumerate") and hasattr(transforms, "apply"):
         try:  # continuous transforms (any-angle rotations): CONTINUOUS_SAMPLES evenly spaced elements
@@ -63,7 +73,7 @@ def as_actions(transforms, method: str = "bilinear") -> Tuple[List[Action], List
         except (TypeError, ValueError):  # finite transforms list all their elements (and refuse a count)
             params = transforms.enumerate()
         n = _n_params(params)
-        acts = [(lambda x, i=i: transforms.apply(x, _slice_params(params, i, x.shape[0]))) for i in range(n)]
+        acts = [_transform_action(transforms, params, i) for i in range(n)]
         return acts, [f"{type(transforms).__name__}[{i}]" for i in range(n)], None
     if isinstance(transforms, (list, tuple)):
         if not transforms:

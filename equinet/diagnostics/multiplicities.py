@@ -47,7 +47,7 @@ class Multiplicities:
         parts = ", ".join(f"{name}: {c}" for name, c in self.counts.items())
         return (f"multiplicities of the {self.group.name} irreps on {self.channels} channel(s) of the "
                 f"{self.image_size[0]}x{self.image_size[1]} grid: {parts} (max c_j = {self.max}; "
-                f"n/|G| = {self.n / self.group.order:.1f})")
+                f"n/|G| = {self.n / len(self.group):.1f})")
 
 
 def irrep_multiplicities(group: PlanarGroup, image_size, channels: int = 1) -> Multiplicities:

@@ -131,7 +131,7 @@ def _support_indices(mask, shape) -> Optional[torch.Tensor]:
 
 
 def _check_rtol(rtol):
-    if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 < rtol < 1:
+    if isinstance(rtol, bool) or not isinstance(rtol, numbers.Real) or not 0 < float(rtol) < 1:
         raise ValueError(f"rtol must be a number in (0, 1), got {rtol!r}")
     return float(rtol)
 

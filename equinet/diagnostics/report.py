@@ -59,7 +59,7 @@ class IdentifiabilityReport:
                        "them): this group cannot help; use another (e.g. rotations for CT/MRI, shifts for inpainting)")
         if self.multiplicities is not None:
             mu = self.multiplicities
-            line = f"  irreps on the grid: max c_j = {mu.max} (n/|G| = {r.n / mu.group.order:.1f})"
+            line = f"  irreps on the grid: max c_j = {mu.max} (n/|G| = {r.n / len(mu.group):.1f})"
             if self.model_dim is not None:
                 need = mu.measurements_needed(self.model_dim)
                 line += (f"; sufficient for a {self.model_dim}-dimensional model: m > 2k + max c_j + 1, i.e. rank A >= "

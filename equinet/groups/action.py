@@ -17,7 +17,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from .group import GroupElement
+from .planar import GroupElement
 from .representation import Representation
 
 METHODS = ("auto", "exact", "bilinear", "fourier")

@@ -20,7 +20,7 @@ from typing import Callable, Sequence
 import numpy as np
 
 from .decomposition import decompose as _decompose
-from .group import GroupElement, PlanarGroup
+from .planar import GroupElement, PlanarGroupBase
 
 _J = np.array([[0.0, -1.0], [1.0, 0.0]])
 _P = np.diag([1.0, -1.0])
@@ -39,7 +39,7 @@ class Representation:
     the layers and networks built on them) when ``matrix`` does: the built-in ones use module-level classes.
     """
 
-    def __init__(self, group: PlanarGroup, size: int, matrix: Callable[[GroupElement], np.ndarray], name: str,
+    def __init__(self, group: PlanarGroupBase, size: int, matrix: Callable[[GroupElement], np.ndarray], name: str,
                  irreps: list["Irrep"] | None = None, change_of_basis: np.ndarray | None = None,
                  summands: list["Representation"] | None = None):
         self.group = group
@@ -49,7 +49,7 @@ class Representation:
         self._irreps = irreps
         self._Q = change_of_basis
         self.summands = summands if summands is not None else [self]
-        self._key = None
+        self._key: tuple | None = None
 
     # ------------------------------------------------------------ evaluation
     def __call__(self, g: GroupElement) -> np.ndarray:
@@ -129,8 +129,8 @@ class Representation:
         """Multiplicity c_ψ of every irrep ψ in ρ, from characters: c_ψ = <χ_ρ, χ_ψ> / <χ_ψ, χ_ψ>."""
         els, w = self.group.quadrature()
         chi = np.array([self.character(g) for g in els])
-        out = {}
-        for psi in self.group.irreps():
+        out: dict[Irrep, int] = {}
+        for psi in all_irreps(self.group):
             chp = np.array([psi.character(g) for g in els])
             m = float(np.sum(w * chi * chp) / np.sum(w * chp * chp))
             mi = int(round(m))
@@ -177,7 +177,7 @@ class Representation:
 class Irrep(Representation):
     """A real irreducible representation; ``index`` is (k,) for C_N/SO(2) and (j, k) for D_N/O(2)."""
 
-    def __init__(self, group: PlanarGroup, index: tuple[int, ...]):
+    def __init__(self, group: PlanarGroupBase, index: tuple[int, ...]):
         self.index = tuple(int(i) for i in index)
         self.frequency = self.index[-1]
         self.j = self.index[0] if group.reflections else 0
@@ -193,8 +193,8 @@ class Irrep(Representation):
         k = self.frequency
         if self.size == 1:
             v = 1.0
-            if k != 0:  # k = N/2: (-1)^steps
-                v = -1.0 if g.steps % 2 else 1.0
+            if k != 0:  # k = N/2 (a finite group, whose elements have steps): (-1)^steps
+                v = -1.0 if (g.steps or 0) % 2 else 1.0
             if g.reflection and self.j == 1:
                 v = -v
             return np.array([[v]])
@@ -213,11 +213,11 @@ class Irrep(Representation):
         return f"{self.group.name}|{self.name}"
 
 
-def _valid_irrep_indices(G: PlanarGroup) -> list[tuple[int, ...]]:
+def _valid_irrep_indices(G: PlanarGroupBase) -> list[tuple[int, ...]]:
     L = G.max_frequency
     if not G.reflections:
         return [(k,) for k in range(L + 1)]
-    idx = [(0, 0), (1, 0)]
+    idx: list[tuple[int, ...]] = [(0, 0), (1, 0)]
     top = L if G.N is None else (G.N - 1) // 2
     idx += [(1, k) for k in range(1, top + 1)]
     if G.N is not None and G.N % 2 == 0 and G.N >= 2:
@@ -225,7 +225,7 @@ def _valid_irrep_indices(G: PlanarGroup) -> list[tuple[int, ...]]:
     return idx
 
 
-def irrep(G: PlanarGroup, *index) -> Irrep:
+def irrep(G: PlanarGroupBase, *index) -> Irrep:
     """The irrep of ``G`` with the given index (see the module docstring)."""
     if len(index) == 1 and isinstance(index[0], (tuple, list)):
         index = tuple(index[0])
@@ -245,7 +245,7 @@ def irrep(G: PlanarGroup, *index) -> Irrep:
     return Irrep(G, index)
 
 
-def all_irreps(G: PlanarGroup) -> list[Irrep]:
+def all_irreps(G: PlanarGroupBase) -> list[Irrep]:
     """Every irrep of ``G`` (continuous groups: up to the band limit)."""
     return [Irrep(G, i) for i in _valid_irrep_indices(G)]
 
@@ -305,7 +305,7 @@ class _Table:
         return self.table[(g.reflection, g.steps)].copy()
 
 
-def _permutation_rep(G: PlanarGroup, labels: list, act: Callable, name: str) -> Representation:
+def _permutation_rep(G: PlanarGroupBase, labels: list, act: Callable, name: str) -> Representation:
     """ρ(g) e_x = e_{g·x} on a finite G-set ``labels`` (act(g, x) -> label)."""
     index = {x: i for i, x in enumerate(labels)}
     n = len(labels)
@@ -325,7 +325,7 @@ def _compose(g, h):
     return g * h
 
 
-def regular(G: PlanarGroup) -> Representation:
+def regular(G: PlanarGroupBase) -> Representation:
     """The regular representation of a finite group: ρ(g) e_h = e_{gh}, basis ordered as ``G.elements()``.
     One object per group (equal groups share it, and its decomposition)."""
     if G.N is None:
@@ -337,17 +337,17 @@ def regular(G: PlanarGroup) -> Representation:
     return rep
 
 
-def quotient(G: PlanarGroup, H: PlanarGroup) -> Representation:
+def quotient(G: PlanarGroupBase, H: PlanarGroupBase) -> Representation:
     """The quotient (permutation) representation of G on the cosets G/H of a subgroup H."""
-    if not isinstance(H, PlanarGroup):
+    if not isinstance(H, PlanarGroupBase):
         raise TypeError(f"quotient needs a subgroup given as a group (e.g. groups.cyclic(M)), got {type(H).__name__}")
     if G.N is None:
         raise ValueError(f"{G.name} is continuous: quotient representations need a finite group")
     if not H.is_subgroup_of(G):
         raise ValueError(f"{H.name} is not a subgroup of {G.name}")
     sub = [G.element(h.angle, h.reflection) for h in H.elements()]
-    cosets = []
-    seen = {}
+    cosets: list[frozenset[GroupElement]] = []
+    seen: dict[frozenset[GroupElement], int] = {}
     for x in G.elements():
         c = frozenset(x * h for h in sub)
         if c not in seen:
@@ -362,7 +362,7 @@ def quotient(G: PlanarGroup, H: PlanarGroup) -> Representation:
     return _permutation_rep(G, labels, lambda g, x: canon[g * x], f"quotient({G.name}/{H.name})")
 
 
-def from_matrices(G: PlanarGroup, matrices, name: str = "user") -> Representation:
+def from_matrices(G: PlanarGroupBase, matrices, name: str = "user") -> Representation:
     """A representation of a finite group from user matrices (callable, dict element->matrix, or list in
     ``G.elements()`` order); validated for shape, orthogonality and the homomorphism property."""
     if G.N is None:

@@ -95,7 +95,7 @@ class Lib:
         """The irreps of a library representation, as equinet irrep indices, in the order of its change of basis."""
         if self.name == "escnn":
             return [tuple(int(i) for i in (idx if isinstance(idx, tuple) else (idx,))) for idx in rep.irreps]
-        out = []
+        out: list[tuple[int, ...]] = []
         for name in rep.irreps:
             att = gspace.fibergroup.irreps[name].attributes
             out.append((int(att["flip_frequency"]), int(att["frequency"])) if "flip_frequency" in att

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 import sys
+from typing import Any
 
 from torch import nn
 
@@ -29,8 +30,9 @@ _TORCH_POINTWISE = {"relu": nn.ReLU, "leaky_relu": nn.LeakyReLU, "elu": nn.ELU, 
 
 def _make_pointwise_class(library: str):
     lib = require(library)
+    base: Any = lib.nn.EquivariantModule  # the library's class, imported at run time
 
-    class Pointwise(lib.nn.EquivariantModule):
+    class Pointwise(base):
         """A torch activation applied to every channel of fields that support pointwise nonlinearities."""
 
         def __init__(self, in_type, function: str):
@@ -70,13 +72,14 @@ def __getattr__(name: str):
 def _activation(lib, spec: NetSpec, ftype):
     if spec.G.N is None:
         return lib.nn.NormNonLinearity(ftype, "n_relu", bias=spec.bias)
-    if spec.activation.alias_free.value != "none":
-        raise ValueError(f"build_escnn: the {lib.name} twin has no alias-free nonlinearity, got {spec.activation}")
-    if spec.activation.function == "relu":
+    act = spec.act
+    if act.alias_free.value != "none":
+        raise ValueError(f"build_escnn: the {lib.name} twin has no alias-free nonlinearity, got {act}")
+    if act.function == "relu":
         return lib.nn.ReLU(ftype)
-    if spec.activation.function == "elu":
+    if act.function == "elu":
         return lib.nn.ELU(ftype)
-    return getattr(sys.modules[__name__], f"{lib.name.capitalize()}Pointwise")(ftype, spec.activation.function)
+    return getattr(sys.modules[__name__], f"{lib.name.capitalize()}Pointwise")(ftype, act.function)
 
 
 def _batch_norm(lib, spec: NetSpec, ftype):

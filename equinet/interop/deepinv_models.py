@@ -12,6 +12,9 @@
 """
 from __future__ import annotations
 
+from collections.abc import Sized
+from typing import Any, cast
+
 import torch
 from torch import nn
 from torch.utils.data import Dataset
@@ -23,14 +26,16 @@ from .deepinv_physics import as_physics, is_deepinv, require_deepinv
 __all__ = ["to_deepinv_model", "to_deepinv_denoiser", "from_deepinv_dataset", "to_deepinv_dataset",
            "adapt_training"]
 
-_CLASSES = {}
+_CLASSES: dict[str, type] = {}
 
 
 def _classes():
     if not _CLASSES:
         dinv = require_deepinv()
+        reconstructor: Any = dinv.models.Reconstructor  # deepinv's classes, imported at run time
+        denoiser: Any = dinv.models.Denoiser
 
-        class EquinetReconstructor(dinv.models.Reconstructor):
+        class EquinetReconstructor(reconstructor):
             """An equinet ``model(y, physics)`` as a deepinv reconstructor (see `to_deepinv_model`)."""
 
             def __init__(self, model: nn.Module):
@@ -40,7 +45,7 @@ def _classes():
             def forward(self, y, physics, **kwargs):
                 return self.model(y, as_physics(physics))
 
-        class EquinetDenoiser(dinv.models.Denoiser):
+        class EquinetDenoiser(denoiser):
             """An equinet image-to-image network as a deepinv denoiser (see `to_deepinv_denoiser`)."""
 
             def __init__(self, net: nn.Module):
@@ -170,6 +175,6 @@ def adapt_training(physics, data):
     (or any dataset whose items are tuples or dicts) through `from_deepinv_dataset`; equinet objects unchanged."""
     physics = as_physics(physics)
     if is_deepinv(data) or (isinstance(data, Dataset) and not isinstance(data, MeasurementDataset)
-                            and len(data) > 0 and isinstance(data[0], (tuple, list, dict))):
+                            and len(cast(Sized, data)) > 0 and isinstance(data[0], (tuple, list, dict))):
         data = from_deepinv_dataset(data)
     return physics, data

@@ -13,7 +13,7 @@ Wrapping keeps adjointness exactly: the wrapper calls the wrapped operator's own
 from __future__ import annotations
 
 import weakref
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 import torch
 
@@ -121,8 +121,9 @@ def noise_to_deepinv(noise: NoiseModel):
     if type(noise) is PoissonGaussianNoise:
         return dinv.physics.PoissonGaussianNoise(gain=noise.gain, sigma=noise.sigma)
     model = noise
+    base: Any = dinv.physics.NoiseModel  # deepinv's class, imported at run time
 
-    class _Wrapped(dinv.physics.NoiseModel):
+    class _Wrapped(base):
         def __init__(self):
             super().__init__()
             self.equinet = model
@@ -322,14 +323,15 @@ def as_physics(physics):
 
 
 # -------------------------------------------------------------------------------- equinet -> deepinv
-_CLASS = {}
+_CLASS: dict[str, type] = {}
 
 
 def _deepinv_class():
     if "physics" not in _CLASS:
         dinv = require_deepinv()
+        base: Any = dinv.physics.LinearPhysics  # deepinv's class, imported at run time
 
-        class EquinetPhysics(dinv.physics.LinearPhysics):
+        class EquinetPhysics(base):
             """An equinet operator as a deepinv ``LinearPhysics`` (see `to_deepinv`)."""
 
             def __init__(self, op: LinearPhysics):

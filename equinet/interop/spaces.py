@@ -31,7 +31,7 @@ class GroupMap:
 
     def __init__(self, group: PlanarGroup, gspace, lib: Lib, axis: float = 0.0):
         self.group, self.gspace, self.lib, self.axis = group, gspace, lib, float(axis)
-        self.shift = 0  # steps (finite) or radians (continuous) added to a flipped element's rotation
+        self.shift: int | float = 0  # steps (finite) or radians (continuous) added to a flipped element's rotation
         if group.reflections:
             if group.N is None:
                 self.shift = (2.0 * self.axis) % (2 * math.pi)
@@ -57,7 +57,9 @@ class GroupMap:
             raise TypeError(f"expected an element of {self.group.name}, got {g!r}")
         if self.group.N is None:
             return self.lib.element(self.gspace, g.reflection, (g.angle - self.shift * g.reflection) % (2 * math.pi))
-        return self.lib.element(self.gspace, g.reflection, (g.steps - self.shift * g.reflection) % self.group.N)
+        steps = g.steps
+        assert steps is not None  # an element of a finite group
+        return self.lib.element(self.gspace, g.reflection, (steps - self.shift * g.reflection) % self.group.N)
 
     def check_elements(self) -> list[GroupElement]:
         """The equinet elements conversions are verified on: all of a finite group, 12 (+ reflections) of SO(2)/O(2)."""

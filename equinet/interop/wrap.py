@@ -7,6 +7,8 @@ delegates to the library's own ``export()`` (standard torch modules).
 """
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 from torch import nn
 
@@ -39,6 +41,8 @@ class LibraryModule(nn.Module):
         residual: return ``x[:, :out_channels] + module(x)`` (the residual proximal step of equinet's networks);
             the first input fields must then be the output fields.
     """
+
+    module: Any  # the library's EquivariantModule (escnn or e2cnn, imported at run time)
 
     def __init__(self, module, group: PlanarGroup | None = None, residual: bool = False):
         super().__init__()

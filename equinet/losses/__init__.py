@@ -3,7 +3,8 @@
 
 Supervised: `SupervisedLoss`, `EISupLoss`, `DALoss` (need ground truth).
 From measurements only: `MCLoss`, `EILoss`, `AdversarialEILoss`, the SURE losses
-(`SureGaussianLoss`, `SurePoissonLoss`, `SurePGLoss`) and `REILoss`.
+(`SureGaussianLoss`, `SurePoissonLoss`, `SurePGLoss`) and `REILoss`; from measurements of several operators (an
+`equinet.physics.OperatorFamily`): `MOILoss`.
 
 >>> import torch
 >>> from equinet.losses import EILoss, LossInputs, LossSum, MCLoss, total
@@ -31,6 +32,7 @@ from .sure_poisson import SurePoissonLoss
 from .sure_pg import SurePGLoss
 from .rei import REILoss, sure_for
 from .augmentation import DALoss
+from .moi import MOILoss
 from ..utils.registry import import_submodules
 # isort: on
 
@@ -39,4 +41,4 @@ import_submodules(__name__, __path__)  # a loss added as one new module register
 
 __all__ = ["LOSSES", "Loss", "LossInputs", "LossSum", "total", "SupervisedLoss", "MCLoss", "EILoss", "EISupLoss",
            "AdversarialEILoss", "Discriminator", "SureLoss", "SureGaussianLoss", "SurePoissonLoss", "SurePGLoss",
-           "REILoss", "sure_for", "DALoss"]
+           "REILoss", "sure_for", "DALoss", "MOILoss"]

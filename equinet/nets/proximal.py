@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import replace
+from typing import cast
 
 import torch
 import torch.nn.functional as F
@@ -40,9 +41,9 @@ def conv_layer(spec: NetSpec, in_type: FieldType, out_type: FieldType, gain: flo
 def nonlinearity(spec: NetSpec, ftype: FieldType) -> EquivariantModule:
     """``spec.activation`` on regular (or plain) fields; norm-ReLU on the band-limited fields of SO(2)/O(2)."""
     from ..nn import AliasFreeNonlinearity, NormNonlinearity, PointwiseNonlinearity, QuincunxAliasFreeNonlinearity, ReLU
-    act = spec.activation
+    act = spec.act
     if spec.pointwise and act.alias_free is AliasFree.QUINCUNX:
-        return QuincunxAliasFreeNonlinearity(ftype, act.function, linear_bypass=act.bypass)
+        return QuincunxAliasFreeNonlinearity(ftype, act.function, linear_bypass=bool(act.bypass))
     if spec.pointwise and act.alias_free is AliasFree.RADIAL:
         return AliasFreeNonlinearity(ftype, act.function)
     if spec.pointwise:
@@ -155,6 +156,11 @@ class _UNetPlain(nn.Module):
         return _unet_forward(self, x, self.out_channels, self.residual)
 
 
+def _exported(layers: nn.ModuleList) -> list[nn.Module]:
+    """The exports of a list of equivariant layers."""
+    return [cast(EquivariantModule, layer).export() for layer in layers]
+
+
 def _unet_forward(net, x: torch.Tensor, out_channels: int, residual: bool) -> torch.Tensor:
     """The U-Net computation, shared by `UNet` and its exported plain twin (same attribute names)."""
     skips = []
@@ -260,10 +266,9 @@ class UNet(_ProximalNet):
 
     def export(self) -> nn.Module:
         from ..nn.export import plain
-        return plain(_UNetPlain([e.export() for e in self.enc], [d.export() for d in self.downs],
-                                self.bottom.export(), [u.export() for u in self.upconvs],
-                                [u.export() for u in self.ups], self.out.export(), self.spec.out_channels,
-                                self.residual))
+        return plain(_UNetPlain(_exported(self.enc), _exported(self.downs), self.bottom.export(),
+                                _exported(self.upconvs), _exported(self.ups), self.out.export(),
+                                self.spec.out_channels, self.residual))
 
     def extra_repr(self) -> str:
         return f"scales={self.scales}, down={self.down!r}, up={self.up!r}, out_kernel={self.out_kernel}"
@@ -274,8 +279,9 @@ NETWORKS.register("unet")(UNet)
 NETWORKS.register("dncnn")(DnCNN)
 
 
-def build(name: str, spec: NetSpec, **kwargs) -> EquivariantModule:
-    """Build a registered network (`NETWORKS`: 'dncnn', 'unet') by name from a spec.
+def build(name: str, spec: NetSpec, **kwargs) -> _ProximalNet:
+    """Build a registered network (`NETWORKS`: 'dncnn', 'unet', proximal networks with an output layer and
+    `architecture`) by name from a spec.
 
     >>> net = build("unet", NetSpec(group="C1", width=2, depth=2, kernel_size=3), scales=1)
     >>> net.architecture()

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Union
+from typing import Union, cast
 
 from ..groups import PlanarGroup, direct_sum, get, trivial_group
 from ..groups.representation import Representation
@@ -84,7 +84,7 @@ class NetSpec:
             raise ValueError(f"NetSpec.kernel_size must be odd (a centred kernel keeps the network equivariant about "
                              f"pixel centres; 'same' padding of an even kernel shifts by half a pixel), got "
                              f"{self.kernel_size}")
-        act = self.activation
+        act = self.act
         if G.N is None and act != Activation("relu"):
             raise ValueError(f"NetSpec.activation={str(act)!r}: {G.name} networks use the norm nonlinearity "
                              f"on band-limited fields, which supports only 'relu'")
@@ -101,7 +101,13 @@ class NetSpec:
 
     @property
     def G(self) -> PlanarGroup:
-        return self.group  # type: ignore[return-value]
+        """`group` as a `PlanarGroup` (a name is resolved at construction)."""
+        return cast(PlanarGroup, self.group)
+
+    @property
+    def act(self) -> Activation:
+        """`activation` as an `Activation` (a name is parsed at construction)."""
+        return cast(Activation, self.activation)
 
     # ------------------------------------------------------------------ field types
     @property
@@ -166,6 +172,7 @@ class NetSpec:
                 best = (spec, abs(n - target), n)
             if n > target:
                 break
+        assert best is not None  # the loop runs at least once (w = 1)
         if best[1] > 0.1 * target:
             warnings.warn(f"the closest {best[0].G.name} {name} (width {best[0].width}) has {best[2]} parameters, "
                           f"{100 * best[1] / target:.0f} % away from the {self.G.name} network's {target}: the "

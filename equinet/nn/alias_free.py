@@ -155,6 +155,8 @@ class AliasFreeNonlinearity(EquivariantModule):
     ``nn.Sequential(nn.Upsample, <activation>, nn.Conv2d)``.
     """
 
+    lowpass: torch.Tensor
+
     def __init__(self, in_type, function: str = "relu", cutoff: float = DEFAULT_CUTOFF, taps: int = DEFAULT_TAPS,
                  **kwargs):
         super().__init__()

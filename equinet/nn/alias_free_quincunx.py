@@ -11,6 +11,7 @@ square-grid layer;
 from __future__ import annotations
 
 import functools
+from typing import TYPE_CHECKING, Callable
 
 import numpy as np
 import torch
@@ -31,8 +32,9 @@ DEFAULT_SIZE = 7
 _WEIGHTS = (10.0, 1.0, 1.0)
 _GRID = 101
 #: functions that split into a linear and an |x| part: σ(x) = a·x + b·|x|, (a, b) from the options
-_SPLIT = {"relu": lambda: (0.5, 0.5),
-          "leaky_relu": lambda negative_slope=0.01: ((1 + negative_slope) / 2, (1 - negative_slope) / 2)}
+_SPLIT: dict[str, Callable[..., tuple[float, float]]] = {
+    "relu": lambda: (0.5, 0.5),
+    "leaky_relu": lambda negative_slope=0.01: ((1 + negative_slope) / 2, (1 - negative_slope) / 2)}
 
 
 def _offsets(size: int) -> np.ndarray:
@@ -139,6 +141,10 @@ def _alias_free(x, fn, pixel_w, cell_w, linear, odd: int):
 class _AliasFreePlain(nn.Module):
     """Torch-only twin of `QuincunxAliasFreeNonlinearity` for export (traced by `plain`)."""
 
+    if TYPE_CHECKING:  # buffers, declared for the type checker only (TorchScript cannot read string annotations)
+        pixel: torch.Tensor
+        cell: torch.Tensor
+
     def __init__(self, fn, pixel_w, cell_w, linear, odd):
         super().__init__()
         self.fn, self.linear, self.odd = fn, linear, odd
@@ -171,6 +177,9 @@ class QuincunxAliasFreeNonlinearity(EquivariantModule):
     positively homogeneous with 'relu' / 'leaky_relu'. Exports to a torch-only traced module.
     """
 
+    pixel: torch.Tensor
+    cell: torch.Tensor
+
     def __init__(self, in_type, function: str = "relu", passband: float = DEFAULT_PASSBAND,
                  stopband: float = DEFAULT_STOPBAND, size: int = DEFAULT_SIZE, linear_bypass: bool = False,
                  **kwargs):
@@ -182,19 +191,21 @@ class QuincunxAliasFreeNonlinearity(EquivariantModule):
         _check_quincunx_options(passband, stopband, size)
         try:
             self.fn = POINTWISE[function](**kwargs)
-            self.linear = _SPLIT[function](**kwargs) if linear_bypass and function in _SPLIT else None
+            split = _SPLIT[function](**kwargs) if linear_bypass and function in _SPLIT else None
         except TypeError as e:
             raise TypeError(f"bad options for the pointwise {function!r}: {e}") from None
         if linear_bypass and function not in _SPLIT:
             raise ValueError(f"QuincunxAliasFreeNonlinearity(linear_bypass=True) needs a function of the form "
                              f"a·x + b·|x| ({sorted(_SPLIT)}), got {function!r}")
-        if self.linear is not None:
+        #: a of σ(x) = a·x + b·|x| when the linear part bypasses the filter (b goes into the filters), else None
+        self.linear = None if split is None else split[0]
+        if split is not None:
             self.fn = None  # a·x + b·AA(|x|) instead
         self.function, self.kwargs = function, dict(kwargs)
         self.passband, self.stopband, self.size = float(passband), float(stopband), size
         pixel, cell = quincunx_filters(self.passband, self.stopband, size)
-        if self.linear is not None:  # a·x + b·AA(|x|): b goes into the filters, a stays
-            self.linear, b = self.linear
+        if split is not None:  # a·x + b·AA(|x|): b goes into the filters, a stays
+            b = split[1]
             pixel, cell = b * pixel, b * cell
         C, dtype = self.in_type.size, torch.get_default_dtype()
         self.register_buffer("pixel", torch.tensor(np.array(pixel), dtype=dtype).expand(C, 1, size, size).clone(),

@@ -22,6 +22,7 @@ from torch import nn
 
 from ..groups.action import _exact_spatial, act
 from ..groups.group import PlanarGroup
+from ..groups.planar import GroupElement
 from ..groups.representation import Representation
 from .export import is_standard, plain
 from .field_type import FieldType
@@ -87,10 +88,12 @@ class GroupAveraged(AllOrNothingLoad, nn.Module):
         return act(q.inverse, act(r.inverse, self.module(u), self._out_rep, self.method), self._out_rep, "exact")
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        out = None
+        out: torch.Tensor | None = None
         for i in range(len(self.elements)):
             y = self.conjugated(i, x)
             out = y if out is None else out + y
+        if out is None:  # a finite group has at least its identity
+            raise RuntimeError("GroupAveraged has no group elements to average over")
         return out / len(self.elements)
 
     def export(self) -> nn.Module:
@@ -140,7 +143,7 @@ class RandomlyAveraged(GroupAveraged):
         self.seed = seed
         self.generator = torch.Generator()
         self.manual_seed(seed)
-        self.last_element = None
+        self.last_element: GroupElement | None = None
 
     def manual_seed(self, seed: int | None = None) -> None:
         """Restart the sequence of drawn elements from ``seed`` (default: the seed given at construction)."""
@@ -190,7 +193,7 @@ class _ExactAverage(nn.Module):
         self.out_mixed = out_rep is not None and not out_rep.is_trivial()
 
     def forward(self, x):
-        out = 0
+        out: torch.Tensor | int = 0
         for i, g, gi in self.ops:
             u = _exact_spatial(x, g)
             if self.in_mixed:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import Literal, cast
 
 import numpy as np
 import torch
@@ -23,6 +24,7 @@ from .misc import trivial_projector
 from .module import EquivariantModule
 
 PADDING_MODES = ("zeros", "reflect", "replicate", "circular")
+PaddingMode = Literal["zeros", "reflect", "replicate", "circular"]
 
 
 class SteerableConv2d(EquivariantModule):
@@ -47,6 +49,8 @@ class SteerableConv2d(EquivariantModule):
     size, sampling rule or basis version, naming both, before copying anything.
     """
 
+    bias_basis: torch.Tensor  # a buffer (with bias only)
+
     def __init__(self, in_type, out_type, kernel_size: int = 3, padding: int | None = None,
                  padding_mode: str = "zeros", bias: bool = True, rule: SamplingRule | None = None,
                  method: str = "analytic", gain: float = math.sqrt(2.0)):
@@ -62,7 +66,7 @@ class SteerableConv2d(EquivariantModule):
             raise ValueError(f"padding must be None (automatic) or an integer >= 0, got {padding!r}")
         self.kernel_size = int(kernel_size)
         self.padding = self.kernel_size // 2 if padding is None else int(padding)
-        self.padding_mode = padding_mode
+        self.padding_mode = cast(PaddingMode, padding_mode)  # one of PADDING_MODES (checked above)
         self.gain = float(gain)
         #: the basis bookkeeping and expansion (coefficients -> filter), shared with any other steerable layer kind
         self.expansion = BasisExpansion(self.in_type, self.out_type, self.kernel_size, method=method, rule=rule)
@@ -94,7 +98,8 @@ class SteerableConv2d(EquivariantModule):
             group=self.in_type.group.name, in_type=describe_field_type(self.in_type),
             out_type=describe_field_type(self.out_type), kernel_size=self.kernel_size, rule=str(self.rule.key),
             basis_version=BASIS_VERSION, checksum=basis_checksum(blocks))
-        self._cache = None
+        #: the expanded filter and bias in eval mode without grad, keyed by the parameters' identities and versions
+        self._cache: tuple[tuple, tuple[torch.Tensor, torch.Tensor | None], tuple] | None = None
         self.reset_parameters()
 
     # ------------------------------------------------------------------ state-dict signature
@@ -207,7 +212,7 @@ class SteerableConv2d(EquivariantModule):
         conv = conv.to(device=filt.device, dtype=filt.dtype)
         with torch.no_grad():
             conv.weight.copy_(filt)
-            if bias is not None:
+            if bias is not None and conv.bias is not None:  # (the conv has a bias exactly when bias is not None)
                 conv.bias.copy_(bias)
         return conv
 

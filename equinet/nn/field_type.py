@@ -115,6 +115,9 @@ def as_field_type(t, group: PlanarGroup | None = None) -> FieldType:
     if isinstance(t, FieldType):
         return t
     if isinstance(t, Representation):
+        if not isinstance(t.group, PlanarGroup):
+            raise TypeError(f"the representation {t!r} is of {type(t.group).__name__}, not of an equinet group "
+                            "(groups.cyclic(N), groups.dihedral(N), ...)")
         return FieldType(t.group, [t])
     raise TypeError(f"expected a FieldType (or a Representation), got {type(t).__name__}")
 

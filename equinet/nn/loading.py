@@ -27,7 +27,7 @@ Example:
 from __future__ import annotations
 
 import contextlib
-from typing import Iterator, List, Mapping
+from typing import Iterator, List, Mapping, Protocol, cast
 
 import torch
 from torch import nn
@@ -35,7 +35,13 @@ from torch import nn
 __all__ = ["state_dict_problems", "load_state_dict", "AllOrNothingLoad", "refuse_mismatch"]
 
 
-def refuse_mismatch(layer: nn.Module, state_dict: Mapping, prefix: str) -> None:
+class ChecksItsState(Protocol):
+    """A layer that says why it refuses a state dict (SteerableConv2d, EquivariantBatchNorm)."""
+
+    def _state_problems(self, state_dict: Mapping, prefix: str) -> list: ...
+
+
+def refuse_mismatch(layer: ChecksItsState, state_dict: Mapping, prefix: str) -> None:
     """Raise the first of ``layer._state_problems(state_dict, prefix)`` as a ValueError (a layer's own check, run
     before it copies anything when it is loaded on its own)."""
     problems = layer._state_problems(state_dict, prefix)
@@ -91,4 +97,4 @@ class AllOrNothingLoad:
     """Mixin for ``nn.Module`` subclasses: their ``load_state_dict`` is `load_state_dict` (all or nothing)."""
 
     def load_state_dict(self, state_dict, strict: bool = True, assign: bool = False):
-        return load_state_dict(self, state_dict, strict=strict, assign=assign)
+        return load_state_dict(cast(nn.Module, self), state_dict, strict=strict, assign=assign)  # (a Module mixin)

@@ -1,6 +1,8 @@
 """Base class of equinet layers: declared field types, type-checked composition, export to plain torch."""
 from __future__ import annotations
 
+from typing import cast
+
 import torch
 from torch import nn
 
@@ -61,4 +63,5 @@ class EquivariantSequential(EquivariantModule):
         return len(self.layers)
 
     def export(self) -> nn.Module:
-        return nn.Sequential(*[l.export() for l in self.layers])
+        # (the layers are EquivariantModules, checked in __init__)
+        return nn.Sequential(*[cast(EquivariantModule, l).export() for l in self.layers])

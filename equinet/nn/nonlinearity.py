@@ -9,6 +9,7 @@
 from __future__ import annotations
 
 import math
+from typing import TYPE_CHECKING
 
 import torch
 import torch.nn.functional as F
@@ -93,6 +94,7 @@ def norm_gain(sq: torch.Tensor, b: torch.Tensor | None, function: str, relative:
     """φ per field from the squared field norms ``sq`` [B, F, H, W] and thresholds ``b`` [1, F, 1, 1] (or None)
     (see `NormNonlinearity`)."""
     n = torch.sqrt(sq.clamp_min(EPS))
+    thr: torch.Tensor | float
     if b is None:
         thr = 0.0
     elif relative:
@@ -109,6 +111,11 @@ def norm_gain(sq: torch.Tensor, b: torch.Tensor | None, function: str, relative:
 
 
 class _NormNonlinearityPlain(nn.Module):
+    if TYPE_CHECKING:  # buffers, declared for the type checker only (TorchScript cannot read string annotations)
+        S: torch.Tensor
+        channel_field: torch.Tensor
+        b: torch.Tensor | None
+
     def __init__(self, S, channel_field, d, b, function, relative):
         super().__init__()
         self.register_buffer("S", S)
@@ -136,6 +143,9 @@ class NormNonlinearity(EquivariantModule):
     homogeneous (f(c u) = c f(u), c > 0). Norms are computed as sqrt(max(n², 1e-12)), so the output and its
     gradients are finite at u = 0 (where the output is 0). Exports through `plain`.
     """
+
+    S: torch.Tensor
+    channel_field: torch.Tensor
 
     def __init__(self, in_type, function: str = "relu", bias: bool = True):
         super().__init__()
@@ -183,6 +193,9 @@ class NormNonlinearity(EquivariantModule):
 
 # ---------------------------------------------------------------------- gated nonlinearity
 class _GatedPlain(nn.Module):
+    if TYPE_CHECKING:  # buffers, declared for the type checker only (TorchScript cannot read string annotations)
+        gate_of_channel: torch.Tensor
+
     def __init__(self, n_gates, gate_of_channel):
         super().__init__()
         self.n = n_gates
@@ -205,6 +218,8 @@ class GatedNonlinearity(EquivariantModule):
     ``out_type`` is the gated fields. No parameters (the preceding convolution supplies the gates, including any
     bias on them). Exports through `plain`.
     """
+
+    gate_of_channel: torch.Tensor
 
     def __init__(self, in_type, gates):
         super().__init__()

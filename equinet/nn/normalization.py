@@ -16,6 +16,7 @@ and no shift, so batch norm in eval mode is a per-field scaling (linear, positiv
 from __future__ import annotations
 
 import json
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
@@ -51,6 +52,12 @@ def _per_channel(v: torch.Tensor) -> torch.Tensor:
 
 class _FieldNorm(EquivariantModule):
     """Shared set-up of the field-wise normalisations (layout buffers and affine parameters)."""
+
+    P: torch.Tensor
+    invariant_field: torch.Tensor
+    S: torch.Tensor
+    channel_field: torch.Tensor
+    inv_dim: torch.Tensor
 
     def __init__(self, in_type, affine: bool, bias: bool, eps: float):
         super().__init__()
@@ -92,6 +99,10 @@ class _FieldNorm(EquivariantModule):
 
 
 class _ChannelAffine(nn.Module):
+    if TYPE_CHECKING:  # buffers, declared for the type checker only (TorchScript cannot read string annotations)
+        scale: torch.Tensor
+        shift: torch.Tensor | None
+
     def __init__(self, scale, shift):
         super().__init__()
         self.register_buffer("scale", scale.view(1, -1, 1, 1))
@@ -114,6 +125,10 @@ class EquivariantBatchNorm(_FieldNorm):
     invariant components, as ``nn.BatchNorm2d``) and ``num_batches_tracked``; the state dict is the same in train
     and eval mode. Eval mode uses the running statistics; `export` gives that per-channel affine map.
     """
+
+    running_mean: torch.Tensor
+    running_var: torch.Tensor
+    num_batches_tracked: torch.Tensor
 
     def __init__(self, in_type, affine: bool = True, bias: bool = True, momentum: float | None = 0.1,
                  eps: float = 1e-5):
@@ -197,7 +212,7 @@ class EquivariantBatchNorm(_FieldNorm):
             self.num_batches_tracked += 1
             m = 1.0 / float(self.num_batches_tracked) if self.momentum is None else self.momentum
             v_run = v
-            if centred:  # Bessel's correction on the invariant components (whose mean was estimated)
+            if mu is not None:  # centred: Bessel's correction on the invariant components (whose mean was estimated)
                 inv_var = (torch.einsum("ct,bchw->bthw", self.P, xc) ** 2).mean((0, 2, 3))
                 extra = torch.zeros_like(v).index_add_(0, self.invariant_field, inv_var) * self.inv_dim / (n - 1)
                 v_run = v + extra
@@ -235,6 +250,14 @@ class EquivariantBatchNorm(_FieldNorm):
 
 
 class _InstanceNormPlain(nn.Module):
+    if TYPE_CHECKING:  # buffers, declared for the type checker only (TorchScript cannot read string annotations)
+        PPt: torch.Tensor | None
+        S: torch.Tensor
+        inv_dim: torch.Tensor
+        channel_field: torch.Tensor
+        weight: torch.Tensor | None
+        shift: torch.Tensor | None
+
     def __init__(self, PPt, S, d, inv_dim, channel_field, weight, shift, eps):
         super().__init__()
         for k, v in dict(PPt=PPt, S=S, inv_dim=inv_dim, channel_field=channel_field, weight=weight,
@@ -266,6 +289,8 @@ class EquivariantInstanceNorm(_FieldNorm):
     """Instance normalisation with per-field statistics over space, per sample (no running statistics; the same
     in train and eval mode). ``affine``/``bias``/``eps`` as `EquivariantBatchNorm`; exports through
     `plain`."""
+
+    PPt: torch.Tensor | None
 
     def __init__(self, in_type, affine: bool = True, bias: bool = True, eps: float = 1e-5):
         super().__init__(in_type, affine, bias, eps)

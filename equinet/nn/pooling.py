@@ -2,6 +2,8 @@
 orthogonal field). Both map every field to one trivial field, so the output transforms as a scalar image."""
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import torch
 from torch import nn
 
@@ -56,6 +58,8 @@ class GroupPooling(EquivariantModule):
     its channels (ρ(g) only permutes them). Output: one trivial field per input field. Exports through
     `plain`."""
 
+    order: torch.Tensor | None  # a buffer: the field order of the pooled sizes (None: one size, already in order)
+
     def __init__(self, in_type, mode: str = "max"):
         super().__init__()
         self.in_type = as_field_type(in_type)
@@ -93,6 +97,9 @@ class GroupPooling(EquivariantModule):
 
 
 class _NormPoolPlain(nn.Module):
+    if TYPE_CHECKING:  # buffers, declared for the type checker only (TorchScript cannot read string annotations)
+        S: torch.Tensor
+
     def __init__(self, S, d):
         super().__init__()
         self.register_buffer("S", S)
@@ -110,6 +117,8 @@ def safe_norm(sq: torch.Tensor, eps: float = 1e-12) -> torch.Tensor:
 class NormPooling(EquivariantModule):
     """Replace every field by its Euclidean norm ‖u_i(x)‖ (invariant for orthogonal ρ): one trivial field per field.
     The gradient is finite at u = 0. Exports through `plain`."""
+
+    S: torch.Tensor
 
     def __init__(self, in_type):
         super().__init__()

@@ -115,6 +115,8 @@ class Upsample2x(EquivariantModule):
     ``nn.ConvTranspose2d``.
     """
 
+    weight: torch.Tensor  # a buffer (odd_output only)
+
     def __init__(self, in_type, mode: str = "nearest", odd_output: bool = False):
         super().__init__()
         self.in_type = self.out_type = as_field_type(in_type)

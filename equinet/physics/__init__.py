@@ -14,6 +14,8 @@ from .noise import NOISES, GaussianBandNoise, GaussianNoise, NoiseModel, NoNoise
 from .radon import FBP_FILTERS, Radon, fbp_filter
 from .mri import MRI, cartesian_line_mask, magnitude, real_to_channels
 from .simple import Blur, CompressedSensing, Denoising, Inpainting, SinglePixel, fwht, gaussian_kernel
+from .family import (OperatorFamily, PerSampleOperators, StackedOperators, inpainting_family, mri_family,
+                     physics_for, radon_family)
 from ..utils.registry import import_submodules
 # isort: on
 
@@ -39,6 +41,13 @@ __all__ = [
     "CompressedSensing",
     "SinglePixel",
     "fwht",
+    "OperatorFamily",
+    "PerSampleOperators",
+    "StackedOperators",
+    "mri_family",
+    "inpainting_family",
+    "radon_family",
+    "physics_for",
     "NoiseModel",
     "NoNoise",
     "GaussianNoise",

@@ -150,6 +150,7 @@ class LinearPhysics(nn.Module):
     def _check_measurement(self, y) -> None:
         name = type(self).__name__
         self._check_tensor(y, "a measurement batch")
+        tail: tuple[int, ...] | None
         if self._image_size is not None:
             tail = tuple(self._measurement_tail(self._image_size))
         else:

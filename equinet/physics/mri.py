@@ -92,6 +92,8 @@ class MRI(LinearPhysics):
     0/1 projector; it is a right inverse on the range: ``A pinv(A x) = A x``.
     """
 
+    mask: torch.Tensor  # a buffer
+
     channels = 2
 
     def __init__(self, image_size, acceleration: float = 4.0, center_fraction: float = 0.08, seed: int = 0,

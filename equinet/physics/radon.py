@@ -205,7 +205,7 @@ class Radon(LinearPhysics):
         if center not in ("geometric", "skimage"):
             raise ValueError(f"center must be 'geometric' or 'skimage', got {center!r}")
         n = size[0]
-        if isinstance(angles, numbers.Integral) and not isinstance(angles, bool) and angles >= 1:
+        if isinstance(angles, numbers.Integral) and not isinstance(angles, bool) and int(angles) >= 1:
             # the projection matrix holds ~2 entries per (angle, pixel), built through float64 work arrays
             check_memory(48.0 * int(angles) * n * n, f"Radon with {int(angles)} views of {n}x{n} images")
         self._theta = _as_angles(angles)

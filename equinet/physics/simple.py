@@ -69,6 +69,8 @@ class Inpainting(LinearPhysics):
     so ``A^T = A`` and ``pinv = A`` (a right inverse on the range).
     """
 
+    mask: torch.Tensor  # a buffer
+
     def __init__(self, image_size, drop: float = 0.3, seed: int = 0, mask=None, noise=None):
         size = as_image_size(image_size)
         super().__init__(size, noise=noise)
@@ -156,6 +158,10 @@ class Blur(LinearPhysics):
     minimiser of ``||A x - y||^2 + reg ||x||^2`` for circular padding (an approximation for zero padding).
     """
 
+    kernel: torch.Tensor  # a buffer
+    padding: str
+    reg: float
+
     def __init__(self, kernel, padding: str = "circular", image_size=None, reg: float = 1e-3, noise=None):
         super().__init__(image_size, noise=noise)
         if not isinstance(kernel, torch.Tensor):
@@ -228,7 +234,7 @@ class Blur(LinearPhysics):
         self._check_measurement(y)
         self._check_finite(y)
         reg = self.reg if reg is None else reg
-        if isinstance(reg, bool) or not isinstance(reg, numbers.Real) or not (math.isfinite(reg) and reg >= 0):
+        if isinstance(reg, bool) or not isinstance(reg, numbers.Real) or not (math.isfinite(reg) and float(reg) >= 0):
             raise ValueError(f"reg must be a finite number >= 0, got {reg!r}")
         return self._tikhonov(y, float(reg))
 
@@ -292,7 +298,12 @@ class CompressedSensing(LinearPhysics):
     ``A^T (A A^T)^-1`` (``= A^T`` for Hadamard rows, which are orthonormal).
     """
 
-    KINDS = ("gaussian", "rademacher", "hadamard")
+    KINDS: Tuple[str, ...] = ("gaussian", "rademacher", "hadamard")
+    _image_size: Tuple[int, int]  # required here
+    kind: str
+    m: int
+    seed: int
+    _n: int
 
     def __init__(self, image_size, m: int, kind: str = "gaussian", seed: int = 0, noise=None):
         size = as_image_size(image_size)
@@ -312,7 +323,7 @@ class CompressedSensing(LinearPhysics):
         self._cache: Dict[tuple, torch.Tensor] = {}
         self._rows: Optional[torch.Tensor] = None
         self._master: Optional[torch.Tensor] = None
-        self._right_inverse = None
+        self._right_inverse: Optional[Tuple[str, torch.Tensor]] = None  # ('chol' or 'pinv', its factor)
         if kind == "gaussian":
             self._master = torch.randn(self.m, n, generator=g, dtype=torch.float64) / math.sqrt(self.m)
         elif kind == "rademacher":
@@ -349,6 +360,8 @@ class CompressedSensing(LinearPhysics):
                 t = self._right_inverse_factor()
             else:
                 raise KeyError(name)
+            if t is None:
+                raise KeyError(f"{type(self).__name__}(kind={self.kind!r}) has no {name!r}")
             t = t.to(device=device, dtype=dtype if t.is_floating_point() else t.dtype)
             self._cache[key] = t
         return t
@@ -356,12 +369,15 @@ class CompressedSensing(LinearPhysics):
     def _right_inverse_factor(self) -> torch.Tensor:
         """Cholesky factor of ``A A^T`` (float64); rank-deficient draws fall back to ``pinv(A)^T``."""
         if self._right_inverse is None:
-            gram = self._master @ self._master.T
+            A = self._master
+            if A is None:
+                raise ValueError(f"{type(self).__name__}(kind={self.kind!r}) has no dense matrix to invert")
+            gram = A @ A.T
             chol, info = torch.linalg.cholesky_ex(gram)
             if int(info) == 0:
                 self._right_inverse = ("chol", chol)
             else:
-                self._right_inverse = ("pinv", torch.linalg.pinv(self._master).T.contiguous())
+                self._right_inverse = ("pinv", torch.linalg.pinv(A).T.contiguous())
         return self._right_inverse[1]
 
     def _forward(self, x):
@@ -388,7 +404,8 @@ class CompressedSensing(LinearPhysics):
         h, w = self._image_size
         factor = self._get("L", y.dtype, y.device)
         cols = y.reshape(b * c, self.m).T
-        if self._right_inverse[0] == "chol":
+        inverse = self._right_inverse  # set when the factor was built
+        if inverse is not None and inverse[0] == "chol":
             coef = torch.cholesky_solve(cols, factor)
             return self._adjoint(coef.T.reshape(b, c, self.m))
         return (cols.T @ factor).reshape(b, c, h, w)

@@ -24,9 +24,9 @@ from __future__ import annotations
 import torch
 
 from ..physics.base import LinearPhysics
-from ..utils.checks import check_positive_int
+from ..utils.checks import check_positive_float, check_positive_int
 from .base import RECONSTRUCTORS
-from .iterative import PlugAndPlay, _step_size
+from .iterative import PlugAndPlay
 
 __all__ = ["PnPPGD", "PnPADMM", "data_prox"]
 
@@ -113,7 +113,7 @@ class PnPADMM(PlugAndPlay):
     def __init__(self, denoiser, *args, cg_iter: int = 50, cg_tol: float = 1e-7, **kwargs):
         super().__init__(denoiser, *args, **kwargs)
         self.cg_iter = check_positive_int(cg_iter, "cg_iter")
-        self.cg_tol = _step_size(cg_tol, "cg_tol")
+        self.cg_tol = check_positive_float(cg_tol, "cg_tol")
 
     def start(self, x0, y, A, step):
         return x0, torch.zeros_like(x0)

@@ -101,11 +101,11 @@ def input_channels(module, in_ft: FieldType | None, channels) -> int:
                      "(the module declares neither in_type nor in_channels)")
 
 
-def _module_tensor(module: nn.Module):
-    for t in module.parameters():
-        return t
-    for t in module.buffers():
-        return t
+def _module_tensor(module: nn.Module) -> torch.Tensor | None:
+    for p in module.parameters():
+        return p
+    for b in module.buffers():
+        return b
     return None
 
 
@@ -118,7 +118,7 @@ class PreparedModule:
             raise TypeError(f"{name} must be callable (an nn.Module or a function), got {type(module).__name__}")
         self.name, self.original, self.module = name, module, module
         self.notes: list[str] = []
-        self._flags = None
+        self._flags: list[tuple[nn.Module, bool]] | None = None  # the train flags to restore
         self._copied = False
         self._calls = 0
         ref = _module_tensor(module) if isinstance(module, nn.Module) else None

@@ -16,6 +16,7 @@ import math
 import os
 import platform
 import sys
+from typing import Any
 
 import numpy as np
 import torch
@@ -29,7 +30,7 @@ FORMAT = "equinet.portability/1"
 BASIS_TOL = 1e-10
 OUTPUT_RTOL = 1e-5
 #: the networks of the snapshot: small, but each with lifting, group and projection convolutions
-CASES = {
+CASES: dict[str, dict[str, Any]] = {
     "C8": dict(group="C8", width=2, depth=4, kernel_size=5),
     "D4": dict(group="D4", width=2, depth=3, kernel_size=3),
     "C16": dict(group="C16", width=1, depth=3, kernel_size=5),
@@ -191,7 +192,8 @@ def main(argv=None) -> int:
     except ValueError as e:  # a state dict this install refuses (another basis): the models are not portable
         print(f"FAILED: {' '.join(str(e).split())}", file=sys.stderr)
         return 1
-    print(_format(rows, snap.get("environment") if isinstance(snap.get("environment"), dict) else {}))
+    env = snap.get("environment")
+    print(_format(rows, env if isinstance(env, dict) else {}))
     bad = [r["case"] for r in rows if not (r["basis_max_diff"] <= BASIS_TOL and r["output_rel_diff"] <= OUTPUT_RTOL)]
     if bad:
         print(f"FAILED: {', '.join(bad)} differ by more than {BASIS_TOL:g} (bases) or {OUTPUT_RTOL:g} (relative, "

@@ -48,7 +48,7 @@ def check_scaling_equivariance(module, scales=(0.1, 0.5, 2, 10), *, in_type=None
         if not isinstance(x, torch.Tensor) or not x.is_floating_point():
             raise TypeError(f"x must be a real floating-point torch.Tensor, got "
                             f"{type(x).__name__ if not isinstance(x, torch.Tensor) else x.dtype}")
-        inputs = [(None, x.detach().to(torch.float64), "given")]
+        inputs: list[tuple[int | None, torch.Tensor, str]] = [(None, x.detach().to(torch.float64), "given")]
     else:
         n_in = input_channels(module, resolve_type(in_type, "in_type"), channels)
         batch = positive_int(batch, "batch")

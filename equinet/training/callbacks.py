@@ -28,7 +28,7 @@ from ..utils.checks import check_positive_int
 from ..utils.progress import Progress
 from .log import plot_history, write_csv
 
-__all__ = ["default_callbacks", "Callback", "StopWhen", "CSVLog", "ProgressBar", "CurvePlots", "StepFunction", "EMA",
+__all__ = ["Callback", "StopWhen", "CSVLog", "ProgressBar", "CurvePlots", "StepFunction", "EMA",
            "EarlyStopping"]
 
 
@@ -173,6 +173,7 @@ class EMA(Callback):
 
     @torch.no_grad()
     def on_optimizer_step(self, trainer, step):
+        assert self.average is not None  # set by on_fit_start
         for k, v in self._tracked(trainer.model).items():
             self.average[k].mul_(self.decay).add_(v.detach(), alpha=1.0 - self.decay)
 
@@ -225,16 +226,3 @@ class EarlyStopping(Callback):
     def load_state_dict(self, state: dict) -> None:
         self.best, self.bad, self.stopped_at = state["best"], state["bad"], state["stopped_at"]
 
-
-def default_callbacks(config, out: Optional[str], title: str, progress=False,
-                      callback: Optional[Callable[[int, float], None]] = None) -> list:
-    """The callbacks a `TrainConfig` asks for: EMA and early stopping, the CSV log and curve plots in ``out`` (None:
-    none, e.g. on the other processes), a progress bar (``progress``: True or a shared bar) and ``callback``."""
-    cbs: list = [EMA(config.ema)] if config.ema is not None else []
-    cbs += [EarlyStopping(config.early_stopping)] if config.early_stopping is not None else []
-    if out is not None:
-        cbs.append(CSVLog(out, config.log_every))
-        cbs += [CurvePlots(out)] if config.plots else []
-    if progress is True or callable(getattr(progress, "update", None)):
-        cbs.append(ProgressBar(None if progress is True else progress))
-    return cbs + ([StepFunction(callback)] if callback is not None else [])

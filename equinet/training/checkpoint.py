@@ -2,8 +2,9 @@
 
 A checkpoint stores the step reached (which fixes the position in the data: the batch order of every epoch and
 the generators of every step are functions of ``(seed, step)``), the model, the optimizers (the adversary's too),
-the LR scheduler, the loss module (its discriminator), the history, and the random states that are *not* derived
-from the step: the global torch CPU and CUDA generators of every process, numpy's and Python's global generators.
+the LR scheduler, the gradient scaler of fp16 runs, the loss module (its discriminator), the history, and the
+random states that are *not* derived from the step: the global torch CPU and CUDA generators of every process,
+numpy's and Python's global generators.
 """
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ import contextlib
 import os
 import random
 import re
-from typing import Any, Dict, Optional
+from typing import Any, Dict, Optional, Tuple
 
 import numpy as np
 import torch
@@ -112,6 +113,36 @@ def plain(v):
     return repr(v)
 
 
+def run_paths(out, checkpoint) -> Tuple[Optional[str], Optional[str]]:
+    """``(out, checkpoint)`` of a run: the output folder (None: none) and the checkpoint file (default
+    ``out/checkpoint.pt``); a clear error for a folder that is a file, or a checkpoint path that is a folder."""
+    if out is not None and os.path.exists(out) and not os.path.isdir(out):
+        raise ValueError(f"output folder {out!r} exists and is not a folder")
+    out = None if out is None else os.fspath(out)
+    checkpoint = checkpoint if checkpoint is not None else (None if out is None else os.path.join(out, "checkpoint.pt"))
+    if checkpoint is not None and os.path.isdir(checkpoint):
+        raise ValueError(f"checkpoint path {checkpoint!r} is a folder; give a file path")
+    return out, checkpoint
+
+
+def trainer_fingerprint(trainer, extra_settings: Optional[dict]) -> Dict[str, Any]:
+    """The settings a checkpoint records and a resume must share: seed, batch plan, steps, items, clipping, the loss
+    and its settings, optimizer, schedule, ``extra_settings``, EMA / early stopping / reduced precision when used
+    (fp32 is left out, as before precision existed, so older checkpoints still resume) and an operator family."""
+    cfg, loss = trainer.config, trainer.loss
+    extra = {k: getattr(cfg, k) for k in ("ema", "early_stopping", "precision")
+             if getattr(cfg, k) not in (None, "fp32")}
+    fp = dict(seed=trainer.seed, batch_size=trainer.batch_size, micro_batches=trainer.micro_batches,
+              steps=trainer.total, n_items=trainer.data.n, grad_clip=trainer.grad_clip, loss=type(loss).__name__,
+              loss_settings=settings_text(loss),
+              optimizer=[type(trainer.optimizer).__name__, plain(trainer.optimizer.defaults)],
+              scheduler=None if trainer.scheduler is None else type(trainer.scheduler).__name__,
+              extra=plain(extra_settings or {}), **plain(extra))
+    if trainer.family is not None:  # a checkpoint of one family is not resumed with another
+        fp["operator_family"] = trainer.family.fingerprint()
+    return fp
+
+
 def trainer_state(trainer, step: int, rngs: list) -> Dict[str, Any]:
     """What a `Trainer`'s checkpoint at ``step`` holds (``rngs``: the global RNG states of every process)."""
     opt = lambda o: None if o is None else o.state_dict()  # noqa: E731
@@ -119,7 +150,7 @@ def trainer_state(trainer, step: int, rngs: list) -> Dict[str, Any]:
             "world_size": trainer.ctx.world_size, "config": trainer.fingerprint, "model": trainer.model.state_dict(),
             "optimizer": trainer.optimizer.state_dict(), "loss": trainer.loss.state_dict(),
             "scheduler": opt(trainer.scheduler), "adversary_optimizer": opt(trainer.adversary_optimizer),
-            "history": trainer.history.state(), "rng": rngs,
+            "history": trainer.history.state(), "rng": rngs, "precision": trainer.precision.state_dict(),
             "callbacks": {cb.key: cb.state_dict() for cb in trainer.callbacks if cb.key}}
 
 
@@ -135,8 +166,8 @@ def checked_checkpoint(path: str, fingerprint: Dict[str, Any], map_location=None
 
 
 def restore_trainer(trainer, state: Dict[str, Any]) -> list:
-    """Load a checkpoint's weights, optimizers, scheduler, loss, callbacks and history into ``trainer``; returns the
-    saved RNG states (one per process)."""
+    """Load a checkpoint's weights, optimizers, scheduler, gradient scaler, loss, callbacks and history into
+    ``trainer``; returns the saved RNG states (one per process)."""
     from ..nn.loading import load_state_dict
     from .log import History
     load_state_dict(trainer.model, state["model"])  # all or nothing, whatever the model's class
@@ -145,6 +176,7 @@ def restore_trainer(trainer, state: Dict[str, Any]) -> list:
     for obj, key in ((trainer.scheduler, "scheduler"), (trainer.adversary_optimizer, "adversary_optimizer")):
         if obj is not None:
             obj.load_state_dict(state[key])
+    trainer.precision.load_state_dict(state.get("precision", {}))  # fp16's scaler (absent: fp32 checkpoints)
     for cb in trainer.callbacks:
         if cb.key and cb.key in state.get("callbacks", {}):
             cb.load_state_dict(state["callbacks"][cb.key])

@@ -99,7 +99,24 @@ def _physics(table: dict, image_size: int):
     if "mask" in kw:
         raise ConfigError("physics.mask cannot be given in a config; use drop/seed (inpainting) or "
                           "acceleration/seed (mri)")
-    return construct("physics", cls, kw, fixed, {"noise": _noise})
+    count = kw.pop("operators", None)
+    if count is None:
+        return construct("physics", cls, kw, fixed, {"noise": _noise})
+    # a family: `operators` members, member k with the seed derived from (seed, k) (as equinet.physics.mri_family)
+    check_value("physics.operators", count, int)
+    if count < 1:
+        raise ConfigError(f"physics.operators must be >= 1, got {count}")
+    if "seed" not in schema_of(cls):
+        raise ConfigError(f"physics.operators = {count} draws each member's parameters from physics.seed; [physics] "
+                          f"{name} has no seed")
+    base = kw.get("seed", schema_of(cls)["seed"][1])
+    check_value("physics.seed", base, int)
+    if base < 0:
+        raise ConfigError(f"physics.seed must be >= 0, got {base}")
+    from ..physics.family import OperatorFamily
+    from ..utils.seeding import derived_seed
+    return OperatorFamily([construct("physics", cls, {**kw, "seed": derived_seed(base, k) % 2 ** 31}, fixed,
+                                     {"noise": _noise}) for k in range(count)])
 
 
 def _transform(path: str, table):
@@ -249,9 +266,10 @@ RESUMABLE_CHANGES = {"": ("out", "device"), "train": ("progress", "plots", "log_
 
 def fingerprint(cfg: dict) -> dict:
     """The settings a checkpoint must have been written with to be resumed (``cfg`` without
-    `RESUMABLE_CHANGES`)."""
+    `RESUMABLE_CHANGES`, and without the default ``precision = "fp32"``)."""
     out = {k: v for k, v in cfg.items() if k not in RESUMABLE_CHANGES[""]}
-    out["train"] = {k: v for k, v in cfg["train"].items() if k not in RESUMABLE_CHANGES["train"]}
+    out["train"] = {k: v for k, v in cfg["train"].items() if k not in RESUMABLE_CHANGES["train"]
+                    and not (k == "precision" and v == "fp32")}  # as before it existed: older runs still resume
     return out
 
 

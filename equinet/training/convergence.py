@@ -98,8 +98,8 @@ class PlateauCooldown(torch.optim.lr_scheduler.LRScheduler):
 
     def get_lr(self):
         t = self.last_epoch
-        if self.cooldown_start is None or t <= self.cooldown_start:
-            return list(self.base_lrs)
+        if self.cooldown_start is None or self.cooldown_steps is None or t <= self.cooldown_start:
+            return list(self.base_lrs)  # (start and steps are set together, by start_cooldown)
         f = min(1.0, (t - self.cooldown_start) / self.cooldown_steps)
         return [0.5 * base * (1.0 + math.cos(math.pi * f)) for base in self.base_lrs]
 

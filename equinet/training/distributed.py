@@ -133,8 +133,8 @@ class AveragingOptimizer(torch.optim.Optimizer):
         self.weight = 1.0
         self._acc: Optional[List[torch.Tensor]] = None
 
-    @property
-    def param_groups(self):
+    @property  # the wrapped optimizer's groups (an Optimizer's attribute, read-only here: this one owns no state)
+    def param_groups(self):  # type: ignore[override]
         return self.optimizer.param_groups
 
     def _params(self):

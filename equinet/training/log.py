@@ -28,6 +28,10 @@ class History:
     steps: int = 0
     resumed_from: Optional[int] = None
     seconds: float = 0.0  # wall time spent in this process (not part of the deterministic result)
+    #: set by the reproductions' training helper: process CPU time of the fit, and whether the plateau rule
+    #: stopped it (None: no rule)
+    cpu_seconds: float = 0.0
+    converged: Optional[bool] = None
 
     def record(self, loss: float, lr: float, terms: Dict[str, float]) -> None:
         t = len(self.loss)

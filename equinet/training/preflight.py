@@ -73,6 +73,7 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
     when there is nothing to check)."""
     from ..diagnostics import identifiability_report
     reports = []
+    _family_preflight(loss, physics, image_size, echo)
     for t in loss_transforms(loss):
         report = identifiability_report(physics, t, image_size, max_transforms=PREFLIGHT_TRANSFORMS)
         disk = None
@@ -110,15 +111,47 @@ def identifiability_preflight(loss: Loss, physics, image_size, echo=print):
     return reports
 
 
+def _family_preflight(loss: Loss, physics, image_size, echo) -> None:
+    """An unsupervised loss without transformations on an operator family (``physics`` its stacked operator): echo
+    the rank of the stacked operators and warn when they leave directions unseen (no group can then expose them)."""
+    from ..physics.family import StackedOperators
+    if not isinstance(physics, StackedOperators) or loss.needs_ground_truth or loss_transforms(loss):
+        return
+    from ..diagnostics import rank_condition
+    r = rank_condition(physics, [lambda x: x], image_size)
+    g = len(physics.family)
+    echo(f"identifiability of the {g} operators of the family: rank [A_1; ...; A_{g}] = {r.rank_A:.0f} of n = {r.n} "
+         f"({r.method}, rtol {r.rtol:g})")
+    if r.nullity_A >= 0.5:
+        warnings.warn(f"{type(loss).__name__}: the {g} operators of the family leave {r.nullity_A:.0f} of {r.n} "
+                      "directions unseen (their joint null space): no loss learns them from these measurements alone; "
+                      "add a group (EI) that exposes them (equinet.diagnostics.family_rank)", UserWarning, stacklevel=4)
+
+
 def run_preflights(loss: Loss, physics, y: torch.Tensor, model: nn.Module, identifiability: bool,
-                   quiet: bool = False) -> None:
+                   quiet: bool = False, identifiability_physics=None) -> None:
     """What a run checks before its first step: `preflight` on one measurement ``y``, and (``identifiability``)
-    `identifiability_preflight`, printed to stderr unless ``quiet``."""
+    `identifiability_preflight` of ``identifiability_physics`` (default ``physics``; the stacked operator of an
+    operator family), printed to stderr unless ``quiet``."""
     import sys
     preflight(loss, physics, y, model)
     if identifiability:
         echo = (lambda line: None) if quiet else (lambda line: print(line, file=sys.stderr))
-        identifiability_preflight(loss, physics, tuple(physics.adjoint(y).shape[-2:]), echo=echo)
+        identifiability_preflight(loss, physics if identifiability_physics is None else identifiability_physics,
+                                  tuple(physics.adjoint(y).shape[-2:]), echo=echo)
+
+
+def first_batch_preflights(trainer) -> None:
+    """`run_preflights` of a `Trainer` on the first item of its first batch (measured with generator 0 if the
+    data are images), with the stacked operator of an operator family for the identifiability check."""
+    from .sampling import batch_indices
+    t, dev = trainer, trainer.ctx.device
+    ids = batch_indices(t.data.n, t.batch_size, t.seed, 0)[:1]
+    x, y = t.data.fetch(ids)
+    physics = t.physics_of(ids)
+    y = (t.measure or physics.measure)(x.to(dev), torch.Generator().manual_seed(0)) if y is None else y
+    run_preflights(t.loss, physics, y.to(dev), t.model, t.config.identifiability and t.ctx.is_main,
+                   quiet=t.progress is False, identifiability_physics=None if t.family is None else t.family.stacked())
 
 
 def run_first_step_check(trainer) -> None:
@@ -128,7 +161,9 @@ def run_first_step_check(trainer) -> None:
     The model, the loss and every random state are left as they were. Raises ``ValueError``/``TypeError``."""
     from ..losses.base import LossInputs, total
     from ..metrics import psnr, ssim
+    from ..physics.family import physics_for
     from .checkpoint import forked_rng
+    from .evaluation import _operators_of
     from .sampling import batch_indices, step_generator
     t, dev = trainer, trainer.ctx.device
     ids = torch.tensor_split(batch_indices(t.data.n, t.batch_size, t.seed, 0), t.micro_batches)[0]
@@ -138,20 +173,24 @@ def run_first_step_check(trainer) -> None:
         x, y = t.data.fetch(ids)
         x = None if x is None else x.to(dev)
         g = step_generator(t.seed, 0, 0, t.micro_batches)
-        y = t.measure(x, g) if y is None else y.to(dev)
-        preflight(t.loss, t.physics, y, t.model)
+        physics = t.physics_of(ids)
+        y = (t.measure or physics.measure)(x, g) if y is None else y.to(dev)
+        preflight(t.loss, physics, y, t.model)
         t.model.eval()
         try:
-            terms = t.loss(LossInputs(y, t.physics, t.model, t.model(y, t.physics), g,
-                                      x if t.loss.needs_ground_truth else None))
+            with t.precision.autocast():  # as the steps will run
+                terms = t.loss(LossInputs(y, physics, t.model, t.model(y, physics), g,
+                                          x if t.loss.needs_ground_truth else None))
         finally:
             t.model.train(was)
             t.loss.load_state_dict(loss_state)
         if t.validation is not None:  # the metrics accept the validation images (e.g. SSIM's window)
-            xv, yv = t.validation.batch(torch.arange(min(1, len(t.validation))))
+            iv = torch.arange(min(1, len(t.validation)))
+            xv, yv = t.validation.batch(iv)
             t.model.eval()
             try:
-                uv, xv = t.model(yv.to(dev), t.physics), xv.to(dev)
+                with t.precision.autocast():
+                    uv, xv = t.model(yv.to(dev), physics_for(t.physics, _operators_of(t.validation, iv))), xv.to(dev)
             finally:
                 t.model.train(was)
             psnr(uv, xv, t.config.data_range), ssim(uv, xv, t.config.data_range)

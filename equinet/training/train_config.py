@@ -22,6 +22,7 @@ import torch
 
 from ..utils.checks import check_bool, check_number, check_positive_int
 from ..utils.seeding import check_seed
+from .precision import check_precision
 
 __all__ = ["TrainConfig", "OPTIMIZERS", "SCHEDULE_NAMES", "build_optimizer"]
 
@@ -67,6 +68,10 @@ class TrainConfig:
             runs with transformations.
         ema: decay of an exponential moving average of the weights (`equinet.training.callbacks.EMA`; None: off).
         early_stopping: stop after this many validations without a better PSNR (needs validation data; None: off).
+        precision: 'fp32', or mixed precision (`equinet.training.precision`): 'bf16' (bfloat16 autocast) or
+            'fp16' (float16 autocast and a gradient scaler); the weights stay float32.
+        tensorboard: also log the scalars (every ``log_every`` steps, and the validations) for TensorBoard under
+            ``out/tensorboard`` (`equinet.training.tensorboard.TensorBoardLog`; needs the ``tensorboard`` package).
     """
 
     steps: Optional[int] = None
@@ -94,6 +99,8 @@ class TrainConfig:
     identifiability: bool = True
     ema: Optional[float] = None
     early_stopping: Optional[int] = None
+    precision: str = "fp32"
+    tensorboard: bool = False
 
     def __post_init__(self):
         if (self.steps is None) == (self.epochs is None):
@@ -108,6 +115,7 @@ class TrainConfig:
             raise TypeError(f"device must be a string such as 'cpu', 'cuda' or 'auto', got {self.device!r}")
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULE_NAMES)
+        check_precision(self.precision)
         for name in ("lr", "adversary_lr"):
             check_number(getattr(self, name), name, 0, strict_minimum=True)
         for name in ("weight_decay", "min_lr", "momentum"):
@@ -122,6 +130,7 @@ class TrainConfig:
             raise ValueError(f"ema must be None or a decay in (0, 1), got {self.ema!r}")
         check_bool(self.plots, "plots")
         check_bool(self.identifiability, "identifiability")
+        check_bool(self.tensorboard, "tensorboard")
 
     def batch_plan(self, n_items: int) -> int:
         """The batch size on ``n_items`` items (clamped to it), checked to leave ``micro_batches`` items in every

@@ -4,9 +4,12 @@ One step takes a global batch of ``batch_size`` items (epoch-wise permutations s
 splits it into ``micro_batches`` fixed slices, and for each slice ``m`` with its generator ``(seed, 1, step[, m])``:
 `Trainer.get_batch` (re-simulates ``y = physics.measure(x, generator)`` for image data, else the fixed ``y``),
 `Trainer.forward` (``x1 = model(y, physics)``), `Trainer.compute_loss` on the `LossInputs` and back-propagation of
-the slice's share; then `Trainer.optimize` (optimizer and scheduler steps) and the adversary's update. Under
-``torchrun`` each process takes its share of the slices (`equinet.training.distributed`). The CSV log, progress
-bar, curve plots, EMA and early stopping are callbacks on the trainer's events (`equinet.training.callbacks`).
+the slice's share; then `Trainer.optimize` and the adversary's update. Under ``torchrun`` each process takes its
+share of the slices (`equinet.training.distributed`). Logs, plots, EMA... are callbacks (`equinet.training.callbacks`).
+
+Multiple operators: with an `equinet.physics.OperatorFamily` as the physics, each item is measured, reconstructed
+and scored with its own member (`Trainer.physics_of`: the dataset's operator indices, or ``i mod g`` for image
+item ``i``).
 
 Exact resume: batch order and generators are functions of ``(seed, step)``; the checkpoint holds everything else
 (`equinet.training.checkpoint`): a killed and resumed run reproduces the uninterrupted one bit for bit on the CPU.
@@ -26,11 +29,14 @@ from ..interop.deepinv_models import adapt_training
 from ..losses.base import Loss, LossInputs, total
 from . import checkpoint as C
 from . import distributed as D
-from .callbacks import Callback, StopWhen, default_callbacks
+from .callback_defaults import default_callbacks
+from .callbacks import Callback, StopWhen
 from .distributed import resolve_device
 from .evaluation import evaluate
 from .log import History
-from .preflight import check_weights_finite, preflight, run_first_step_check, run_preflights
+from .operators import family_of, operators_of
+from .precision import Precision
+from .preflight import check_weights_finite, first_batch_preflights, preflight, run_first_step_check
 from .sampling import TrainingData, batch_indices, step_generator
 from .train_config import OptimizerSpec, TrainConfig, build_optimizer
 
@@ -45,12 +51,12 @@ class Trainer:
     Args:
         model: ``model(y, physics) -> x`` (e.g. `equinet.reconstructors.PinvReconstructor`, ``UnrolledPGD``).
         loss: an `equinet.losses.Loss` (or a `LossSum`). physics: the operator (moved to the device; a deepinv
-            operator is used through `equinet.interop.from_deepinv`).
+            operator is used through `equinet.interop.from_deepinv`), or an `equinet.physics.OperatorFamily` (each
+            item with its own member: a measurement dataset must carry the operator indices).
         data: images (tensor ``[N, C, H, W]`` or dataset; ``y`` re-simulated every step) or an
             `equinet.data.MeasurementDataset` (fixed ``y``; with ground truth if paired; a deepinv dataset is read
             through `equinet.interop.from_deepinv_dataset`).
-        config: a `TrainConfig` (steps or epochs, batch, optimizer, schedule, seed, device, cadences, EMA, early
-            stopping); keyword ``settings`` (``steps=``, ``batch_size=``, ...) override its fields.
+        config: a `TrainConfig`; keyword ``settings`` (``steps=``, ``batch_size=``, ...) override its fields.
         optimizer / scheduler / adversary_optimizer: override the configured ones: an optimizer or ``params ->
             optimizer``; a scheduler or ``(optimizer, total_steps) -> scheduler`` (stepped once per step).
         measure: ``(x, generator) -> y`` for on-line simulation (default ``physics.measure``).
@@ -80,31 +86,27 @@ class Trainer:
         if loss.needs_ground_truth and not self.data.has_ground_truth:
             raise ValueError(f"{type(loss).__name__} needs ground-truth images, but the training data hold "
                              "measurements only; use an unsupervised loss (MC, EI, SURE, REI) or paired data")
-        if measure is None and not self.data.fixed and not callable(getattr(physics, "measure", None)):
+        self.family = family_of(physics, data if self.data.fixed else None, validation, measure)
+        if measure is None and not self.data.fixed and self.family is None and \
+                not callable(getattr(physics, "measure", None)):
             raise TypeError("physics must provide measure(x, generator) (an equinet.physics.LinearPhysics) "
                             "or pass measure=")
-        n = self.data.n
-        self.seed, self.batch_size, self.micro_batches = cfg.seed, cfg.batch_plan(n), cfg.micro_batches
-        self.total = cfg.total_steps(n)
+        self.seed, self.batch_size, self.micro_batches = cfg.seed, cfg.batch_plan(self.data.n), cfg.micro_batches
+        self.total = cfg.total_steps(self.data.n)
         if validation is not None and not getattr(validation, "has_ground_truth", False):
             raise TypeError("validation must be an equinet.data.PairedMeasurementDataset (held-out images and their "
                             f"measurements), got {type(validation).__name__}")
-        if out is not None and os.path.exists(out) and not os.path.isdir(out):
-            raise ValueError(f"output folder {out!r} exists and is not a folder")
-        self.out = None if out is None else os.fspath(out)
-        self.checkpoint = checkpoint if checkpoint is not None else (
-            os.path.join(self.out, "checkpoint.pt") if self.out is not None else None)
-        if self.checkpoint is not None and os.path.isdir(self.checkpoint):
-            raise ValueError(f"checkpoint path {self.checkpoint!r} is a folder; give a file path")
+        self.out, self.checkpoint = C.run_paths(out, checkpoint)
         if stop_when is not None and (not callable(stop_when) or validation is None):
             raise ValueError("stop_when must be a callable history -> bool and needs a validation set (it is asked "
                              "after each validation evaluation)")
         self.ctx = D.setup(resolve_device(cfg.device))
+        self.precision = Precision(cfg.precision, self.ctx.device)  # autocast and fp16's gradient scaler
         if stop_when is not None and self.ctx.distributed:
             raise ValueError("stop_when is supported in a single process only (not under torchrun)")
         D.check_micro_batches(self.micro_batches, self.ctx)
         self.model, self.loss, self.physics = model.to(self.ctx.device), loss.to(self.ctx.device), physics
-        self.measure: Callable = measure if measure is not None else getattr(physics, "measure", None)  # type: ignore
+        self.measure: Optional[Callable] = measure if measure is not None else getattr(physics, "measure", None)
         if isinstance(physics, nn.Module):
             physics.to(self.ctx.device)
         self.params = [p for p in model.parameters() if p.requires_grad]
@@ -116,22 +118,14 @@ class Trainer:
             not hasattr(scheduler, "step") else scheduler
         self.adversary_optimizer = None if loss.discriminator is None else build_optimizer(
             adversary_optimizer, [p for p in loss.discriminator.parameters() if p.requires_grad],
-            cfg.make_adversary_optimizer,
-            "adversary_optimizer")
-        self.validation, self.resume, self.progress = validation, bool(resume), progress
+            cfg.make_adversary_optimizer, "adversary_optimizer")
+        self.validation, self.resume, self.progress, self.stop_requested = validation, bool(resume), progress, False
         self.grad_clip = None if cfg.grad_clip is None else float(cfg.grad_clip)
         self.callbacks = default_callbacks(cfg, self.out if self.ctx.is_main else None, type(loss).__name__,
                                            progress if self.ctx.is_main or progress is not True else False,
                                            callback) + list(callbacks) + \
             ([StopWhen(stop_when)] if stop_when is not None else [])
-        self.stop_requested = False
-        extra = {k: getattr(cfg, k) for k in ("ema", "early_stopping") if getattr(cfg, k) is not None}
-        self.fingerprint = dict(
-            seed=self.seed, batch_size=self.batch_size, micro_batches=self.micro_batches, steps=self.total,
-            n_items=n, grad_clip=self.grad_clip, loss=type(loss).__name__, loss_settings=C.settings_text(loss),
-            optimizer=[type(self.optimizer).__name__, C.plain(self.optimizer.defaults)],
-            scheduler=None if self.scheduler is None else type(self.scheduler).__name__,
-            extra=C.plain(fingerprint or {}), **C.plain(extra))
+        self.fingerprint = C.trainer_fingerprint(self, fingerprint)  # what a resumed run must share
         self.history = History()
 
     def _emit(self, event: str, *args) -> None:
@@ -140,9 +134,9 @@ class Trainer:
 
     # ------------------------------------------------------------------------------------------ pieces
     def evaluate(self, model: Optional[nn.Module] = None) -> Dict[str, float]:
-        """Mean PSNR and SSIM of ``model(y, physics)`` on the validation set (eval mode, no gradients)."""
+        """Mean PSNR and SSIM of ``model(y, physics)`` on the validation set (eval mode, no gradients, autocast)."""
         return evaluate(self.model if model is None else model, self.physics, self.validation,
-                        self.config.val_batch_size, self.config.data_range, self.ctx.device)
+                        self.config.val_batch_size, self.config.data_range, self.ctx.device, self.precision.autocast)
 
     def _validate(self, step: int) -> None:
         if self.validation is not None and self.ctx.is_main:
@@ -188,10 +182,7 @@ class Trainer:
         adv = self.adversary_optimizer
         adv_proxy = None if adv is None else adv if self.micro_batches == 1 else D.AveragingOptimizer(adv, ctx)
         if start == 0 and start < self.total:
-            x, y = self.data.fetch(batch_indices(self.data.n, self.batch_size, self.seed, 0)[:1])
-            y = self.measure(x.to(dev), torch.Generator().manual_seed(0)) if y is None else y
-            run_preflights(self.loss, self.physics, y.to(dev), self.model, self.config.identifiability and ctx.is_main,
-                           quiet=self.progress is False)
+            first_batch_preflights(self)
         self._emit("on_fit_start")
         if start == 0 and start < self.total:
             self._validate(0)
@@ -228,15 +219,23 @@ class Trainer:
         return self.stop_requested
 
     # ----------------------------------------------------------------------------- the step, in parts
+    def physics_of(self, ids: torch.Tensor):
+        """The operator of the items ``ids``: the trainer's physics, or with an `equinet.physics.OperatorFamily`
+        each item's own member (``family.select``; the dataset's indices, or ``i mod g`` for image item ``i``)."""
+        return operators_of(self.family, self.physics, self.data, ids)
+
     def get_batch(self, step: int, ids: torch.Tensor, generator: torch.Generator):
         """``(x or None, y)`` of the items ``ids`` on the device (``y`` simulated with ``generator`` if not fixed)."""
         x, y = self.data.fetch(ids)
         x = None if x is None else x.to(self.ctx.device)
-        return x, (self.measure(x, generator) if y is None else y.to(self.ctx.device))
+        if y is not None:
+            return x, y.to(self.ctx.device)
+        return x, (self.measure or self.physics_of(ids).measure)(x, generator)
 
-    def forward(self, net: nn.Module, y: torch.Tensor) -> torch.Tensor:
-        """The reconstruction ``x1 = net(y, physics)`` the loss sees."""
-        return net(y, self.physics)
+    def forward(self, net: nn.Module, y: torch.Tensor, physics=None) -> torch.Tensor:
+        """The reconstruction ``x1 = net(y, physics)`` the loss sees (``physics``: the slice's operator, by default
+        the trainer's)."""
+        return net(y, self.physics if physics is None else physics)
 
     def compute_loss(self, inputs: LossInputs) -> Dict[str, torch.Tensor]:
         """The loss terms of one slice (refused if their sum is not finite)."""
@@ -248,10 +247,8 @@ class Trainer:
         return terms
 
     def optimize(self, step: int) -> None:
-        """Gradient clipping, the optimizer step and the scheduler step (the gradients are accumulated)."""
-        if self.grad_clip is not None:
-            torch.nn.utils.clip_grad_norm_(self.params, self.grad_clip)
-        self.optimizer.step()
+        """Gradient clipping, the optimizer step (fp16: skipped on overflow) and the scheduler step (`Precision`)."""
+        self.precision.step(self.optimizer, self.params, self.grad_clip, grad_factor=self.ctx.world_size)
         if self.scheduler is not None:
             self.scheduler.step()
 
@@ -269,20 +266,22 @@ class Trainer:
             share = len(slices[m]) / len(idx)
             g = step_generator(self.seed, step, m, self.micro_batches)
             x, y = self.get_batch(step, slices[m], g)
+            physics = self.physics_of(slices[m])
             sync = contextlib.nullcontext() if not ctx.distributed or j == len(local) - 1 else \
                 net.no_sync()  # type: ignore[operator]
             with sync:
-                x1 = self.forward(net, y)
-                inputs = LossInputs(y, self.physics, net, x1, g, x if self.loss.needs_ground_truth else None)
-                try:
-                    terms = self.compute_loss(inputs)
-                except FloatingPointError as err:
-                    raise FloatingPointError(f"step {step + 1}: {err}") from None
-                tot, scale = total(terms), share * ctx.world_size
-                (tot if scale == 1.0 else tot * scale).backward()
+                with self.precision.autocast():  # forward and loss (fp32: no autocast)
+                    x1 = self.forward(net, y) if physics is self.physics else self.forward(net, y, physics)
+                    inputs = LossInputs(y, physics, net, x1, g, x if self.loss.needs_ground_truth else None)
+                    try:
+                        terms = self.compute_loss(inputs)
+                    except FloatingPointError as err:
+                        raise FloatingPointError(f"step {step + 1}: {err}") from None
+                tot = total(terms)  # the slice's share; DDP's mean over processes is undone in optimize
+                self.precision.backward(tot if share == 1.0 else tot * share)
             for k, v in [(_TOTAL, tot)] + list(terms.items()):
                 values[k] = values.get(k, 0.0) + share * float(v.detach())
-            kept.append((inputs, share))
+            kept.append((inputs.in_float32(), share))  # the adversary trains in float32
         values = D.reduce_values(values, ctx)
         self.optimize(step)
         check_weights_finite(self.params, step, cur_lr, values[_TOTAL])
@@ -297,3 +296,4 @@ class Trainer:
                 adv_proxy.apply()
             values.update(D.reduce_values(adv_values, ctx))
         self.history.record(values.pop(_TOTAL), cur_lr, values)
+

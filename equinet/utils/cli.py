@@ -199,7 +199,7 @@ def _say(prog: str, text: str) -> None:
         print(f"{prog}: {_one_line(text)}", file=sys.stderr, flush=True)
 
 
-def run_command(body: Callable[[Sequence[str]], Optional[int]], argv: Optional[Sequence[str]] = None, *,
+def run_command(body: Callable[[Sequence[str]], object], argv: Optional[Sequence[str]] = None, *,
                 prog: str, interrupted: str = "", exit: bool = False) -> int:
     """Run ``body(argv)`` under the contract of this module; returns the exit status (``exit=True``: leaves the
     interpreter with it, for ``if __name__ == "__main__"``). ``body`` returns an exit status (an int; anything else,

@@ -73,3 +73,14 @@ def test_the_missing_package_is_named(monkeypatch):
     with pytest.raises(ImportError, match=r"equinet-imaging\[tensorboard\]"):
         TensorBoardLog("out")
     assert importlib.util.find_spec("tensorboard") is not None
+
+
+def test_the_config_switch_attaches_it_on_the_main_process(tmp_path):
+    cfg = TrainConfig(steps=4, batch_size=4, seed=1, identifiability=False, plots=False, tensorboard=True,
+                      log_every=2)
+    t = Trainer(_model(), MCLoss(), PHYSICS, IMAGES, cfg, out=str(tmp_path))
+    assert [cb.every for cb in t.callbacks if isinstance(cb, TensorBoardLog)] == [2]
+    t.fit()
+    assert [s for s, _ in TensorBoardLog.read(str(tmp_path / "tensorboard"))["train/loss"]] == [2, 4]
+    assert not any(isinstance(cb, TensorBoardLog) for cb in
+                   Trainer(_model(), MCLoss(), PHYSICS, IMAGES, cfg, out=None).callbacks)

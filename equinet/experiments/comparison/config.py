@@ -4,7 +4,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from dataclasses import dataclass
-from typing import Optional, Tuple
+from typing import Any, Optional, Tuple
 
 from ...nets import NETWORKS, Activation, AliasFree, NetSpec
 from ...reconstructors.unrolled_pgd import MAX_ITERATIONS
@@ -95,8 +95,8 @@ class ComparisonConfig:
         >>> ComparisonConfig.quick().image_size, ComparisonConfig.quick(image_size=64).image_size
         (32, 64)
         """
-        base = dict(image_size=32, train_sizes=(10, 30, 100), n_test=32, steps=300, n_iter=4, depth=3, width=3,
-                    batch_size=8, lr=2e-3, threads=1, mode="quick")
+        base: dict[str, Any] = dict(image_size=32, train_sizes=(10, 30, 100), n_test=32, steps=300, n_iter=4,
+                                    depth=3, width=3, batch_size=8, lr=2e-3, threads=1, mode="quick")
         base.update(overrides)
         return cls(**base)
 
@@ -177,7 +177,7 @@ class ComparisonConfig:
             if act.alias_free is not AliasFree.NONE:
                 raise ValueError(f"give the alias-free variant once: activation={self.activation!r} and "
                                  f"alias_free={self.alias_free!r}")
-            act = Activation(act.function, self.alias_free)
+            act = Activation(act.function, AliasFree(self.alias_free))
         return act
 
     def to_dict(self) -> dict:

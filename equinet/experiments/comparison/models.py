@@ -54,7 +54,7 @@ class ZeroedProx:
         self.net, self.spec, self.backend = net, spec, backend
 
     def __call__(self, k: int):
-        if self.backend != "equinet" and self.spec.group.order != 1:
+        if self.backend != "equinet" and self.spec.G.order != 1:
             from ...interop import build_escnn
             return build_escnn(self.net, self.spec, library=self.backend).zero_output_layer()
         return build(self.net, self.spec).zero_output_layer()

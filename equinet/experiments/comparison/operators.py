@@ -25,14 +25,14 @@ def build_operator(name: str, cfg: ComparisonConfig, reference: torch.Tensor):
                 f"{cfg.ct_noise:g} x RMS(clean sinogram) = {sigma:.4g}; baseline FBP ({cfg.ct_filter} filter)")
         return op, 1, sigma, desc
     if name == "mri":
-        op = MRI(n, acceleration=cfg.mri_acceleration, center_fraction=cfg.mri_center_fraction, seed=cfg.seed)
+        mri = MRI(n, acceleration=cfg.mri_acceleration, center_fraction=cfg.mri_center_fraction, seed=cfg.seed)
         sigma = cfg.mri_noise * _rms(reference)  # the orthonormal FFT keeps the RMS (Parseval)
-        op.noise = GaussianNoise(sigma)
-        lines = int(op.mask[0].sum())
+        mri.noise = GaussianNoise(sigma)
+        lines = int(mri.mask[0].sum())
         desc = (f"Cartesian MRI: {n}x{n}, {lines}/{n} k-space columns (acceleration {cfg.mri_acceleration:g}, "
                 f"centre fraction {cfg.mri_center_fraction:g}), Gaussian noise sigma = {cfg.mri_noise:g} x "
                 f"RMS(k-space) = {sigma:.4g}; baseline zero-filled inverse FFT; metrics on |u|")
-        return op, 2, sigma, desc
+        return mri, 2, sigma, desc
     raise ValueError(f"unknown operator {name!r}; expected one of {OPERATORS}")
 
 

@@ -8,6 +8,7 @@ one docs page each (``docs/reproduce_<name>.md``).
 * ``mri-ei``: Fig. 8 of the imaging paper (4x MRI; A†y, MC, EI with rotations, Sup).
 * ``lowdose-ct-rei``: Fig. 9 of the imaging paper (50-view CT, Poisson-Gaussian noise; A†y, EI, REI, Sup).
 * ``design-plus-learning``: Sec. VI of the imaging paper ({CNN, C8} proximal nets x {Sup, EI}, two training sizes).
+* ``multi-operator``: multiple operators (4x MRI from 1, 2, 4, 8 masks; MOI, EI, MOI+EI, Sup; identifiability).
 * ``pnp-equivariance``: Terris et al. CVPR 2024 (PnP with shipped denoisers, equivariant by design vs by averaging).
 """
 from __future__ import annotations
@@ -15,17 +16,26 @@ from __future__ import annotations
 import sys
 from typing import Optional, Sequence
 
-from . import bias_free, design_plus_learning, ei_table1, lowdose_ct_rei, mri_ei, pnp_equivariance, toy_1d
+from . import (
+    bias_free,
+    design_plus_learning,
+    ei_table1,
+    lowdose_ct_rei,
+    mri_ei,
+    multi_operator,
+    pnp_equivariance,
+    toy_1d,
+)
 
 __all__ = ["REPRODUCTIONS", "main", "build_parser", "reproduction_parser"]
 
 #: command name -> module of equinet.experiments.reproduce
 REPRODUCTIONS = {"ei-table1": "ei_table1", "toy-1d": "toy_1d", "bias-free": "bias_free", "mri-ei": "mri_ei",
                  "lowdose-ct-rei": "lowdose_ct_rei", "design-plus-learning": "design_plus_learning",
-                 "pnp-equivariance": "pnp_equivariance"}
+                 "multi-operator": "multi_operator", "pnp-equivariance": "pnp_equivariance"}
 _MODULES = {"ei-table1": ei_table1, "toy-1d": toy_1d, "bias-free": bias_free, "mri-ei": mri_ei,
             "lowdose-ct-rei": lowdose_ct_rei, "design-plus-learning": design_plus_learning,
-            "pnp-equivariance": pnp_equivariance}
+            "multi-operator": multi_operator, "pnp-equivariance": pnp_equivariance}
 
 
 PROG = "python -m equinet reproduce"

@@ -9,7 +9,7 @@ import math
 import os
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, Optional, Sequence
+from typing import Any, Callable, Dict, Optional, Sequence
 
 import numpy as np
 import torch
@@ -20,6 +20,7 @@ from ...data.measurements import MeasurementDataset, PairedMeasurementDataset
 from ...losses import LOSSES, LossSum
 from ...metrics import psnr
 from ...nets import NetSpec, build
+from ...physics.family import PerSampleOperators
 from ...reconstructors import PinvReconstructor
 from ...training import TrainConfig, Trainer
 from ...utils.checks import check_nonnegative_float, check_positive_float, check_positive_int
@@ -37,8 +38,8 @@ __all__ = ["METHODS", "LABELS", "residual_unet", "make_loss", "train_model", "re
 #: the reproductions' U-Net architectures: 'standard' (equinet's default U-Net: max pooling, up-convolutions, a
 #: 1x1 read-out, as the EI paper's and deepinv's) and 'v1' (equinet <= 0.3: average pooling, resize and
 #: concatenate, a k x k read-out), kept so the quick tables published with it stay reproducible
-UNET_ARCHS = {"standard": dict(down="max", up="conv", out_kernel=1),
-              "v1": dict(down="avg", up="resize", out_kernel=None)}
+UNET_ARCHS: Dict[str, Dict[str, Any]] = {"standard": dict(down="max", up="conv", out_kernel=1),
+                                         "v1": dict(down="avg", up="resize", out_kernel=None)}
 
 
 def residual_unet(width: int, scales: int, channels: int = 1, group="C1", kernel_size: int = 3,
@@ -56,13 +57,18 @@ def residual_unet(width: int, scales: int, channels: int = 1, group="C1", kernel
 
 def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
     """The training loss of ``method`` (EI paper Sec. 4): MC, EI = MC + α EI (eq. 6), EI-adv (eq. 7, LSGAN),
-    Sup, EI-sup = Sup + α EI, REI = SURE (for the physics' noise model) + α robust EI (re-measured with noise).
+    Sup, EI-sup = Sup + α EI, REI = SURE (for the physics' noise model) + α robust EI (re-measured with noise);
+    with an operator family: MOI (`equinet.losses.MOILoss`: MC with each item's member + cross-operator
+    consistency) and MOI+EI = MOI + α EI.
     ``transform`` is the group EI uses; it is ignored by MC and Sup."""
-    terms = {"mc": [("mc", {})], "ei": [("mc", {}), ("ei", {"weight": alpha})],
-             "ei_adv": [("adversarial_ei", {"weight": alpha, "weight_adv": adv_weight})], "sup": [("supervised", {})],
-             "ei_sup": [("ei_sup", {"weight": alpha})], "rei": [("rei", {"weight": alpha})]}.get(method)
+    recipes: Dict[str, list[tuple[str, Dict[str, Any]]]] = {
+        "mc": [("mc", {})], "ei": [("mc", {}), ("ei", {"weight": alpha})],
+        "ei_adv": [("adversarial_ei", {"weight": alpha, "weight_adv": adv_weight})], "sup": [("supervised", {})],
+        "ei_sup": [("ei_sup", {"weight": alpha})], "rei": [("rei", {"weight": alpha})],
+        "moi": [("moi", {})], "moi_ei": [("moi", {}), ("ei", {"weight": alpha})]}
+    terms = recipes.get(method)
     if terms is None:
-        raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:] + ('rei',)}")
+        raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:] + ('rei', 'moi', 'moi_ei')}")
     built = [construct(f"method {method}", LOSSES.get(name), opts,
                        {"transform": transform} if "transform" in schema_of(LOSSES.get(name)) else {})
              for name, opts in terms]
@@ -71,7 +77,7 @@ def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
 
 def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int, lr: float,
                 seed: int, device="cpu", progress=None, out: Optional[str] = None, grad_clip: Optional[float] = None,
-                converge=None, validation: Optional[tuple] = None):
+                converge=None, validation: Optional[tuple] = None, operators: Optional[torch.Tensor] = None):
     """Train ``model`` in place with ``loss`` for ``steps`` Adam steps (cosine learning-rate decay) on the fixed
     measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it (the discriminator
     of EI-adv: Adam, lr 1e-3). Returns the trainer's history, with ``converged`` (bool or None) and ``cpu_seconds``
@@ -80,8 +86,9 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
 
     ``converge`` (a config with ``val_every, min_steps, tol_db, window, cooldown``) and ``validation`` = held-out
     ``(x, y)``: train at constant lr until the plateau rule holds, then cool down (`equinet.training.convergence`);
-    ``steps`` is then the cap."""
-    data = PairedMeasurementDataset(x, y) if loss.needs_ground_truth else MeasurementDataset(y)
+    ``steps`` is then the cap. ``operators``: with an `equinet.physics.OperatorFamily` as ``physics``, the member that
+    measured each item."""
+    data = PairedMeasurementDataset(x, y, operators) if loss.needs_ground_truth else MeasurementDataset(y, operators)
     from ...training.convergence import PlateauCooldown, PlateauRule, UntilConverged
     cb = None if progress is None else (lambda step, value: progress.update(1, postfix=f"loss={value:.3g}"))
     config = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, schedule="cosine", seed=seed, device=device,
@@ -116,12 +123,15 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
 
 @torch.no_grad()
 def reconstruct(model, physics, y: torch.Tensor, batch: int = 16) -> torch.Tensor:
-    """``model(y, physics)`` in evaluation mode, in batches, on the model's device; returned on the CPU."""
+    """``model(y, physics)`` in evaluation mode, in batches, on the model's device; returned on the CPU (per-sample
+    operators of a family are sliced with their batch)."""
     dev = next(model.parameters()).device
     was = model.training
     model.eval()
+    part = (lambda i: physics.family.select(physics.operators[i:i + batch])) \
+        if isinstance(physics, PerSampleOperators) else (lambda i: physics)  # noqa: E731
     try:
-        return torch.cat([model(y[i:i + batch].to(dev), physics).cpu() for i in range(0, y.shape[0], batch)])
+        return torch.cat([model(y[i:i + batch].to(dev), part(i)).cpu() for i in range(0, y.shape[0], batch)])
     finally:
         model.train(was)
 
@@ -174,7 +184,8 @@ def pm(mean: Optional[float], std: Optional[float] = None, digits: int = 2) -> s
 # ------------------------------------------------------------------------------------------------ command line
 #: wall time of ``--quick`` with the default 2 workers on 2 idle CPU cores, as measured (docs/reproduce_*.md)
 QUICK_MINUTES = {"toy-1d": "2-3", "bias-free": "3-4", "mri-ei": "4", "lowdose-ct-rei": "5",
-                 "design-plus-learning": "2-3", "ei-table1": "7-10", "pnp-equivariance": "5"}
+                 "design-plus-learning": "2-3", "ei-table1": "7-10", "multi-operator": "5-10",
+                 "pnp-equivariance": "5"}
 #: ``main(BUILD_PARSER)`` returns a reproduction's parser without running anything (for help and tests)
 BUILD_PARSER = object()
 

@@ -276,7 +276,7 @@ def main(argv=None) -> int:
                 raise ValueError(f"no results file at {f!r}")
             docs[os.path.splitext(os.path.basename(f))[0]] = doc
         if len(docs) == 1:
-            text = report(doc)
+            text = report(next(iter(docs.values())))
         else:
             if a.entry is None:
                 raise ValueError("several results files are compared on one entry: give --entry, e.g. ct/ei")

@@ -18,15 +18,17 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
 
 from ...data import NaturalImageCrops
 from ...physics import Inpainting, Radon
+from ...physics.base import LinearPhysics
 from ...training import resolve_device
 from ...transforms import Rotate, Shift
+from ...transforms.base import Transform
 from ...utils.plotting import reconstruction_grid
 from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
@@ -152,8 +154,8 @@ def problem_data(cfg: EITable1Config, problem: str):
     """``(physics, transform, alpha, x_train, {test set: x})`` of one problem (deterministic in ``cfg.seed``)."""
     n, s = cfg.image_size, cfg.seed
     if problem == "ct":
-        physics = Radon(n, angles=cfg.ct_views)
-        transform = Rotate(multiples=1.0, interpolation=cfg.rotation_interpolation, n_trans=cfg.n_trans)
+        physics: LinearPhysics = Radon(n, angles=cfg.ct_views)
+        transform: Transform = Rotate(multiples=1.0, interpolation=cfg.rotation_interpolation, n_trans=cfg.n_trans)
         x_train = images_for(cfg, cfg.n_train, 1, "train")
         tests = {"test": images_for(cfg, cfg.n_test, 2, "test"),
                  "photos": real_photographs(n),
@@ -238,8 +240,8 @@ def evaluate(model, physics, d: dict, method: str, seconds: float = 0.0, final_l
     and ``max |f(y) - A†y|`` on the test set (Proposition 1 for MC on inpainting)."""
     f = (lambda y: physics.pinv(y)) if model is None else (lambda y: reconstruct(model, physics, y))  # noqa: E731
     with torch.no_grad():
-        res = {"method": method, "seconds": seconds, "final_loss": final_loss,
-               "psnr": {"train": psnr_per_image(f(d["y_train"]), d["x_train"]).tolist()}, "recon": {}}
+        res: Dict[str, Any] = {"method": method, "seconds": seconds, "final_loss": final_loss,
+                               "psnr": {"train": psnr_per_image(f(d["y_train"]), d["x_train"]).tolist()}, "recon": {}}
         for t, x in d["tests"].items():
             u = f(d["y_tests"][t])
             res["psnr"][t] = psnr_per_image(u, x).tolist()
@@ -387,22 +389,23 @@ def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1",
                        quiet=not progress)
         trained = run_jobs(task, jobs, workers=cfg.workers, threads=cfg.threads, progress=bar, state=data)
         bar.close()
-        results = dict(zip(jobs, trained))
+        by_job = dict(zip(jobs, trained))
         for p in cfg.problems:
             if "pinv" in cfg.methods:
-                results[(p, "pinv", cfg.n_train)] = evaluate(None, data.problems[p]["physics"], data.problems[p],
-                                                             "pinv")
-    rows = table_rows(cfg, results)
+                by_job[(p, "pinv", cfg.n_train)] = evaluate(None, data.problems[p]["physics"], data.problems[p],
+                                                            "pinv")
+    rows = table_rows(cfg, by_job)
     gaps, order, few = gap_rows(cfg, rows), ordering(cfg, rows), few_rows(cfg, rows)
     wall = time.perf_counter() - t0
-    figures(cfg, out, results, data)
+    figures(cfg, out, by_job, data)
     per_image = {"/".join([p, m] + ([] if k == cfg.n_train else [f"n{k}"])): r["psnr"]
-                 for (p, m, k), r in results.items()}
+                 for (p, m, k), r in by_job.items()}
     write_table(out, rows, FIELDS, cfg.to_dict(), markdown=markdown(cfg, rows, gaps, order, few, wall),
                 wall_seconds=wall, gaps=gaps, ordering=order, few_images=few, paper=PAPER, per_image_psnr=per_image)
     if cfg.converge is not None:
         entries = {f"{p}/{m}": r.get("entry") or method_entry(p, m, r["psnr"])
-                   for (p, m, k), r in results.items() if k == cfg.n_train}
+                   for (p, m, k), r in by_job.items() if k == cfg.n_train}
+        assert results_path is not None  # set above in converged mode
         write_results(results_path, "ei-table1", cfg, entries,
                       PAPER, LABELS, title="EI Table 1 (converged)", gaps=GAPS)
     return rows

@@ -11,11 +11,13 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass, field
-from typing import Callable, Dict, List, Optional, Sequence, Tuple
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
 import torch
 
+from ...physics.base import LinearPhysics
+from ...physics.family import OperatorFamily, physics_for
 from ...training import resolve_device
 from ...utils.plotting import reconstruction_grid
 from ...utils.progress import Progress
@@ -33,7 +35,7 @@ class Problem:
     fixed measurements, test sets ``{name: (x, y)}``, image channels, ``metric_image(u) -> [B, 1, H, W]`` for PSNR
     (e.g. the MRI magnitude), and the paper's PSNR per method (may be empty)."""
 
-    physics: object
+    physics: Union[LinearPhysics, OperatorFamily]
     transform: object
     alpha: float
     x_train: torch.Tensor
@@ -44,9 +46,19 @@ class Problem:
     paper: Dict[str, float] = field(default_factory=dict)
     #: held-out ``(x, y)`` from the training distribution (not a test set) for the converged budget's curves
     validation: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+    #: with an `equinet.physics.OperatorFamily` as ``physics``: each item's member, per set ('train', test names)
+    operators: Optional[Dict[str, torch.Tensor]] = None
 
     def metric(self, u: torch.Tensor) -> torch.Tensor:
         return u if self.metric_image is None else self.metric_image(u)
+
+    def operators_of(self, split: str) -> Optional[torch.Tensor]:
+        """The member index of each item of ``split`` ('train' or a test set), or None for a single operator."""
+        return None if self.operators is None else self.operators[split]
+
+    def physics_of(self, split: str):
+        """The operator of the items of ``split``: the physics, or each item's member of a family."""
+        return physics_for(self.physics, self.operators_of(split))
 
 
 Job = Tuple[str, str]
@@ -75,7 +87,7 @@ class MethodTableTask(Task):
         hist = train_model(model, loss, p.physics.to(dev), p.x_train, p.y_train, steps=cfg.steps,
                            batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 12) % 2 ** 31,
                            device=dev, progress=progress, out=run_dir(self.out, name, method),
-                           converge=cfg.converge, validation=p.validation)
+                           converge=cfg.converge, validation=p.validation, operators=p.operators_of("train"))
         p.physics.cpu()
         res = evaluate(model.cpu(), p, method, hist.seconds, float(np.mean(hist.loss[-max(1, len(hist.loss) // 10):])))
         if cfg.converge is not None:
@@ -85,12 +97,15 @@ class MethodTableTask(Task):
 
 def evaluate(model, p: Problem, method: str, seconds: float = 0.0, final_loss: Optional[float] = None) -> dict:
     """Per-image PSNR of ``model`` (None: A†y) on the training set and every test set, and one reconstruction each."""
-    f = (lambda y: p.physics.pinv(y)) if model is None else (lambda y: reconstruct(model, p.physics, y))  # noqa: E731
+    def f(y, split):
+        A = p.physics_of(split)
+        return A.pinv(y) if model is None else reconstruct(model, A, y)
     with torch.no_grad():
-        res = {"method": method, "seconds": seconds, "final_loss": final_loss, "recon": {},
-               "psnr": {"train": psnr_per_image(p.metric(f(p.y_train)), p.metric(p.x_train)).tolist()}}
+        res: Dict[str, Any] = {"method": method, "seconds": seconds, "final_loss": final_loss, "recon": {},
+                               "psnr": {"train": psnr_per_image(p.metric(f(p.y_train, "train")),
+                                                                p.metric(p.x_train)).tolist()}}
         for t, (x, y) in p.tests.items():
-            u = p.metric(f(y))
+            u = p.metric(f(y, t))
             res["psnr"][t] = psnr_per_image(u, p.metric(x)).tolist()
             res["recon"][t] = u[0, 0].numpy().copy()
     return res
@@ -102,11 +117,13 @@ FIELDS = ("problem", "method", "label", "test_set", "psnr_mean", "psnr_std", "pa
 
 def run_method_table(cfg, out: str, build_problems: Callable, title: str, progress: bool = True,
                      notes: str = "", targets: Optional[Callable] = None, results: Optional[str] = None,
-                     name: str = "", gaps: Sequence[Tuple[str, str, str]] = ()) -> List[dict]:
+                     name: str = "", gaps: Sequence[Tuple[str, str, str]] = (),
+                     appendix: Optional[Callable[[List[dict]], str]] = None) -> List[dict]:
     """Run every (problem, method) and write ``table.csv/json/md`` and ``reconstructions_<problem>.png`` to ``out``.
     ``targets(results_by_problem_method_testset) -> list of (description, measured, met)`` adds the paper's targets.
     Converged mode: the methods are merged into the results file ``results`` (default ``out/results.json``) under
-    ``name``, with their learning curves and the ``gaps`` ``(label, a, b)`` (`converged.write_results`)."""
+    ``name``, with their learning curves and the ``gaps`` ``(label, a, b)`` (`converged.write_results`).
+    ``appendix(rows)``: more Markdown for the end of ``table.md``."""
     results_path = results
     if cfg.converge is not None:
         results_path = results_path or os.path.join(out, "results.json")
@@ -120,14 +137,14 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
         bar = Progress(total=max(1, len(jobs) * cfg.steps), desc=title.split(":")[0], unit="step", quiet=not progress)
         trained = run_jobs(task, jobs, workers=cfg.workers, threads=cfg.threads, progress=bar, state=problems)
         bar.close()
-        results = dict(zip(jobs, trained))
+        by_job = dict(zip(jobs, trained))
         for n, p in problems.items():
             if "pinv" in cfg.methods:
-                results[(n, "pinv")] = evaluate(None, p, "pinv")
+                by_job[(n, "pinv")] = evaluate(None, p, "pinv")
     rows = []
     for n, p in problems.items():
         for m in cfg.methods:
-            r = results[(n, m)]
+            r = by_job[(n, m)]
             for t in p.tests:
                 mu, sd = mean_std(r["psnr"][t])
                 rows.append(dict(problem=n, method=m, label=LABELS[m], test_set=t, psnr_mean=mu, psnr_std=sd,
@@ -138,7 +155,7 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
     checks = targets(rows) if targets is not None else []
     for n, p in problems.items():
         blocks = [(t, p.metric(x)[0, 0].numpy(),
-                 [(LABELS[m], np.clip(results[(n, m)]["recon"][t], 0, 1), results[(n, m)]["psnr"][t][0])
+                 [(LABELS[m], np.clip(by_job[(n, m)]["recon"][t], 0, 1), by_job[(n, m)]["psnr"][t][0])
                   for m in cfg.methods]) for t, (x, _) in p.tests.items()]
         reconstruction_grid(f"{out}/reconstructions_{n}.png", blocks, title=f"{title}: test image 0 ({cfg.mode} mode)")
     sets = list(dict.fromkeys(r["test_set"] for r in rows))
@@ -158,11 +175,14 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
     if checks:
         md += ["", "| target | measured | met |", "| --- | --- | --- |"]
         md += [f"| {d} | {v} | {'yes' if ok else 'no'} |" for d, v, ok in checks]
+    if appendix is not None:
+        md += ["", appendix(rows).rstrip("\n")]
     write_table(out, rows, FIELDS, cfg.to_dict(), markdown="\n".join(md) + "\n", wall_seconds=wall,
                 targets=[dict(target=d, measured=v, met=ok) for d, v, ok in checks],
-                per_image_psnr={f"{n}/{m}": r["psnr"] for (n, m), r in results.items()})
+                per_image_psnr={f"{n}/{m}": r["psnr"] for (n, m), r in by_job.items()})
     if cfg.converge is not None:
-        entries = {f"{n}/{m}": r.get("entry") or method_entry(n, m, r["psnr"]) for (n, m), r in results.items()}
+        entries = {f"{n}/{m}": r.get("entry") or method_entry(n, m, r["psnr"]) for (n, m), r in by_job.items()}
+        assert results_path is not None  # set above in converged mode
         write_results(results_path, name, cfg, entries,
                       {n: p.paper for n, p in problems.items()}, LABELS, title=f"{title} (converged)", gaps=gaps)
     return rows

@@ -13,7 +13,7 @@ import torch
 
 from ...data import simulate_measurements
 from ...losses import LossInputs, SurePGLoss
-from ...physics import PoissonGaussianNoise, Radon
+from ...physics import LinearPhysics, PoissonGaussianNoise, Radon
 from ...transforms import Rotate
 from ...utils.seeding import derived_seed
 from .common import (
@@ -94,9 +94,15 @@ def sure_check(problem: Problem, model, draws: int = 20, batch: int = 8, seed: i
     if not isinstance(problem, Problem):
         raise TypeError(f"problem must be an engine.Problem (from build_problems), got {type(problem).__name__}")
     A, x = problem.physics, problem.x_train[:batch]
+    if not isinstance(A, LinearPhysics):
+        raise TypeError(f"the SURE check needs one operator, got {type(A).__name__}")
     loss, g = SurePGLoss(**sure_kwargs), torch.Generator().manual_seed(seed)
     params = [q for q in model.parameters() if q.requires_grad]
-    sure, true, cos, gs_sum, gt_sum = [], [], [], 0.0, 0.0
+    sure: list[float] = []
+    true: list[float] = []
+    cos: list[float] = []
+    gs_sum: torch.Tensor | float = 0.0
+    gt_sum: torch.Tensor | float = 0.0
     for _ in range(draws):
         y = A.measure(x, g)
         x1 = model(y, A)
@@ -111,7 +117,8 @@ def sure_check(problem: Problem, model, draws: int = 20, batch: int = 8, seed: i
     d = torch.tensor(sure, dtype=torch.float64) - torch.tensor(true, dtype=torch.float64)
     return {"sure": sum(sure) / draws, "true_mse": sum(true) / draws, "bias": float(d.mean()),
             "bias_se": float(d.std() / draws ** 0.5) if draws > 1 else float("nan"),
-            "grad_cosine": float(torch.nn.functional.cosine_similarity(gs_sum, gt_sum, dim=0)),
+            "grad_cosine": float(torch.nn.functional.cosine_similarity(torch.as_tensor(gs_sum), torch.as_tensor(gt_sum),
+                                                                       dim=0)),
             "grad_cosine_single": sum(cos) / draws}
 
 
