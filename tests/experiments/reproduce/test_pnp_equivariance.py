@@ -32,7 +32,7 @@ def test_pnp_equivariance_tiny(tmp_path):
         assert r["iterations"] == 4 and r["diverged_at"] is None
         assert r["psnr_best"] >= max(r["psnr_last"], r["psnr_early"]) - 1e-9
         assert r["passes"] == (4 if r["row"] == "plain + full C4" else 1)
-        assert 0 < r["jacobian_norm"] < 10 and 0 <= r["jacobian_asymmetry"] < 2
+        assert 0 < r["jacobian_norm"] < 10 and 0 <= r["jacobian_asymmetry"] < 2 and 0 < r["jacobian_norm_last"] < 10
     # the same Jacobian statistics for every problem (measured once per denoiser, at the test images)
     for label in cfg.rows:
         assert len({(r["jacobian_norm"], r["jacobian_asymmetry"]) for r in rows if r["row"] == label}) == 1
