@@ -185,7 +185,7 @@ def pm(mean: Optional[float], std: Optional[float] = None, digits: int = 2) -> s
 #: wall time of ``--quick`` with the default 2 workers on 2 idle CPU cores, as measured (docs/reproduce_*.md)
 QUICK_MINUTES = {"toy-1d": "2-3", "bias-free": "3-4", "mri-ei": "4", "lowdose-ct-rei": "5",
                  "design-plus-learning": "2-3", "ei-table1": "7-10", "multi-operator": "5-10",
-                 "pnp-equivariance": "5"}
+                 "pnp-equivariance": "6"}
 #: ``main(BUILD_PARSER)`` returns a reproduction's parser without running anything (for help and tests)
 BUILD_PARSER = object()
 

@@ -95,7 +95,7 @@ class PnPEquivarianceConfig:
 
     @classmethod
     def quick(cls, **kw) -> "PnPEquivarianceConfig":
-        """4 test images, 300 iterations, 20 power iterations and 8 probes: about 5 min on one core."""
+        """4 test images, 300 iterations, 20 power iterations and 8 probes: about 6 min on one core."""
         return cls(**{**dict(mode="quick", n_test=4, n_iter=300, power_iter=20, probes=8), **kw})
 
     @classmethod
