@@ -18,7 +18,7 @@ from __future__ import annotations
 import os
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Tuple
 
 import numpy as np
 import torch
@@ -26,13 +26,11 @@ import torch
 from ...data import NaturalImageCrops
 from ...physics import Inpainting, Radon
 from ...physics.base import LinearPhysics
-from ...training import resolve_device
 from ...transforms import Rotate, Shift
 from ...transforms.base import Transform
 from ...utils.plotting import reconstruction_grid
-from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
-from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
+from ..runner import prepare_output, write_table
 from .common import (
     LABELS,
     METHODS,
@@ -42,17 +40,13 @@ from .common import (
     cli,
     data_flag,
     images_for,
-    make_loss,
     mean_std,
     method_list,
     pm,
-    psnr_per_image,
     real_photographs,
-    reconstruct,
-    run_dir,
-    train_model,
 )
 from .converged import check_results, method_entry, write_results
+from .engine import Problem, train_and_evaluate
 
 __all__ = ["EITable1Config", "run_ei_table1", "main", "PAPER", "PROBLEMS"]
 
@@ -178,77 +172,23 @@ def problem_data(cfg: EITable1Config, problem: str):
     raise ValueError(f"unknown problem {problem!r}; expected one of {PROBLEMS}")
 
 
-class _Data:
-    """Per-process data: every problem's operator, images and (noise-free) measurements."""
-
-    def __init__(self, cfg: EITable1Config):
-        self.problems = {}
-        for p in cfg.problems:
-            physics, transform, alpha, x_train, tests = problem_data(cfg, p)
-            with torch.no_grad():
-                self.problems[p] = dict(physics=physics, transform=transform, alpha=alpha, x_train=x_train,
-                                        y_train=physics(x_train), tests=tests,
-                                        y_tests={t: physics(x) for t, x in tests.items()})
-                if cfg.converge is not None:
-                    x_val = validation_images(cfg, p)
-                    self.problems[p]["validation"] = (x_val, physics(x_val))
-
-
-Job = Tuple[str, str, int]
-
-
-class Table1Task(Task):
-    """Train one (problem, method) on the first ``k`` training images and evaluate it on those and every test
-    set."""
-
-    def __init__(self, cfg: EITable1Config, out: str):
-        self.cfg, self.out = cfg, out
-
-    def prepare(self) -> _Data:
-        return _Data(self.cfg)
-
-    def describe(self, job: Job) -> str:
-        return f"{job[0]} {job[1]}" + ("" if job[2] == self.cfg.n_train else f" ({job[2]} images)")
-
-    def run(self, job: Job, data: _Data, progress) -> dict:
-        cfg = self.cfg
-        problem, method, k = job
-        d = dict(data.problems[problem])
-        d["x_train"], d["y_train"] = d["x_train"][:k], d["y_train"][:k]
-        parts = (problem, method) if k == cfg.n_train else (problem, method, f"n{k}")
-        dev = resolve_device(cfg.device)
-        with seeded(derived_seed(cfg.seed, 10, PROBLEMS.index(problem))):  # same initial network for every method
-            model = cfg.network()
-        with seeded(derived_seed(cfg.seed, 11)):
-            loss = make_loss(method, d["transform"], d["alpha"], cfg.adv_weight)
-        physics = d["physics"]
-        hist = train_model(model, loss, physics.to(dev), d["x_train"], d["y_train"], steps=cfg.steps_for(problem),
-                           batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 12) % 2 ** 31,
-                           device=dev, progress=progress, out=run_dir(self.out, *parts), converge=cfg.converge,
-                           validation=d.get("validation"))
-        physics = physics.cpu()
-        model = model.cpu()
-        res = evaluate(model, physics, d, method, seconds=hist.seconds,
-                       final_loss=float(np.mean(hist.loss[-max(1, len(hist.loss) // 10):])))
-        if cfg.converge is not None:
-            res["entry"] = method_entry(problem, method, res["psnr"], hist)
-        return res
-
-
-def evaluate(model, physics, d: dict, method: str, seconds: float = 0.0, final_loss: Optional[float] = None) -> dict:
-    """PSNR of ``model`` (None: A†y) on the training measurements and every test set, the test reconstructions,
-    and ``max |f(y) - A†y|`` on the test set (Proposition 1 for MC on inpainting)."""
-    f = (lambda y: physics.pinv(y)) if model is None else (lambda y: reconstruct(model, physics, y))  # noqa: E731
-    with torch.no_grad():
-        res: Dict[str, Any] = {"method": method, "seconds": seconds, "final_loss": final_loss,
-                               "psnr": {"train": psnr_per_image(f(d["y_train"]), d["x_train"]).tolist()}, "recon": {}}
-        for t, x in d["tests"].items():
-            u = f(d["y_tests"][t])
-            res["psnr"][t] = psnr_per_image(u, x).tolist()
-            res["recon"][t] = u[0, 0].numpy().copy()
-            if t == "test":
-                res["max_dev_pinv"] = float((u - physics.pinv(d["y_tests"][t])).abs().max())
-    return res
+def build_problems(cfg: EITable1Config) -> Dict[str, Problem]:
+    """Every problem of ``cfg`` for `engine.train_and_evaluate`: its operator, images and (noise-free)
+    measurements, its own steps and seed index (``PROBLEMS``' order), A†y's deviation measured on the test set."""
+    problems = {}
+    for p in cfg.problems:
+        physics, transform, alpha, x_train, tests = problem_data(cfg, p)
+        with torch.no_grad():
+            y_train = physics(x_train)
+            sets = {t: (x, physics(x)) for t, x in tests.items()}
+            validation = None
+            if cfg.converge is not None:
+                x_val = validation_images(cfg, p)
+                validation = (x_val, physics(x_val))
+        problems[p] = Problem(physics, transform, alpha, x_train, y_train, sets, paper=PAPER[p],
+                              validation=validation, steps=cfg.steps_for(p), seed_index=PROBLEMS.index(p),
+                              pinv_deviation=True)
+    return problems
 
 
 # ------------------------------------------------------------------------------------------------------ report
@@ -354,11 +294,11 @@ def markdown(cfg: EITable1Config, rows: List[dict], gaps: List[dict], order: Dic
     return "\n".join(lines) + "\n"
 
 
-def figures(cfg: EITable1Config, out: str, results: Dict[Key, dict], data: _Data) -> None:
+def figures(cfg: EITable1Config, out: str, results: Dict[Key, dict], problems: Dict[str, Problem]) -> None:
     for p in cfg.problems:
-        d = data.problems[p]
+        tests = problems[p].tests
         sets = ["test"] + (["photos", "photos_rotated"] if p == "ct" else ["test_rot90"])
-        blocks = [(t, d["tests"][t][0, 0].numpy(),
+        blocks = [(t, tests[t][0][0, 0].numpy(),
                  [(LABELS[m], np.clip(results[(p, m, cfg.n_train)]["recon"][t], 0, 1),
                    results[(p, m, cfg.n_train)]["psnr"][t][0]) for m in cfg.methods]) for t in sets]
         reconstruction_grid(f"{out}/reconstructions_{p}.png", blocks,
@@ -381,23 +321,14 @@ def run_ei_table1(cfg: EITable1Config, out: str = "outputs/reproduce/ei-table1",
         check_results(results_path, "ei-table1", cfg)
     out = prepare_output(out)
     t0 = time.perf_counter()
-    task = Table1Task(cfg, out)
-    jobs = cfg.jobs()
-    with thread_limit(cfg.threads):
-        data = task.prepare()
-        bar = Progress(total=max(1, sum(cfg.steps_for(j[0]) for j in jobs)), desc="ei-table1", unit="step",
-                       quiet=not progress)
-        trained = run_jobs(task, jobs, workers=cfg.workers, threads=cfg.threads, progress=bar, state=data)
-        bar.close()
-        by_job = dict(zip(jobs, trained))
-        for p in cfg.problems:
-            if "pinv" in cfg.methods:
-                by_job[(p, "pinv", cfg.n_train)] = evaluate(None, data.problems[p]["physics"], data.problems[p],
-                                                            "pinv")
+    problems, trained, pinv = train_and_evaluate(cfg, out, build_problems, "ei-table1", progress,
+                                                 jobs=lambda _: cfg.jobs())
+    by_job: Dict[Key, dict] = {(j[0], j[1], j[2] if len(j) > 2 else cfg.n_train): r for j, r in trained.items()}
+    by_job.update({(p, "pinv", cfg.n_train): r for p, r in pinv.items()})
     rows = table_rows(cfg, by_job)
     gaps, order, few = gap_rows(cfg, rows), ordering(cfg, rows), few_rows(cfg, rows)
     wall = time.perf_counter() - t0
-    figures(cfg, out, by_job, data)
+    figures(cfg, out, by_job, problems)
     per_image = {"/".join([p, m] + ([] if k == cfg.n_train else [f"n{k}"])): r["psnr"]
                  for (p, m, k), r in by_job.items()}
     write_table(out, rows, FIELDS, cfg.to_dict(), markdown=markdown(cfg, rows, gaps, order, few, wall),

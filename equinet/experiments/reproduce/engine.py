@@ -1,7 +1,8 @@
 """A method-comparison table on one or more inverse problems: every (problem, method) trains the same residual U-Net
 on A†y with the same budget (one runner job each), then every model is tested on every test set of its problem.
-Used by the MRI and low-dose CT reproductions; a reproduction supplies a config (fields below) and a module-level
-``build_problems(cfg) -> {name: Problem}`` (picklable, run once per worker process).
+Used by the EI Table 1, MRI, low-dose CT and multi-operator reproductions; a reproduction supplies a config (fields
+below) and a module-level ``build_problems(cfg) -> {name: Problem}`` (picklable, run once per worker process), and
+either takes `run_method_table`'s report or writes its own from `train_and_evaluate`'s results.
 
 Config fields read here: ``mode, seed, methods, width, scales, steps, batch_size, lr, adv_weight, workers, threads,
 device`` and ``to_dict()``.
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import os
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, Union
 
 import numpy as np
@@ -26,7 +27,7 @@ from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write
 from .common import LABELS, make_loss, mean_std, pm, psnr_per_image, reconstruct, run_dir, train_model
 from .converged import check_results, method_entry, write_results
 
-__all__ = ["Problem", "MethodTableTask", "run_method_table", "FIELDS"]
+__all__ = ["Problem", "MethodTableTask", "train_and_evaluate", "run_method_table", "FIELDS"]
 
 
 @dataclass
@@ -48,6 +49,13 @@ class Problem:
     validation: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
     #: with an `equinet.physics.OperatorFamily` as ``physics``: each item's member, per set ('train', test names)
     operators: Optional[Dict[str, torch.Tensor]] = None
+    #: training steps of this problem's models (None: the config's ``steps``)
+    steps: Optional[int] = None
+    #: the index in the seed of the problem's initial network (None: its place among the sorted problem names)
+    seed_index: Optional[int] = None
+    #: also measure ``max |f(y) - A†y|`` on the test set 'test' (result key ``max_dev_pinv``; Proposition 1 of the EI
+    #: paper: MC stays at A†y)
+    pinv_deviation: bool = False
 
     def metric(self, u: torch.Tensor) -> torch.Tensor:
         return u if self.metric_image is None else self.metric_image(u)
@@ -60,8 +68,21 @@ class Problem:
         """The operator of the items of ``split``: the physics, or each item's member of a family."""
         return physics_for(self.physics, self.operators_of(split))
 
+    def first(self, k: int) -> "Problem":
+        """The problem trained on its first ``k`` training images only (the same test sets)."""
+        ops = None if self.operators is None else {**self.operators, "train": self.operators["train"][:k]}
+        return replace(self, x_train=self.x_train[:k], y_train=self.y_train[:k], operators=ops)
 
-Job = Tuple[str, str]
+
+#: ``(problem, method)``, or ``(problem, method, k)``: trained on the first ``k`` training images (a "few images" run,
+#: its own run folder ``<problem>_<method>_n<k>`` unless ``k`` is the whole training set)
+Job = Union[Tuple[str, str], Tuple[str, str, int]]
+
+
+def few_images(job: Job, p: Problem) -> Optional[int]:
+    """``k`` of a job on fewer than all training images of ``p``, else None."""
+    k = job[2] if len(job) > 2 else None
+    return None if k is None or k == len(p.x_train) else k
 
 
 class MethodTableTask(Task):
@@ -74,19 +95,26 @@ class MethodTableTask(Task):
         return self.build_problems(self.cfg)
 
     def describe(self, job: Job) -> str:
-        return f"{job[0]} {job[1]}"
+        k = job[2] if len(job) > 2 else None
+        few = k is not None and k != getattr(self.cfg, "n_train", None)
+        return f"{job[0]} {job[1]}" + (f" ({k} images)" if few else "")
 
     def run(self, job: Job, problems, progress) -> dict:
-        cfg, (name, method) = self.cfg, job
+        cfg, name, method = self.cfg, job[0], job[1]
         p: Problem = problems[name]
+        k = few_images(job, p)
+        if k is not None:
+            p = p.first(k)
         dev = resolve_device(cfg.device)
-        with seeded(derived_seed(cfg.seed, 10, sorted(problems).index(name))):  # same initial net for every method
+        index = sorted(problems).index(name) if p.seed_index is None else p.seed_index
+        with seeded(derived_seed(cfg.seed, 10, index)):  # the same initial network for every method
             model = cfg.network(channels=p.channels)
         with seeded(derived_seed(cfg.seed, 11)):
             loss = make_loss(method, p.transform, p.alpha, cfg.adv_weight)
-        hist = train_model(model, loss, p.physics.to(dev), p.x_train, p.y_train, steps=cfg.steps,
+        folder = run_dir(self.out, name, method) if k is None else run_dir(self.out, name, method, f"n{k}")
+        hist = train_model(model, loss, p.physics.to(dev), p.x_train, p.y_train, steps=steps_of(cfg, p),
                            batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 12) % 2 ** 31,
-                           device=dev, progress=progress, out=run_dir(self.out, name, method),
+                           device=dev, progress=progress, out=folder,
                            converge=cfg.converge, validation=p.validation, operators=p.operators_of("train"))
         p.physics.cpu()
         res = evaluate(model.cpu(), p, method, hist.seconds, float(np.mean(hist.loss[-max(1, len(hist.loss) // 10):])))
@@ -95,8 +123,14 @@ class MethodTableTask(Task):
         return res
 
 
+def steps_of(cfg, p: Problem) -> int:
+    """The training steps of the models of ``p``: its own, else the config's."""
+    return cfg.steps if p.steps is None else p.steps
+
+
 def evaluate(model, p: Problem, method: str, seconds: float = 0.0, final_loss: Optional[float] = None) -> dict:
-    """Per-image PSNR of ``model`` (None: A†y) on the training set and every test set, and one reconstruction each."""
+    """Per-image PSNR of ``model`` (None: A†y) on the training set and every test set, one reconstruction each, and
+    with ``p.pinv_deviation`` ``max |f(y) - A†y|`` on the test set 'test'."""
     def f(y, split):
         A = p.physics_of(split)
         return A.pinv(y) if model is None else reconstruct(model, A, y)
@@ -108,11 +142,33 @@ def evaluate(model, p: Problem, method: str, seconds: float = 0.0, final_loss: O
             u = p.metric(f(y, t))
             res["psnr"][t] = psnr_per_image(u, p.metric(x)).tolist()
             res["recon"][t] = u[0, 0].numpy().copy()
+            if p.pinv_deviation and t == "test":
+                res["max_dev_pinv"] = float((u - p.metric(p.physics_of(t).pinv(y))).abs().max())
     return res
 
 
 FIELDS = ("problem", "method", "label", "test_set", "psnr_mean", "psnr_std", "paper_psnr", "psnr_train",
           "train_seconds", "final_loss")
+
+
+def train_and_evaluate(cfg, out: str, build_problems: Callable, desc: str, progress: bool = True,
+                       jobs: Optional[Callable[[Dict[str, Problem]], Sequence[Job]]] = None
+                       ) -> Tuple[Dict[str, Problem], Dict[Job, dict], Dict[str, dict]]:
+    """Build the problems, train every job (default: every (problem, method) but A†y, in problem order) on the
+    runner's workers (run folders under ``out/runs``) and evaluate each model, and A†y of every problem when
+    ``'pinv' in cfg.methods``. ``jobs(problems)``: the jobs to train instead. Returns ``(problems, {job: result},
+    {problem: A†y result})`` (results of `evaluate`, with the converged budget's ``entry``)."""
+    task = MethodTableTask(cfg, out, build_problems)
+    with thread_limit(cfg.threads):
+        problems = task.prepare()
+        todo = (list(jobs(problems)) if jobs is not None
+                else [(n, m) for n in problems for m in cfg.methods if m != "pinv"])
+        bar = Progress(total=max(1, sum(steps_of(cfg, problems[j[0]]) for j in todo)), desc=desc, unit="step",
+                       quiet=not progress)
+        trained = run_jobs(task, todo, workers=cfg.workers, threads=cfg.threads, progress=bar, state=problems)
+        bar.close()
+        pinv = {n: evaluate(None, p, "pinv") for n, p in problems.items()} if "pinv" in cfg.methods else {}
+    return problems, dict(zip(todo, trained)), pinv
 
 
 def run_method_table(cfg, out: str, build_problems: Callable, title: str, progress: bool = True,
@@ -130,17 +186,8 @@ def run_method_table(cfg, out: str, build_problems: Callable, title: str, progre
         check_results(results_path, name, cfg)
     out = prepare_output(out)
     t0 = time.perf_counter()
-    task = MethodTableTask(cfg, out, build_problems)
-    with thread_limit(cfg.threads):
-        problems = task.prepare()
-        jobs = [(n, m) for n in problems for m in cfg.methods if m != "pinv"]
-        bar = Progress(total=max(1, len(jobs) * cfg.steps), desc=title.split(":")[0], unit="step", quiet=not progress)
-        trained = run_jobs(task, jobs, workers=cfg.workers, threads=cfg.threads, progress=bar, state=problems)
-        bar.close()
-        by_job = dict(zip(jobs, trained))
-        for n, p in problems.items():
-            if "pinv" in cfg.methods:
-                by_job[(n, "pinv")] = evaluate(None, p, "pinv")
+    problems, trained, pinv = train_and_evaluate(cfg, out, build_problems, title.split(":")[0], progress)
+    by_job: Dict[Any, dict] = {**trained, **{(n, "pinv"): r for n, r in pinv.items()}}
     rows = []
     for n, p in problems.items():
         for m in cfg.methods:
