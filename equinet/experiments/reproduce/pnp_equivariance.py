@@ -155,11 +155,11 @@ def jacobian_norm(f, x: torch.Tensor, n_iter: int = 20, seed: int = 0) -> torch.
     """
     g = torch.Generator().manual_seed(seed)
     v = torch.randn(x.shape, generator=g, dtype=x.dtype)
-    _, vjp = torch.func.vjp(f, x)
+    vjp = torch.func.vjp(f, x)[1]
     sigma = torch.zeros(x.shape[0], dtype=x.dtype)
     for _ in range(n_iter):
         v = v / v.flatten(1).norm(dim=1).clamp_min(1e-30).view(-1, *[1] * (x.dim() - 1))
-        _, jv = torch.func.jvp(f, (x,), (v,))
+        jv = torch.func.jvp(f, (x,), (v,))[1]
         sigma = jv.flatten(1).norm(dim=1)
         (v,) = vjp(jv)
     return sigma
@@ -176,12 +176,12 @@ def jacobian_asymmetry(f, x: torch.Tensor, probes: int = 8, seed: int = 0) -> to
     0.0
     """
     g = torch.Generator().manual_seed(seed)
-    _, vjp = torch.func.vjp(f, x)
+    vjp = torch.func.vjp(f, x)[1]
     num = torch.zeros(x.shape[0], dtype=x.dtype)
     den = torch.zeros(x.shape[0], dtype=x.dtype)
     for _ in range(probes):
         v = torch.randn(x.shape, generator=g, dtype=x.dtype)
-        _, jv = torch.func.jvp(f, (x,), (v,))
+        jv = torch.func.jvp(f, (x,), (v,))[1]
         (jtv,) = vjp(v)
         num += (jv - jtv).flatten(1).pow(2).sum(1)
         den += jv.flatten(1).pow(2).sum(1)
@@ -246,6 +246,7 @@ def run_pnp_equivariance(cfg: PnPEquivarianceConfig, out: str = "outputs/reprodu
                     x_last = model(y, A, x_true=xt)
                     dt = time.perf_counter() - t
                 h = model.history
+                assert h is not None
                 k = len(h.psnr)
                 if label not in jac:
                     jac[label] = _jacobian_stats(cfg, make_denoiser(nets[name], None, eq, group or "C4",
@@ -253,7 +254,7 @@ def run_pnp_equivariance(cfg: PnPEquivarianceConfig, out: str = "outputs/reprodu
                 j_last = _jacobian_stats(cfg, model.denoiser, x_last, asymmetry=False)[0]
                 e = min(cfg.early, k)
                 rows.append(dict(problem=prob, row=label, denoiser=name, equivariance=eq, group=group or "",
-                                 passes=(len(model.denoiser.elements) if eq == "full" else 1),
+                                 passes=(len(getattr(model.denoiser, "elements")) if eq == "full" else 1),
                                  psnr_pinv=p0, psnr_early=h.psnr[e - 1] if k else math.nan,
                                  psnr_best=max(h.psnr) if k else math.nan, best_iteration=h.best_iteration,
                                  psnr_last=h.psnr[-1] if k else math.nan, iterations=k, diverged_at=h.diverged_at,
