@@ -93,7 +93,7 @@ def _network(c: dict):
     return build(c["architecture"], spec, residual=c["residual"])
 
 
-def load(name: str, directory: Optional[str] = None, device="cpu") -> torch.nn.Module:
+def load(name: str, directory: Optional[str] = None, device: "str | torch.device" = "cpu") -> torch.nn.Module:
     """The shipped denoiser ``name`` (see `available`), in eval mode: a bias-free DnCNN called ``D(x)`` on
     ``[B, 1, H, W]`` images, for Gaussian noise of any level in its card's range (no noise level given).
 

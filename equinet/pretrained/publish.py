@@ -9,7 +9,6 @@ photographs, parameter count, the configuration, the weights' SHA-256).
 """
 from __future__ import annotations
 
-import argparse
 import os
 from typing import Optional, Sequence
 
@@ -44,17 +43,23 @@ def heldout_psnr(net: torch.nn.Module, sigmas: Sequence[float] = TEST_SIGMAS) ->
 
 
 def _run_network(run_dir: str):
+    for f in ("config.toml", "checkpoint.pt"):
+        if not os.path.isfile(os.path.join(run_dir, f)):
+            raise FileNotFoundError(f"{run_dir} is not a finished training run: it has no {f}")
     with open(os.path.join(run_dir, "config.toml"), "rb") as f:
         cfg = tomllib.load(f)
     m = cfg.get("model", {})
-    if m.get("name") != "reconstructor" or m.get("backbone") != "dncnn" or not m.get("residual", True):
-        raise ValueError(f"{run_dir}: a shipped denoiser is a residual 'reconstructor' with a 'dncnn' backbone")
-    net_cfg = dict(m["net"])
-    spec = NetSpec(**net_cfg)
+    if m.get("name") != "reconstructor" or m.get("backbone") != "dncnn" or not m.get("residual", True) \
+            or not isinstance(m.get("net"), dict) or "noise" not in cfg.get("physics", {}):
+        raise ValueError(f"{run_dir}: a shipped denoiser is a residual 'reconstructor' with a 'dncnn' backbone, "
+                         "trained with a noise model")
+    spec = NetSpec(**m["net"])
     if spec.bias:
         raise ValueError(f"{run_dir}: a shipped denoiser is bias-free (model.net.bias = false), blind to the noise "
                          "level")
     state = torch.load(os.path.join(run_dir, "checkpoint.pt"), map_location="cpu", weights_only=True)
+    if not isinstance(state, dict) or "model" not in state:
+        raise ValueError(f"{run_dir}/checkpoint.pt is not an equinet training checkpoint")
     sd = {k[len("net."):]: v for k, v in state["model"].items() if k.startswith("net.")}
     net = build("dncnn", spec, residual=True)
     net.load_state_dict(sd)
@@ -96,16 +101,23 @@ def publish(name: str, run_dir: str, dest: Optional[str] = None, config_path: Op
 
 
 def main(argv=None):
-    ap = argparse.ArgumentParser(prog="python -m equinet.pretrained.publish", description=__doc__.split("\n\n")[0])
-    ap.add_argument("name")
-    ap.add_argument("run_dir")
+    """``python -m equinet.pretrained.publish NAME RUN_DIR [--dest DIR] [--config PATH]``; a bad input is one line
+    (exit 2) before anything is written."""
+    from ..utils.cli import Parser, user_input
+    ap = Parser(prog="python -m equinet.pretrained.publish", description=__doc__.split("\n\n")[0])
+    ap.add_argument("name", help="the denoiser's name (the files NAME.pt and NAME.json)")
+    ap.add_argument("run_dir", help="the training run's folder (checkpoint.pt, config.toml)")
     ap.add_argument("--dest", default=None, help="output folder (default: the package's weights folder)")
     ap.add_argument("--config", default=None, help="the config path recorded in the card")
     a = ap.parse_args(argv)
-    c = publish(a.name, a.run_dir, a.dest, a.config)
+    with user_input():
+        if not a.name.replace("_", "").isalnum():
+            raise ValueError(f"NAME must be letters, digits and underscores, got {a.name!r}")
+        c = publish(a.name, a.run_dir, a.dest, a.config)
     print(f"{a.name}: {c['parameters']} parameters, sha256 {c['sha256'][:16]}...; PSNR "
           + ", ".join(f"{r['sigma']:g}: {r['output']:.2f}" for r in c["psnr"]))
 
 
 if __name__ == "__main__":
-    main()
+    from ..utils.cli import run_command
+    run_command(main, prog="python -m equinet.pretrained.publish", exit=True)

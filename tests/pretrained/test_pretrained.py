@@ -96,3 +96,23 @@ def test_bad_names_and_missing_files(tmp_path):
     with pytest.raises(PretrainedError, match="weights of 'dncnn_c1' are missing"):
         load("dncnn_c1", directory=d)
     assert pretrained.available(tmp_path / "nowhere") == ()
+
+
+def test_publish_writes_the_shipped_file_from_a_run(tmp_path):
+    pytest.importorskip("skimage")
+    from equinet.pretrained.publish import main, publish
+    run = tmp_path / "denoise_c1"
+    run.mkdir()
+    root = os.path.dirname(os.path.dirname(os.path.dirname(__file__)))
+    shutil.copy(os.path.join(root, "experiments", "configs", "denoise_c1.toml"), run / "config.toml")
+    sd = {"net." + k: v for k, v in load("dncnn_c1").state_dict().items()}
+    torch.save({"model": sd, "step": 3000}, run / "checkpoint.pt")
+    c = publish("dncnn_c1", str(run), str(tmp_path / "w"))
+    shipped = card("dncnn_c1")
+    assert c["sha256"] == shipped["sha256"]  # the same bytes as the shipped weight file
+    assert c == shipped
+    assert load("dncnn_c1", directory=tmp_path / "w").spec.G.name == "C1"
+    from equinet.utils.cli import UsageError
+    with pytest.raises(UsageError, match="has no config.toml"):
+        main(["dncnn_x", str(tmp_path / "nowhere"), "--dest", str(tmp_path / "w2")])
+    assert not (tmp_path / "w2").exists()
