@@ -43,9 +43,9 @@ def heldout_psnr(net: torch.nn.Module, sigmas: Sequence[float] = TEST_SIGMAS) ->
 
 
 def _run_network(run_dir: str):
-    for f in ("config.toml", "checkpoint.pt"):
-        if not os.path.isfile(os.path.join(run_dir, f)):
-            raise FileNotFoundError(f"{run_dir} is not a finished training run: it has no {f}")
+    for needed in ("config.toml", "checkpoint.pt"):
+        if not os.path.isfile(os.path.join(run_dir, needed)):
+            raise FileNotFoundError(f"{run_dir} is not a finished training run: it has no {needed}")
     with open(os.path.join(run_dir, "config.toml"), "rb") as f:
         cfg = tomllib.load(f)
     m = cfg.get("model", {})
