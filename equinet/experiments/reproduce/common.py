@@ -215,15 +215,18 @@ def cli(name: str, description: str, config_cls, run: Callable, argv=None,
                              "learning curves next to it (default OUT/results.json)")
     ap.add_argument("--out", default=f"outputs/reproduce/{name}", help="output folder")
     ap.add_argument("--seed", type=int, default=None, help="run seed, >= 0 (default 0)")
-    ap.add_argument("--steps", type=int, default=None, help="training steps of every model")
-    fields = {f.name for f in dataclasses.fields(config_cls)}
+    fields = {f.name for f in dataclasses.fields(config_cls)}  # a flag is offered only where it applies
+    if "steps" in fields:
+        ap.add_argument("--steps", type=int, default=None, help="training steps of every model")
     if "batch_size" in fields:
         ap.add_argument("--batch-size", type=int, default=None, help="training images per step")
     if "lr" in fields:
         ap.add_argument("--lr", type=float, default=None, help="Adam's learning rate")
-    ap.add_argument("--workers", type=int, default=None, help="training processes (quick default: 2)")
+    if "workers" in fields:
+        ap.add_argument("--workers", type=int, default=None, help="training processes (quick default: 2)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads per process")
-    ap.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (CUDA if available)")
+    if "device" in fields:
+        ap.add_argument("--device", default=None, help="cpu, cuda, cuda:N or auto (CUDA if available)")
     ap.add_argument("--no-progress", action="store_true", help="no progress bar")
     if extra is not None:
         extra(ap)
@@ -233,9 +236,6 @@ def cli(name: str, description: str, config_cls, run: Callable, argv=None,
     names = {f.name for f in dataclasses.fields(config_cls)}
     overrides = {k: v for k, v in vars(a).items() if k in names and k != "mode" and v is not None}
     with user_input():
-        unused = [k for k in ("steps", "workers", "device") if getattr(a, k) is not None and k not in names]
-        if unused:
-            raise ValueError(f"--{unused[0]} does not apply to {name} (its settings: {', '.join(sorted(names))})")
         if a.seed is not None:
             check_seed(a.seed, "--seed")
         cfg = getattr(config_cls, a.mode)(**overrides)
