@@ -9,7 +9,8 @@ The recipe (``train until converged``):
 3. then the learning rate decays to zero along a half cosine over ``cooldown · s`` more steps (rounded up to a
    multiple of ``val_every``), and training stops. The reported model is the one at the end of the cool-down.
 
-A run that reaches ``max_steps`` before the rule holds stops there and is reported as not converged.
+A run whose rule has not held when a cool-down would no longer fit before its step cap cools down into the cap
+(``max_steps``) and is reported as not converged.
 
 `PlateauCooldown` is the learning-rate schedule (its state, with the cool-down's start, is saved in the trainer's
 checkpoints, so a resumed run continues exactly); `UntilConverged` is the trainer's ``stop_when`` callable that
@@ -84,11 +85,14 @@ class PlateauCooldown(torch.optim.lr_scheduler.LRScheduler):
     def __init__(self, optimizer: torch.optim.Optimizer, last_epoch: int = -1):
         self.cooldown_start: Optional[int] = None
         self.cooldown_steps: Optional[int] = None
+        #: whether the cool-down was started by the step cap rather than by the plateau rule
+        self.capped = False
         super().__init__(optimizer, last_epoch)
 
-    def start_cooldown(self, step: int, steps: int) -> None:
-        """Decay from ``step`` on, over ``steps`` steps."""
+    def start_cooldown(self, step: int, steps: int, capped: bool = False) -> None:
+        """Decay from ``step`` on, over ``steps`` steps (``capped``: because the run reaches its step cap)."""
         self.cooldown_start, self.cooldown_steps = int(step), check_positive_int(steps, "cool-down steps")
+        self.capped = bool(capped)
 
     @property
     def cooldown_end(self) -> Optional[int]:
@@ -113,9 +117,13 @@ class UntilConverged:
         schedule: the run's `PlateauCooldown`.
         cooldown: the cool-down's length as a fraction of the steps done when the rule held.
         val_every: the validation interval (the cool-down is rounded up to a multiple of it).
+        max_steps: the run's step cap (None: none). A run whose plateau rule has not held by the last validation
+            from which a cool-down of its length would still end within the cap cools down into the cap instead
+            (ending at ``max_steps``), so that a capped run, too, reports annealed weights; it is not converged.
     """
 
-    def __init__(self, rule: PlateauRule, schedule: PlateauCooldown, cooldown: float = 0.2, val_every: int = 1):
+    def __init__(self, rule: PlateauRule, schedule: PlateauCooldown, cooldown: float = 0.2, val_every: int = 1,
+                 max_steps: Optional[int] = None):
         if not isinstance(rule, PlateauRule):
             raise TypeError(f"rule must be a PlateauRule, got {type(rule).__name__}")
         if not isinstance(schedule, PlateauCooldown):
@@ -123,6 +131,7 @@ class UntilConverged:
         self.rule, self.schedule = rule, schedule
         self.cooldown = _fraction(cooldown, "cooldown", closed_low=False)
         self.val_every = check_positive_int(val_every, "val_every")
+        self.max_steps = None if max_steps is None else check_positive_int(max_steps, "max_steps")
 
     @staticmethod
     def curve(history) -> list:
@@ -131,8 +140,11 @@ class UntilConverged:
 
     @property
     def converged(self) -> bool:
-        """Whether the plateau rule has held (the cool-down started)."""
-        return self.schedule.cooldown_start is not None
+        """Whether the plateau rule has held (the cool-down started by it, not by the step cap)."""
+        return self.schedule.cooldown_start is not None and not getattr(self.schedule, "capped", False)
+
+    def _length(self, step: int) -> int:
+        return self.val_every * max(1, math.ceil(self.cooldown * step / self.val_every))
 
     def __call__(self, history) -> bool:
         curve = self.curve(history)
@@ -141,7 +153,9 @@ class UntilConverged:
         step = curve[-1][0]
         if self.schedule.cooldown_start is None:
             if self.rule.holds(curve):
-                n = self.val_every * max(1, math.ceil(self.cooldown * step / self.val_every))
-                self.schedule.start_cooldown(step, n)
+                self.schedule.start_cooldown(step, self._length(step))
+            elif self.max_steps is not None and step < self.max_steps and \
+                    step + self.val_every + self._length(step + self.val_every) > self.max_steps:
+                self.schedule.start_cooldown(step, self.max_steps - step, capped=True)  # the next one would not fit
             return False
         return step >= self.schedule.cooldown_end

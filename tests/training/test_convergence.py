@@ -61,7 +61,7 @@ def test_cooldown_schedule_is_constant_then_a_half_cosine_to_zero():
     assert state["cooldown_start"] == 4 and state["cooldown_steps"] == 4
 
 
-def _run(out, steps=400, stop_at=None):
+def _run(out, steps=400, stop_at=None, tol_db=0.3, max_steps=None):
     physics = _physics()
     val = simulate_measurements(physics, random_ellipses(6, 12, seed=9), seed=1, ground_truth=True)
     data = simulate_measurements(physics, IMAGES, seed=0, ground_truth=True)
@@ -69,8 +69,8 @@ def _run(out, steps=400, stop_at=None):
 
     def schedule(o, n):
         s = PlateauCooldown(o)
-        holder.append(UntilConverged(PlateauRule(tol_db=0.3, window=0.3, min_steps=20), s, cooldown=0.25,
-                                     val_every=5))
+        holder.append(UntilConverged(PlateauRule(tol_db=tol_db, window=0.3, min_steps=20), s, cooldown=0.25,
+                                     val_every=5, max_steps=max_steps))
         return s
 
     def cb(step, value):
@@ -112,3 +112,32 @@ def test_stop_when_needs_a_validation_set():
     with pytest.raises(ValueError, match="stop_when .* validation"):
         Trainer(_model(), SupervisedLoss(), physics, simulate_measurements(physics, IMAGES, ground_truth=True),
                 steps=5, stop_when=lambda h: False)
+
+
+def test_a_run_that_does_not_plateau_cools_down_into_its_cap():
+    opt = torch.optim.SGD([nn.Parameter(torch.zeros(1))], lr=0.5)
+    until = UntilConverged(PlateauRule(tol_db=0.1, window=0.5, min_steps=100), PlateauCooldown(opt), cooldown=0.2,
+                           val_every=50, max_steps=1000)
+
+    class H:
+        validation: list = []
+    for s in range(0, 1001, 50):  # rising 1 dB per 100 steps: the rule never holds
+        H.validation = H.validation + [{"step": s, "psnr": 20.0 + s / 100}]
+        stop = until(H)
+        if s < 800:
+            assert until.schedule.cooldown_start is None, s  # a plateau at 800 would still cool down in time
+    # at 800 a cool-down started one validation later (850 + 200) would end past the cap: it starts now
+    assert (until.schedule.cooldown_start, until.schedule.cooldown_end) == (800, 1000)
+    assert until.schedule.capped and not until.converged and stop
+
+
+def test_a_capped_run_resumes_bitwise_mid_cooldown(tmp_path):
+    h, model, until = _run(str(tmp_path / "a"), steps=60, tol_db=1e-12, max_steps=60)
+    assert (until.schedule.cooldown_start, until.schedule.cooldown_end) == (45, 60)
+    assert until.schedule.capped and not until.converged and h.steps == 60 and h.lr[-1] < 0.02 * h.lr[0] < h.lr[44]
+    with pytest.raises(KeyboardInterrupt):
+        _run(str(tmp_path / "b"), steps=60, stop_at=53, tol_db=1e-12, max_steps=60)
+    h2, model2, until2 = _run(str(tmp_path / "b"), steps=60, tol_db=1e-12, max_steps=60)
+    assert h2.resumed_from == 50 and h2.loss == h.loss and h2.lr == h.lr and h2.validation == h.validation
+    assert all(torch.equal(a, b) for a, b in zip(model.parameters(), model2.parameters()))
+    assert until2.schedule.capped and not until2.converged

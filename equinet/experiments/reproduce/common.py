@@ -104,7 +104,7 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
 
         def schedule(o, n):
             s = PlateauCooldown(o)
-            stop.append(UntilConverged(rule, s, converge.cooldown, converge.val_every))
+            stop.append(UntilConverged(rule, s, converge.cooldown, converge.val_every, max_steps=steps))
             return s
         config = dataclasses.replace(config, val_every=converge.val_every, data_range=1.0,
                                      checkpoint_every=converge.val_every)
