@@ -17,6 +17,7 @@ from typing import Any, Dict, Optional, Tuple
 import numpy as np
 import torch
 
+from ..utils.cli import UsageError
 from ..utils.io import torch_save
 from ..utils.seeding import derived_seed
 
@@ -155,12 +156,12 @@ def trainer_state(trainer, step: int, rngs: list) -> Dict[str, Any]:
 
 
 def checked_checkpoint(path: str, fingerprint: Dict[str, Any], map_location=None) -> Optional[Dict[str, Any]]:
-    """The checkpoint at ``path`` (None if there is none), refused with a clear ValueError if it was written with
-    settings other than ``fingerprint``."""
+    """The checkpoint at ``path`` (None if there is none), refused with a clear `equinet.utils.cli.UsageError` (a
+    ValueError) if it was written with settings other than ``fingerprint``."""
     state = load_checkpoint(path, map_location=map_location)
     diff = None if state is None else config_mismatch(state["config"], fingerprint)
-    if diff:
-        raise ValueError(f"checkpoint {path} was written with another configuration (checkpoint vs now: {diff}); "
+    if diff:  # the user's folder, not a bug: a command prints this as its one-line error (a ValueError)
+        raise UsageError(f"checkpoint {path} was written with another configuration (checkpoint vs now: {diff}); "
                          "delete it, choose another output folder, or do not resume")
     return state
 

@@ -68,6 +68,18 @@ def test_a_run_folder_of_another_plateau_rule_is_refused_not_resumed(tmp_path):
                       progress=False, results=str(tmp_path / "r2.json"))
 
 
+def test_the_command_refuses_a_folder_of_other_settings_in_one_line(tmp_path, capsys):
+    from equinet.__main__ import main as equinet_main
+    out = str(tmp_path / "a")
+    run_ei_table1(EITable1Config.converged(methods=("pinv", "sup"), **TINY), out=out, progress=False,
+                  results=str(tmp_path / "r.json"))
+    # the command's converged settings differ from TINY's: the run folder is refused as the user's, not a bug
+    assert equinet_main(["reproduce", "ei-table1", "--converged", "--problems", "ct", "--methods", "sup",
+                         "--out", out, "--results", str(tmp_path / "r3.json"), "--no-progress"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "was written with another configuration" in err[0] and "Traceback" not in err[0]
+
+
 def test_report_command(tmp_path, capsys):
     from equinet.experiments.reproduce.converged import main as report_main
     from equinet.utils.cli import run_command
