@@ -114,6 +114,8 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
                   fingerprint=dict(plateau=dict(tol_db=converge.tol_db, window=converge.window,
                                                 min_steps=converge.min_steps, cooldown=converge.cooldown)))
     trainer = Trainer(model, loss, physics, data, config, out=out, callback=cb, **kw)
+    if progress is not None and out is not None:  # a resumed run's bar starts at its checkpoint's step
+        progress.update(trainer.check_resume() or 0)
     c0 = time.process_time()
     hist = trainer.fit()
     hist.cpu_seconds = time.process_time() - c0
