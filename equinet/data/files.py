@@ -1,6 +1,6 @@
 """Helpers shared by the loaders of real data on disk (``equinet.data.lodopab``, ``fastmri``, ``image_folder``).
 
-h5py is optional (``pip install 'equinet[data]'``): `require_h5py` imports it on first use and raises an ImportError
+h5py is optional (``pip install 'equinet-imaging[data]'``): `require_h5py` imports it on first use and raises an ImportError
 naming the extra. `DataFormatError` is the one error a loader raises for a path that does not hold what it expects;
 its message says what was expected. `fit_image` brings one image to the working size, `ImageItems` is a dataset of
 images read on demand, `measured` turns such a dataset into a streaming measurement dataset.
@@ -24,7 +24,7 @@ from .streaming import StreamingMeasurementDataset
 __all__ = ["DataFormatError", "require_h5py", "find_files", "fit_image", "ImageItems", "measured"]
 
 H5PY_MISSING = ("reading {what} needs h5py, which is not installed; install the optional extra: "
-                "pip install 'equinet[data]'")
+                "pip install 'equinet-imaging[data]'")
 
 
 class DataFormatError(ValueError):

@@ -1,6 +1,6 @@
 """Random crops of the natural images shipped inside the scikit-image wheel (no downloads).
 
-scikit-image is an optional dependency (``pip install 'equinet[images]'``); it is imported only when a
+scikit-image is an optional dependency (``pip install 'equinet-imaging[images]'``); it is imported only when a
 natural image is requested. The images used are the ones bundled in the wheel's ``skimage/data`` folder,
 so they load offline.
 """
@@ -32,7 +32,7 @@ TRAIN_PHOTOS: Tuple[str, ...] = ("brick", "grass", "gravel", "moon", "coins", "a
 TEST_PHOTOS: Tuple[str, ...] = ("camera", "coffee")
 
 _MISSING = ("equinet.data.NaturalImageCrops needs scikit-image for its bundled photographs; "
-            "install the optional extra with: pip install 'equinet[images]'")
+            "install the optional extra with: pip install 'equinet-imaging[images]'")
 
 
 def _skimage():

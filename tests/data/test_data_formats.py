@@ -9,7 +9,7 @@ from equinet.data import (DataFormatError, data_kind, fastmri_images, fastmri_pa
                           lodopab_pairs, measured, real_images, simulate_measurements, split_indices)
 from equinet.data import files as files_module
 
-h5py = pytest.importorskip("h5py", reason="h5py is the equinet[data] extra (installed with the test extra)")
+h5py = pytest.importorskip("h5py", reason="h5py is the equinet-imaging[data] extra (installed with the test extra)")
 
 
 def write_lodopab(root, part, counts, shape_gt=(6, 6), shape_obs=(5, 7), seed=0):

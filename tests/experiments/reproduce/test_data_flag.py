@@ -15,7 +15,7 @@ from equinet.experiments.reproduce.mri_ei import build_problems as mri_problems
 from equinet.physics import real_to_channels
 from equinet.utils.seeding import derived_seed
 
-pytest.importorskip("h5py", reason="h5py is the equinet[data] extra (installed with the test extra)")
+pytest.importorskip("h5py", reason="h5py is the equinet-imaging[data] extra (installed with the test extra)")
 from tests.data.test_data_formats import write_fastmri, write_images, write_lodopab  # noqa: E402
 
 TINY = dict(image_size=8, width=4, scales=1, steps=2, n_train=3, n_test=1, workers=1, batch_size=2)
