@@ -1,6 +1,6 @@
 """Offline, seed-deterministic data: ellipse phantoms, crops of scikit-image's photographs, 1-D triangles; and
 loaders of real data on disk (LoDoPaB-CT, fastMRI single-coil knee, folders of images; HDF5 needs the
-``equinet[data]`` extra), streamed item by item.
+``equinet-imaging[data]`` extra), streamed item by item.
 
 Nothing is downloaded. Item ``i`` of every generator depends only on ``(seed, i)``. See ``docs/data.md``.
 

@@ -1,9 +1,9 @@
 """Helpers shared by the loaders of real data on disk (``equinet.data.lodopab``, ``fastmri``, ``image_folder``).
 
-h5py is optional (``pip install 'equinet-imaging[data]'``): `require_h5py` imports it on first use and raises an ImportError
-naming the extra. `DataFormatError` is the one error a loader raises for a path that does not hold what it expects;
-its message says what was expected. `fit_image` brings one image to the working size, `ImageItems` is a dataset of
-images read on demand, `measured` turns such a dataset into a streaming measurement dataset.
+h5py is optional (``pip install 'equinet-imaging[data]'``): `require_h5py` imports it on first use and raises an
+ImportError naming the extra. `DataFormatError` is the one error a loader raises for a path that does not hold what
+it expects; its message says what was expected. `fit_image` brings one image to the working size, `ImageItems` is
+a dataset of images read on demand, `measured` turns such a dataset into a streaming measurement dataset.
 """
 from __future__ import annotations
 
