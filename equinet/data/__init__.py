@@ -7,7 +7,7 @@ Nothing is downloaded. Item ``i`` of every generator depends only on ``(seed, i)
 >>> from equinet.data import DATASETS, random_ellipses
 >>> x = random_ellipses(2, 16, seed=0)
 >>> tuple(x.shape), float(x.min()) >= 0.0, DATASETS.names()
-((2, 1, 16, 16), True, ('ellipses', 'natural'))
+((2, 1, 16, 16), True, ('ellipses', 'natural', 'natural_train', 'natural_test'))
 """
 
 # The order of these imports is the order of the registry (the names a configuration error lists).
