@@ -221,7 +221,7 @@ def test_missing_h5py_names_the_extra(monkeypatch, lodopab):
         return real_import(name, *a, **k)
 
     monkeypatch.setattr(files_module.importlib, "import_module", fake)
-    with pytest.raises(ImportError, match=r"pip install 'equinet\[data\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'equinet-imaging\[data\]'"):
         lodopab_images(lodopab[0])
 
 

@@ -78,7 +78,7 @@ def test_missing_scikit_image_gives_install_hint(monkeypatch):
     for mod in [m for m in sys.modules if m == "skimage" or m.startswith("skimage.")]:
         monkeypatch.delitem(sys.modules, mod)
     monkeypatch.setitem(sys.modules, "skimage", None)  # makes `import skimage...` raise ImportError
-    with pytest.raises(ImportError, match=r"pip install 'equinet\[images\]'"):
+    with pytest.raises(ImportError, match=r"pip install 'equinet-imaging\[images\]'"):
         NaturalImageCrops(2, 8)
 
 
