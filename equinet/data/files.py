@@ -32,7 +32,7 @@ class DataFormatError(ValueError):
 
 
 def require_h5py(what: str = "HDF5 files"):
-    """The ``h5py`` module, or an ImportError naming the ``equinet[data]`` extra."""
+    """The ``h5py`` module, or an ImportError naming the ``equinet-imaging[data]`` extra."""
     try:
         return importlib.import_module("h5py")
     except ImportError:

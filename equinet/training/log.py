@@ -7,12 +7,13 @@ from __future__ import annotations
 
 import csv
 import math
+import time
 from dataclasses import asdict, dataclass, field
 from typing import Dict, List, Optional
 
 from ..utils.io import atomic_path, save_figure
 
-__all__ = ["History", "write_csv", "plot_history", "history_title", "read_csv"]
+__all__ = ["History", "RunClock", "write_csv", "plot_history", "history_title", "read_csv"]
 
 
 @dataclass
@@ -27,10 +28,11 @@ class History:
     validation: List[Dict[str, float]] = field(default_factory=list)
     steps: int = 0
     resumed_from: Optional[int] = None
-    seconds: float = 0.0  # wall time spent in this process (not part of the deterministic result)
-    #: set by the reproductions' training helper: process CPU time of the fit, and whether the plateau rule
-    #: stopped it (None: no rule)
+    #: wall and CPU seconds of the training, summed over the processes that resumed it (kept in the checkpoint;
+    #: not part of the deterministic result)
+    seconds: float = 0.0
     cpu_seconds: float = 0.0
+    #: set by the reproductions' training helper: whether the plateau rule stopped the run (None: no rule)
     converged: Optional[bool] = None
 
     def record(self, loss: float, lr: float, terms: Dict[str, float]) -> None:
@@ -49,7 +51,8 @@ class History:
     def state(self) -> dict:
         """What a checkpoint keeps (plain lists and dicts)."""
         return {"loss": list(self.loss), "lr": list(self.lr), "terms": {k: list(v) for k, v in self.terms.items()},
-                "validation": [dict(v) for v in self.validation]}
+                "validation": [dict(v) for v in self.validation], "seconds": self.seconds,
+                "cpu_seconds": self.cpu_seconds}
 
     @classmethod
     def from_state(cls, state: dict) -> "History":
@@ -57,7 +60,21 @@ class History:
                 terms={k: list(v) for k, v in state.get("terms", {}).items()},
                 validation=[dict(v) for v in state.get("validation", [])])
         h.steps = len(h.loss)
+        h.seconds, h.cpu_seconds = float(state.get("seconds", 0.0)), float(state.get("cpu_seconds", 0.0))
         return h
+
+
+class RunClock:
+    """Wall and CPU seconds of a run across resumes: those its `History` held when this process took it over, plus
+    this process's since then (`stamp` writes the sums into the history, e.g. before a checkpoint)."""
+
+    def __init__(self, history: History):
+        self.base = (history.seconds, history.cpu_seconds)
+        self.t0, self.c0 = time.perf_counter(), time.process_time()
+
+    def stamp(self, history: History) -> None:
+        history.seconds = self.base[0] + time.perf_counter() - self.t0
+        history.cpu_seconds = self.base[1] + time.process_time() - self.c0
 
 
 def write_csv(path: str, history: History) -> None:

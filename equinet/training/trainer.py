@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import os
-import time
 from typing import Callable, Dict, Optional, Sequence
 
 import torch
@@ -33,7 +32,7 @@ from .callback_defaults import default_callbacks
 from .callbacks import Callback, StopWhen
 from .distributed import resolve_device
 from .evaluation import evaluate
-from .log import History
+from .log import History, RunClock
 from .operators import family_of, operators_of
 from .precision import Precision
 from .preflight import check_weights_finite, first_batch_preflights, preflight, run_first_step_check
@@ -186,7 +185,7 @@ class Trainer:
         self._emit("on_fit_start")
         if start == 0 and start < self.total:
             self._validate(0)
-        t0, cfg = time.perf_counter(), self.config
+        clock, cfg = RunClock(self.history), self.config  # wall and CPU time, summed across resumes
         self.model.train()
         self.loss.train()
         try:
@@ -200,6 +199,7 @@ class Trainer:
                 if self.checkpoint is not None and (done % cfg.checkpoint_every == 0 or done == self.total or stop):
                     rngs = D.all_gather_objects(C.capture_rng(dev), ctx)
                     if ctx.is_main:
+                        clock.stamp(self.history)
                         C.save_checkpoint(self.checkpoint, C.trainer_state(self, done, rngs))
                         self._emit("on_checkpoint", done)
                 self._emit("on_step", done, self.history.loss[-1])
@@ -209,7 +209,7 @@ class Trainer:
         finally:
             self._emit("close")
         self.history.steps = len(self.history.loss)
-        self.history.seconds = time.perf_counter() - t0
+        clock.stamp(self.history)
         return self.history
 
     def _stop(self) -> bool:  # whether a callback asked to stop (agreed by every process when one may stop)

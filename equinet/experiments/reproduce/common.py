@@ -7,7 +7,6 @@ import argparse
 import dataclasses
 import math
 import os
-import time
 from dataclasses import dataclass
 from typing import Any, Callable, Dict, Optional, Sequence
 
@@ -80,9 +79,9 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
                 converge=None, validation: Optional[tuple] = None, operators: Optional[torch.Tensor] = None):
     """Train ``model`` in place with ``loss`` for ``steps`` Adam steps (cosine learning-rate decay) on the fixed
     measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it (the discriminator
-    of EI-adv: Adam, lr 1e-3). Returns the trainer's history, with ``converged`` (bool or None) and ``cpu_seconds``
-    added. ``out``: the run's folder (log.csv, checkpoint.pt; an interrupted run resumes there; no per-run plots,
-    which would dominate short runs).
+    of EI-adv: Adam, lr 1e-3). Returns the trainer's history (``seconds``, ``cpu_seconds``: summed across resumes),
+    with ``converged`` (bool or None) set. ``out``: the run's folder (log.csv, checkpoint.pt; an interrupted run
+    resumes there; no per-run plots, which would dominate short runs).
 
     ``converge`` (a config with ``val_every, min_steps, tol_db, window, cooldown``) and ``validation`` = held-out
     ``(x, y)``: train at constant lr until the plateau rule holds, then cool down (`equinet.training.convergence`);
@@ -116,9 +115,7 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
     trainer = Trainer(model, loss, physics, data, config, out=out, callback=cb, **kw)
     if progress is not None and out is not None:  # a resumed run's bar starts at its checkpoint's step
         progress.update(trainer.check_resume() or 0)
-    c0 = time.process_time()
-    hist = trainer.fit()
-    hist.cpu_seconds = time.process_time() - c0
+    hist = trainer.fit()  # its seconds and cpu_seconds are summed over the processes that resumed the run
     hist.converged = None if stop is None else stop[0].converged
     return hist
 
