@@ -16,7 +16,7 @@ problem, for the README). ``python -m equinet.experiments.reproduce.results_page
 ...        "ct/pinv": {"problem": "ct", "method": "pinv", "psnr": {"test": [30.5, 1.0]}, "converged": True}},
 ...        "gaps": [{"problem": "ct", "gap": "EI − A†y", "measured": 5.5, "paper": 6.7}]}
 >>> print(headline(doc, "ei-table1"))
-- ei-table1, ct: EI − A†y **+5.50 dB** (paper +6.70); PSNR (paper) A†y 30.50, EI 36.00 dB; 2 of 2 methods converged
+- ei-table1, ct: EI − A†y **+5.50 dB** (paper +6.70); PSNR (paper) A†y 30.50, EI 36.00 dB; every method converged
 """
 from __future__ import annotations
 
@@ -48,9 +48,11 @@ def headline(doc: dict, name: str) -> str:
         paper = doc.get("paper", {}).get(p, {})
         psnr = ", ".join(f"{LABELS.get(e['method'], e['method'])} {e['psnr']['test'][0]:.2f}" +
                          (f" ({paper[e['method']]:.2f})" if e["method"] in paper else "") for e in es)
-        done = sum(bool(e["converged"]) for e in es)
-        lines.append(f"- {name}, {p}: {text + '; ' if text else ''}PSNR (paper) {psnr} dB; "
-                     f"{done} of {len(es)} methods converged")
+        capped = [LABELS.get(e["method"], e["method"]) for e in es if not e["converged"]]
+        cap = doc.get("config", {}).get("steps")
+        tail = "every method converged" if not capped else \
+            f"not converged{f' at the {cap}-step cap' if cap else ''}: {', '.join(capped)}"
+        lines.append(f"- {name}, {p}: {text + '; ' if text else ''}PSNR (paper) {psnr} dB; {tail}")
     return "\n".join(lines)
 
 

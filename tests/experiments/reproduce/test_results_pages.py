@@ -39,7 +39,7 @@ def test_blocks_are_generated_from_the_file(tmp_path):
     assert sync_page(str(page)) == (False, ["docs/results/r.json"])  # idempotent
     sync_page(str(readme))
     assert ("- ei-table1, ct: EI − A†y **+5.50 dB** (paper +6.70); PSNR (paper) A†y 30.00 (30.24), EI 35.50 (36.94) dB; "
-            "1 of 2 methods converged\n") in readme.read_text()
+            "not converged: EI\n") in readme.read_text()
 
 
 def test_a_block_naming_a_missing_file_is_refused(tmp_path, capsys):
