@@ -203,7 +203,7 @@ def cli(name: str, description: str, config_cls, run: Callable, argv=None,
                            "cores")
     if hasattr(config_cls, "converged"):
         mode.add_argument("--converged", dest="mode", action="store_const", const="converged",
-                          help="every method until held-out PSNR plateaus, then a cool-down (20-90 min per method "
+                          help="every method until held-out PSNR plateaus, then a cool-down (5 min to 2 h per method "
                                "and core; --methods picks some, --results collects them across runs)")
     mode.add_argument("--full", dest="mode", action="store_const", const="full",
                       help="the paper-sized protocol (hours on a CPU; for a GPU: --device auto)")
@@ -374,8 +374,8 @@ class UNetRunConfig:
 
     @classmethod
     def converged(cls, **kw):
-        """Each method until the plateau rule holds on a held-out split (64x64, the quick protocol's operators,
-        the U-Net of the quick mode), then a cool-down: 20-90 minutes per method on one CPU core."""
+        """Each method until the plateau rule holds on a held-out split (64x64, the quick protocol's operators, the
+        standard U-Net with batch norm), then a cool-down: 5 minutes to 2 hours per method on one CPU core."""
         from .converged import CONVERGED
         return cls(**{**CONVERGED, **kw})
 
