@@ -89,7 +89,6 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
     measured each item."""
     data = PairedMeasurementDataset(x, y, operators) if loss.needs_ground_truth else MeasurementDataset(y, operators)
     from ...training.convergence import PlateauCooldown, PlateauRule, UntilConverged
-    cb = None if progress is None else (lambda step, value: progress.update(1, postfix=f"loss={value:.3g}"))
     config = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, schedule="cosine", seed=seed, device=device,
                          grad_clip=grad_clip, checkpoint_every=max(1, steps // 5), log_every=max(1, steps // 20),
                          plots=False, adversary_lr=1e-3, adversary_betas=(0.9, 0.999))
@@ -112,9 +111,9 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
                   stop_when=lambda h: stop[0](h),
                   fingerprint=dict(plateau=dict(tol_db=converge.tol_db, window=converge.window,
                                                 min_steps=converge.min_steps, cooldown=converge.cooldown)))
-    trainer = Trainer(model, loss, physics, data, config, out=out, callback=cb, **kw)
-    if progress is not None and out is not None:  # a resumed run's bar starts at its checkpoint's step
-        progress.update(trainer.check_resume() or 0)
+    # a shared bar goes to the trainer's ProgressBar callback (per step, and a resumed run's steps at the start)
+    trainer = Trainer(model, loss, physics, data, config, out=out, progress=False if progress is None else progress,
+                      **kw)
     hist = trainer.fit()  # its seconds and cpu_seconds are summed over the processes that resumed the run
     hist.converged = None if stop is None else stop[0].converged
     return hist
