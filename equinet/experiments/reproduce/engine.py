@@ -45,8 +45,9 @@ class Problem:
     channels: int = 1
     metric_image: Optional[Callable] = None
     paper: Dict[str, float] = field(default_factory=dict)
-    #: held-out ``(x, y)`` from the training distribution (not a test set) for the converged budget's curves
-    validation: Optional[Tuple[torch.Tensor, torch.Tensor]] = None
+    #: held-out ``(x, y)`` from the training distribution (not a test set) for the converged budget's curves;
+    #: ``(x, y, operators)`` with a family as ``physics``
+    validation: Optional[Tuple[torch.Tensor, ...]] = None
     #: with an `equinet.physics.OperatorFamily` as ``physics``: each item's member, per set ('train', test names)
     operators: Optional[Dict[str, torch.Tensor]] = None
     #: training steps of this problem's models (None: the config's ``steps``)

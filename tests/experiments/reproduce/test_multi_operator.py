@@ -60,3 +60,29 @@ def test_bad_flags_are_one_line_errors(args, message, capsys, tmp_path):
                          prog="python -m equinet reproduce")
     err = capsys.readouterr().err.strip()
     assert status == 2 and message in err and len(err.splitlines()) == 1
+
+
+def test_converged_mode_keeps_exact_ranks_and_validates_each_item_with_its_own_mask(tmp_path):
+    from equinet.experiments.reproduce.converged import load_results
+    from equinet.experiments.reproduce.multi_operator import MAX_RANK_SIDE
+    default = MultiOperatorConfig.converged()
+    assert default.converge is default and default.image_size <= MAX_RANK_SIDE and default.steps == 40000
+    cfg = MultiOperatorConfig.converged(image_size=12, width=4, scales=1, steps=20, n_train=4, n_test=3, n_val=3,
+                                        workers=1, batch_size=2, masks=(1, 2), methods=("pinv", "moi", "sup"),
+                                        val_every=10, min_steps=10)
+    p = build_problems(cfg)["masks2"]
+    x, y, ops = p.validation
+    fam = family_of(cfg, 2)
+    assert ops.tolist() == [0, 1, 0] and not torch.equal(x, p.tests["test"][0])
+    for i in range(3):
+        assert torch.allclose(y[i:i + 1], fam[i % 2](x[i:i + 1]))
+    res = str(tmp_path / "results" / "multi-operator.json")
+    run_multi_operator(cfg, str(tmp_path / "o"), progress=False, results=res)
+    doc = load_results(res)
+    assert set(doc["entries"]) == {f"masks{g}/{m}" for g in (1, 2) for m in ("pinv", "moi", "sup")}
+    curve = doc["entries"]["masks2/moi"]["curve"]
+    assert curve[0][0] == 0 and curve[-1][0] == doc["entries"]["masks2/moi"]["steps"]
+    v = {k: e["psnr"]["test"][0] for k, e in doc["entries"].items()}
+    gaps = {(g["problem"], g["gap"]): g["measured"] for g in doc["gaps"]}
+    assert gaps[("masks2", "Sup − MOI")] == pytest.approx(v["masks2/sup"] - v["masks2/moi"], abs=1e-3)
+    assert os.path.getsize(str(tmp_path / "results" / "multi-operator_masks2.png")) > 0
