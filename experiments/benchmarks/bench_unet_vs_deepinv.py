@@ -15,6 +15,8 @@ inpainting; the EI term re-measures noise-free). Networks (``--nets``):
   parameters); needs deepinv (``.venv-dinv``, see docs/benchmarks.md);
 * ``equinet``: ``build('unet', NetSpec('C1', width=16, depth=2, kernel_size=3, batch_norm=True), scales=2)``
   with equinet's defaults (130289 parameters); ``equinet-tout``: its read-out at PyTorch's initialisation;
+* ``equinet-nearest``, ``equinet-ubias``, ``equinet-nearest-ubias``: the default with deepinv's nearest-neighbour
+  up-sampling, with every bias drawn as PyTorch draws it (uniform), or both;
 * ``equinet-v1``: the U-Net of equinet <= 0.3 (average-pool down, bilinear up, no up-convolution,
   k x k output convolution, He init) at width 17 (134k parameters): the baseline the ablation starts from;
 * ablation steps ``abl-*``: one change each from ``equinet-v1`` (see ``VARIANTS``).
@@ -69,12 +71,34 @@ def deepinv_unet():
     return deepinv.models.UNet(1, 1, residual=False, scales=3, channels_per_scale=(16, 32, 64))
 
 
+def nearest_resize(x, ref):
+    """Nearest-neighbour up-sampling to ``ref``'s size (deepinv's ``nn.Upsample(scale_factor=2)``)."""
+    return torch.nn.functional.interpolate(x, size=ref.shape[-2:], mode="nearest")
+
+
+#: variants of equinet's default U-Net: (how its skip connection up-samples, initialise every bias as PyTorch does)
+DEFAULT_VARIANTS = {"equinet": ("bilinear", False), "equinet-tout": ("bilinear", False),
+                    "equinet-nearest": ("nearest", False), "equinet-ubias": ("bilinear", True),
+                    "equinet-nearest-ubias": ("nearest", True)}
+
+
+def uniform_biases(net):
+    """Every convolution's bias drawn as PyTorch draws it (uniform in ±1/sqrt(fan_in)), the weights kept."""
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv2d) and m.bias is not None:
+            bound = 1.0 / (m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]) ** 0.5
+            with torch.no_grad():
+                m.bias.uniform_(-bound, bound)
+
+
 def equinet_unet(name: str):
-    if name in ("equinet", "equinet-tout"):
+    if name in DEFAULT_VARIANTS:
         net = build("unet", NetSpec("C1", width=16, depth=2, kernel_size=3, batch_norm=True), scales=2,
                     residual=False)
         if name == "equinet-tout":  # the read-out convolution at PyTorch's default initialisation
             net.out.conv.reset_parameters()
+        if DEFAULT_VARIANTS[name][1]:
+            uniform_biases(net)
         return net
     import equinet.nets.proximal as proximal
     v = dict(VARIANTS[name])
@@ -131,13 +155,20 @@ def run(net_name, prob, method, steps, batch, lr, seed, cache, init_seed=None):
     model = PinvReconstructor(backbone(net_name, seed + 7 if init_seed is None else init_seed), residual=True,
                               init="pinv")
     params = sum(p.numel() for p in model.parameters())
-    t0 = time.perf_counter()
-    Trainer(model, loss_of(method, A, T), A, train, steps=steps, batch_size=batch,
-            optimizer=lambda p: torch.optim.Adam(p, lr=lr), seed=seed, log_every=steps, plots=False).fit()
-    sec = time.perf_counter() - t0
-    model.eval()
-    with torch.no_grad():
-        u = torch.cat([model(yt[i:i + 16], A) for i in range(0, yt.shape[0], 16)])
+    import equinet.nets.proximal as proximal
+    bilinear = proximal.resize_like
+    if DEFAULT_VARIANTS.get(net_name, ("bilinear",))[0] == "nearest":  # the U-Net's forward looks it up per call
+        proximal.resize_like = nearest_resize
+    try:
+        t0 = time.perf_counter()
+        Trainer(model, loss_of(method, A, T), A, train, steps=steps, batch_size=batch,
+                optimizer=lambda p: torch.optim.Adam(p, lr=lr), seed=seed, log_every=steps, plots=False).fit()
+        sec = time.perf_counter() - t0
+        model.eval()
+        with torch.no_grad():
+            u = torch.cat([model(yt[i:i + 16], A) for i in range(0, yt.shape[0], 16)])
+    finally:
+        proximal.resize_like = bilinear
     return dict(net=net_name, problem=prob, method=method, params=params, seconds=sec,
                 psnr=float(psnr(u.double(), xt.double(), 1.0).mean()))
 
@@ -146,7 +177,7 @@ def main(argv=None):
     words = lambda s: [w for w in s.replace(",", " ").split() if w]  # noqa: E731
     ap = argparse.ArgumentParser(prog="bench_unet_vs_deepinv.py", description=__doc__.split("\n\n")[0])
     ap.add_argument("--nets", type=words, default=["equinet", "deepinv"],
-                    help="networks to train: deepinv, equinet, " + ", ".join(VARIANTS))
+                    help="networks to train: deepinv, " + ", ".join([*DEFAULT_VARIANTS, *VARIANTS]))
     ap.add_argument("--problems", type=words, default=["ct", "inpainting"], help="ct and/or inpainting")
     ap.add_argument("--methods", type=words, default=["sup", "ei"], help="sup and/or ei")
     ap.add_argument("--steps", type=int, default=1440, help="Adam steps of every run (default 1440)")

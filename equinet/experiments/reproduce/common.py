@@ -56,18 +56,20 @@ def residual_unet(width: int, scales: int, channels: int = 1, group="C1", kernel
 
 def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
     """The training loss of ``method`` (EI paper Sec. 4): MC, EI = MC + α EI (eq. 6), EI-adv (eq. 7, LSGAN),
-    Sup, EI-sup = Sup + α EI, REI = SURE (for the physics' noise model) + α robust EI (re-measured with noise);
+    Sup, EI-sup = Sup + α EI, Sup+DA = Sup + data augmentation (`equinet.losses.DALoss` with ``transform``),
+    REI = SURE (for the physics' noise model) + α robust EI (re-measured with noise);
     with an operator family: MOI (`equinet.losses.MOILoss`: MC with each item's member + cross-operator
     consistency) and MOI+EI = MOI + α EI.
     ``transform`` is the group EI uses; it is ignored by MC and Sup."""
     recipes: Dict[str, list[tuple[str, Dict[str, Any]]]] = {
         "mc": [("mc", {})], "ei": [("mc", {}), ("ei", {"weight": alpha})],
         "ei_adv": [("adversarial_ei", {"weight": alpha, "weight_adv": adv_weight})], "sup": [("supervised", {})],
-        "ei_sup": [("ei_sup", {"weight": alpha})], "rei": [("rei", {"weight": alpha})],
+        "ei_sup": [("ei_sup", {"weight": alpha})], "sup_da": [("supervised", {}), ("da", {})],
+        "rei": [("rei", {"weight": alpha})],
         "moi": [("moi", {})], "moi_ei": [("moi", {}), ("ei", {"weight": alpha})]}
     terms = recipes.get(method)
     if terms is None:
-        raise ValueError(f"unknown method {method!r}; expected one of {METHODS[1:] + ('rei', 'moi', 'moi_ei')}")
+        raise ValueError(f"unknown method {method!r}; expected one of {tuple(recipes)}")
     built = [construct(f"method {method}", LOSSES.get(name), opts,
                        {"transform": transform} if "transform" in schema_of(LOSSES.get(name)) else {})
              for name, opts in terms]

@@ -5,4 +5,4 @@ __all__ = ["METHODS", "LABELS"]
 #: the learning methods of Table 1 of the EI paper (plus the linear baseline ``pinv`` = A†y)
 METHODS = ("pinv", "mc", "ei", "ei_adv", "sup", "ei_sup")
 LABELS = {"pinv": "A†y", "mc": "MC", "ei": "EI", "ei_adv": "EI-adv", "sup": "Sup", "ei_sup": "EI-sup",
-          "rei": "REI", "moi": "MOI", "moi_ei": "MOI+EI"}
+          "rei": "REI", "moi": "MOI", "moi_ei": "MOI+EI", "sup_da": "Sup+DA"}

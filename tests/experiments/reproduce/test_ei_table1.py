@@ -78,3 +78,26 @@ def test_ei_table1_quick_settings():
     assert EITable1Config.quick(steps_ct=50).steps_for("ct") == 50 and EITable1Config.full().steps_for("ct") == 20000
     jobs = EITable1Config.quick(steps_ct=2000).jobs()
     assert len(jobs) == 2 * 5 + 2 * 2 and jobs[0] == ("ct", "ei", 90) and ("inpainting", "sup", 8) in jobs
+
+
+def test_the_augmentation_control_is_sup_plus_da_with_the_problems_group(tmp_path):
+    from equinet.experiments.reproduce.common import make_loss
+    from equinet.losses import DALoss, LossSum, SupervisedLoss
+    from equinet.transforms import Shift
+    shift = Shift(image_size=8)
+    loss = make_loss("sup_da", shift, alpha=100.0)
+    assert isinstance(loss, LossSum) and loss.needs_ground_truth
+    sup, da = loss.losses
+    assert isinstance(sup, SupervisedLoss) and isinstance(da, DALoss) and da.transform is shift and da.weight == 1.0
+    with pytest.raises(ValueError, match="sup_da"):
+        make_loss("da_sup", shift, alpha=1.0)
+    cfg = EITable1Config.quick(image_size=16, width=4, scales=1, steps=3, n_train=4, n_test=2, workers=1,
+                               batch_size=2, problems=("inpainting",), methods=("pinv", "sup", "sup_da"), n_few=0)
+    rows = run_ei_table1(cfg, str(tmp_path), progress=False)
+    by = {r["method"]: r for r in rows}
+    assert by["sup_da"]["label"] == "Sup+DA" and by["sup_da"]["paper_psnr"] is None
+    assert by["sup_da"]["psnr_test"] != by["sup"]["psnr_test"]  # same start and batches, another loss
+    doc = json.loads((tmp_path / "table.json").read_text())
+    assert "sup_da" not in doc["ordering"]["inpainting"]["measured"]  # ordered against the paper: its methods only
+    with pytest.raises(ValueError, match="unknown method 'da'"):
+        EITable1Config.quick(methods=("pinv", "da"))
