@@ -64,8 +64,9 @@ def load_results(path: str) -> Optional[dict]:
     return doc
 
 
-#: settings that may differ between the runs merged into one file (everything else must match)
-_FREE = ("methods", "problems", "workers", "threads", "device", "few_methods", "n_few")
+#: settings that select what a run trains (which methods, problems or family sizes) or how it is scheduled: runs that
+#: differ only in these merge into one results file
+_FREE = ("methods", "problems", "masks", "workers", "threads", "device", "few_methods", "n_few")
 
 
 def _settings(config) -> Tuple[dict, dict]:
@@ -93,7 +94,8 @@ def merge_results(doc: Optional[dict], name: str, config, entries: Dict[str, dic
         if diff:
             raise ValueError(f"the results file was written with other settings (file vs now: {diff}); use "
                              f"another --results file")
-    doc = dict(doc, entries=dict(doc["entries"], **json_safe(entries)), paper=json_safe(paper), versions=versions())
+    doc = dict(doc, entries=dict(doc["entries"], **json_safe(entries)), paper=json_safe(paper), versions=versions(),
+               config={k: v for k, v in doc["config"].items() if k not in _FREE})
     doc["core_hours"] = round(sum(e["cpu_seconds"] for e in doc["entries"].values()) / 3600.0, 3)
     return doc
 

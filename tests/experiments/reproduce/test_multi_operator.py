@@ -86,3 +86,13 @@ def test_converged_mode_keeps_exact_ranks_and_validates_each_item_with_its_own_m
     gaps = {(g["problem"], g["gap"]): g["measured"] for g in doc["gaps"]}
     assert gaps[("masks2", "Sup − MOI")] == pytest.approx(v["masks2/sup"] - v["masks2/moi"], abs=1e-3)
     assert os.path.getsize(str(tmp_path / "results" / "multi-operator_masks2.png")) > 0
+
+
+def test_converged_runs_of_other_family_sizes_fill_one_results_file():
+    from equinet.experiments.reproduce.converged import merge_results
+    a, b = MultiOperatorConfig.converged(masks=(1, 2)), MultiOperatorConfig.converged(masks=(16,))
+    doc = merge_results(None, "multi-operator", a, {"masks1/sup": {"cpu_seconds": 1.0}}, {})
+    doc = merge_results(doc, "multi-operator", b, {"masks16/sup": {"cpu_seconds": 2.0}}, {})
+    assert set(doc["entries"]) == {"masks1/sup", "masks16/sup"} and "masks" not in doc["config"]
+    with pytest.raises(ValueError, match="other settings.*acceleration"):
+        merge_results(doc, "multi-operator", MultiOperatorConfig.converged(acceleration=8.0), {}, {})
