@@ -21,7 +21,8 @@ inpainting; the EI term re-measures noise-free). Networks (``--nets``):
   k x k output convolution, He init) at width 17 (134k parameters): the baseline the ablation starts from;
 * ablation steps ``abl-*``: one change each from ``equinet-v1`` (see ``VARIANTS``).
 
-Prints the PSNR table (mean over test images) and the differences to deepinv; ``--json`` writes everything.
+Prints the PSNR table (mean over test images; with several ``--init-seed`` values, each initialisation's PSNR and
+their mean ± std) and the differences of the means to deepinv; ``--json`` writes everything.
 
     .venv-dinv/bin/python experiments/benchmarks/bench_unet_vs_deepinv.py --threads 1     # the table
     .venv-dinv/bin/python experiments/benchmarks/bench_unet_vs_deepinv.py --threads 1 --methods sup \\
@@ -170,7 +171,28 @@ def run(net_name, prob, method, steps, batch, lr, seed, cache, init_seed=None):
     finally:
         proximal.resize_like = bilinear
     return dict(net=net_name, problem=prob, method=method, params=params, seconds=sec,
+                init_seed=seed + 7 if init_seed is None else init_seed,
                 psnr=float(psnr(u.double(), xt.double(), 1.0).mean()))
+
+
+def summary(rows):
+    """Markdown: per (problem, method, network) the PSNR of every initialisation, their mean ± std, and the
+    difference of the means to deepinv's."""
+    import statistics
+    groups = {}
+    for r in rows:
+        groups.setdefault((r["problem"], r["method"], r["net"]), []).append(r)
+    mean = {k: statistics.fmean(r["psnr"] for r in g) for k, g in groups.items()}
+    lines = ["| problem | method | network | parameters | PSNR per initialisation (seed: dB) | mean ± std | − deepinv |",
+             "| --- | --- | --- | ---: | --- | ---: | ---: |"]
+    for (prob, method, net), g in groups.items():
+        ref = mean.get((prob, method, "deepinv"))
+        sd = statistics.stdev(r["psnr"] for r in g) if len(g) > 1 else 0.0
+        lines.append(f"| {prob} | {method} | {net} | {g[0]['params']} | "
+                     + ", ".join(f"{r['init_seed']}: {r['psnr']:.2f}" for r in g)
+                     + f" | {mean[(prob, method, net)]:.2f} ± {sd:.2f} | "
+                     + ("" if ref is None else f"{mean[(prob, method, net)] - ref:+.2f}") + " |")
+    return "\n".join(lines)
 
 
 def main(argv=None):
@@ -184,8 +206,9 @@ def main(argv=None):
     ap.add_argument("--batch-size", type=int, default=8, help="images per step (default 8)")
     ap.add_argument("--lr", type=float, default=1e-3, help="Adam learning rate, constant (default 1e-3)")
     ap.add_argument("--seed", type=int, default=0, help="data, initialisation and sampling seed (default 0)")
-    ap.add_argument("--init-seed", type=int, default=None,
-                    help="seed of the networks' initial weights (default: --seed + 7), for the spread over inits")
+    ap.add_argument("--init-seed", type=lambda t: [int(w) for w in words(t)], default=[None],
+                    help="seeds of the networks' initial weights, e.g. '7,1,2,3,4': every network is trained from "
+                         "each, and the table gives their mean and spread (default: --seed + 7)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's)")
     ap.add_argument("--json", default=None, help="write the rows to this JSON file")
     a = ap.parse_args(argv)
@@ -194,17 +217,13 @@ def main(argv=None):
     cache, rows = {}, []
     for prob in a.problems:
         for method in a.methods:
-            for net in a.nets:
-                r = run(net, prob, method, a.steps, a.batch_size, a.lr, a.seed, cache, a.init_seed)
-                rows.append(r)
-                print(f"{prob:10s} {method:4s} {net:14s} {r['params']:7d} params  {r['psnr']:6.2f} dB  "
-                      f"{r['seconds']:6.0f} s", flush=True)
-    ref = {(r["problem"], r["method"]): r["psnr"] for r in rows if r["net"] == "deepinv"}
-    print("\n| problem | method | network | parameters | PSNR (dB) | − deepinv |\n| --- | --- | --- | ---: | ---: | ---: |")
-    for r in rows:
-        d = ref.get((r["problem"], r["method"]))
-        print(f"| {r['problem']} | {r['method']} | {r['net']} | {r['params']} | {r['psnr']:.2f} | "
-              f"{'' if d is None else format(r['psnr'] - d, '+.2f')} |")
+            for init in a.init_seed:
+                for net in a.nets:
+                    r = run(net, prob, method, a.steps, a.batch_size, a.lr, a.seed, cache, init)
+                    rows.append(r)
+                    print(f"{prob:10s} {method:4s} {net:14s} init {r['init_seed']:3d} {r['params']:7d} params  "
+                          f"{r['psnr']:6.2f} dB  {r['seconds']:6.0f} s", flush=True)
+    print("\n" + summary(rows))
     if a.json:
         from equinet.utils.io import write_json
         write_json(a.json, dict(settings=vars(a), rows=rows), indent=1)
