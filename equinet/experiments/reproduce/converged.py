@@ -173,7 +173,7 @@ def curves_figure(path: str, doc: dict, problem: str, labels: Dict[str, str], ti
     ax.set_xlabel("training steps")
     ax.set_ylabel("held-out PSNR (dB)")
     ax.grid(True, which="both", alpha=0.25)
-    ax.legend(loc="lower right", fontsize=8, ncol=2, title="dashed: paper", title_fontsize=7)
+    ax.legend(loc="lower right", fontsize=8, ncol=2, title="dashed: paper" if shown else None, title_fontsize=7)
     ax.set_title(title or f"Learning curves: {problem}")
     fig.tight_layout()
     save_figure(fig, path, dpi=120)
