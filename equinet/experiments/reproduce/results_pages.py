@@ -28,7 +28,10 @@ from ...utils.io import write_bytes
 from .converged import load_results, report
 from .labels import LABELS
 
-__all__ = ["BLOCK", "headline", "render", "sync_page", "main"]
+__all__ = ["BLOCK", "COMPACT", "headline", "render", "sync_page", "main"]
+
+#: a results file of more problems than this gets a compact headline (one bullet per gap, not per problem)
+COMPACT = 4
 
 #: a results block: ``<!-- results: PATH KIND -->`` ... ``<!-- /results -->``
 BLOCK = re.compile(r"(<!-- results: (?P<path>\S+) (?P<kind>table|headline) -->\n)(?P<body>.*?)(<!-- /results -->)",
@@ -36,7 +39,19 @@ BLOCK = re.compile(r"(<!-- results: (?P<path>\S+) (?P<kind>table|headline) -->\n
 
 
 def headline(doc: dict, name: str) -> str:
-    """One Markdown bullet per problem: its measured gaps (bold) beside the paper's, and how many methods converged."""
+    """One Markdown bullet per problem: its measured gaps (bold) beside the paper's, and how many methods converged;
+    a file of more than `COMPACT` problems (a series, such as family sizes) gets one bullet per gap instead."""
+    problems = list(dict.fromkeys(e["problem"] for e in doc["entries"].values()))
+    if len(problems) > COMPACT:
+        lines = []
+        for gap in dict.fromkeys(g["gap"] for g in doc.get("gaps", [])):
+            vals = ", ".join(f"{g['problem']} **{g['measured']:+.2f}**" for g in doc["gaps"] if g["gap"] == gap)
+            lines.append(f"- {name}: {gap} (dB) {vals}")
+        capped = sorted({f"{e['problem']}/{LABELS.get(e['method'], e['method'])}" for e in doc["entries"].values()
+                         if not e["converged"]})
+        lines.append(f"- {name}: " + ("every method converged" if not capped else
+                                        f"not converged at the step cap: {', '.join(capped)}"))
+        return "\n".join(lines)
     lines = []
     for p in dict.fromkeys(e["problem"] for e in doc["entries"].values()):
         es = [e for e in doc["entries"].values() if e["problem"] == p]

@@ -57,3 +57,17 @@ def test_check_mode_exit_status(tmp_path, capsys):
     assert main(["--check", str(page)]) == 1 and "out of date" in capsys.readouterr().out
     assert main([str(page), str(readme)]) == 0 and main(["--check", str(page), str(readme)]) == 0
     assert os.path.getsize(str(page)) > 0
+
+
+def test_a_series_of_many_problems_gets_one_headline_bullet_per_gap():
+    from equinet.experiments.reproduce.results_pages import COMPACT, headline
+    probs = [f"masks{g}" for g in (1, 2, 4, 8, 16)][:COMPACT + 1]
+    doc = {"entries": {f"{p}/{m}": {"problem": p, "method": m, "psnr": {"test": [20.0, 1.0]}, "converged": m != "sup"
+                                    or p != "masks4"} for p in probs for m in ("moi", "sup")},
+           "gaps": [{"problem": p, "gap": "Sup − MOI", "measured": 1.0 + i, "paper": None} for i, p in enumerate(probs)]}
+    lines = headline(doc, "multi-operator").splitlines()
+    assert lines[0] == "- multi-operator: Sup − MOI (dB) " + ", ".join(f"{p} **+{1.0 + i:.2f}**"
+                                                                       for i, p in enumerate(probs))
+    assert lines[1] == "- multi-operator: not converged at the step cap: masks4/Sup" and len(lines) == 2
+    few = dict(doc, entries={k: e for k, e in doc["entries"].items() if e["problem"] in probs[:COMPACT]})
+    assert len(headline(few, "x").splitlines()) == COMPACT  # one bullet per problem up to COMPACT problems
