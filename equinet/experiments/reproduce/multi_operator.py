@@ -86,7 +86,7 @@ def build_problems(cfg: MultiOperatorConfig) -> Dict[str, Problem]:
         with torch.no_grad():
             y_train, y_test = fam.select(ops["train"])(x_train), fam.select(ops["test"])(x_test)
             val = None
-            if cfg.converge is not None:  # held-out images, item i measured by mask i mod g as every split
+            if x_val is not None:  # converged mode: held-out images, item i measured by mask i mod g as every split
                 ops["val"] = fam.assignment(cfg.n_val)
                 val = (x_val, fam.select(ops["val"])(x_val), ops["val"])
         problems[f"masks{g}"] = Problem(fam, Rot90(), cfg.alpha, x_train, y_train, {"test": (x_test, y_test)},
