@@ -15,8 +15,7 @@ inpainting; the EI term re-measures noise-free). Networks (``--nets``):
   parameters); needs deepinv (``.venv-dinv``, see docs/benchmarks.md);
 * ``equinet``: ``build('unet', NetSpec('C1', width=16, depth=2, kernel_size=3, batch_norm=True), scales=2)``
   with equinet's defaults (130289 parameters); ``equinet-tout``: its read-out at PyTorch's initialisation;
-* ``equinet-nearest``, ``equinet-ubias``, ``equinet-nearest-ubias``: the default with deepinv's nearest-neighbour
-  up-sampling, with every bias drawn as PyTorch draws it (uniform), or both;
+* ``equinet-nearest``: the default with deepinv's nearest-neighbour up-sampling;
 * ``equinet-v1``: the U-Net of equinet <= 0.3 (average-pool down, bilinear up, no up-convolution,
   k x k output convolution, He init) at width 17 (134k parameters): the baseline the ablation starts from;
 * ablation steps ``abl-*``: one change each from ``equinet-v1`` (see ``VARIANTS``).
@@ -77,19 +76,8 @@ def nearest_resize(x, ref):
     return torch.nn.functional.interpolate(x, size=ref.shape[-2:], mode="nearest")
 
 
-#: variants of equinet's default U-Net: (how its skip connection up-samples, initialise every bias as PyTorch does)
-DEFAULT_VARIANTS = {"equinet": ("bilinear", False), "equinet-tout": ("bilinear", False),
-                    "equinet-nearest": ("nearest", False), "equinet-ubias": ("bilinear", True),
-                    "equinet-nearest-ubias": ("nearest", True)}
-
-
-def uniform_biases(net):
-    """Every convolution's bias drawn as PyTorch draws it (uniform in ±1/sqrt(fan_in)), the weights kept."""
-    for m in net.modules():
-        if isinstance(m, torch.nn.Conv2d) and m.bias is not None:
-            bound = 1.0 / (m.in_channels // m.groups * m.kernel_size[0] * m.kernel_size[1]) ** 0.5
-            with torch.no_grad():
-                m.bias.uniform_(-bound, bound)
+#: equinet's default U-Net and its variants: how the skip connections up-sample
+DEFAULT_VARIANTS = {"equinet": "bilinear", "equinet-tout": "bilinear", "equinet-nearest": "nearest"}
 
 
 def equinet_unet(name: str):
@@ -98,8 +86,6 @@ def equinet_unet(name: str):
                     residual=False)
         if name == "equinet-tout":  # the read-out convolution at PyTorch's default initialisation
             net.out.conv.reset_parameters()
-        if DEFAULT_VARIANTS[name][1]:
-            uniform_biases(net)
         return net
     import equinet.nets.proximal as proximal
     v = dict(VARIANTS[name])
@@ -153,12 +139,12 @@ def run(net_name, prob, method, steps, batch, lr, seed, cache, init_seed=None):
     if prob not in cache:
         cache[prob] = problem(prob, seed)
     A, T, train, (xt, yt) = cache[prob]
-    model = PinvReconstructor(backbone(net_name, seed + 7 if init_seed is None else init_seed), residual=True,
-                              init="pinv")
+    init_seed = seed + 7 if init_seed is None else init_seed
+    model = PinvReconstructor(backbone(net_name, init_seed), residual=True, init="pinv")
     params = sum(p.numel() for p in model.parameters())
     import equinet.nets.proximal as proximal
     bilinear = proximal.resize_like
-    if DEFAULT_VARIANTS.get(net_name, ("bilinear",))[0] == "nearest":  # the U-Net's forward looks it up per call
+    if DEFAULT_VARIANTS.get(net_name) == "nearest":  # the U-Net's forward looks it up per call
         proximal.resize_like = nearest_resize
     try:
         t0 = time.perf_counter()
@@ -171,7 +157,7 @@ def run(net_name, prob, method, steps, batch, lr, seed, cache, init_seed=None):
     finally:
         proximal.resize_like = bilinear
     return dict(net=net_name, problem=prob, method=method, params=params, seconds=sec,
-                init_seed=seed + 7 if init_seed is None else init_seed,
+                init_seed=init_seed,
                 psnr=float(psnr(u.double(), xt.double(), 1.0).mean()))
 
 

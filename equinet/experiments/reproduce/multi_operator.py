@@ -26,6 +26,8 @@ __all__ = ["MultiOperatorConfig", "build_problems", "family_of", "identifiabilit
 METHODS = ("pinv", "moi", "ei", "moi_ei", "sup")
 #: the largest image side whose ranks are computed exactly (2 N² unknowns, dense Gram matrices)
 MAX_RANK_SIDE = 45
+#: the data sizes of the quick and converged protocols (small enough for exact ranks)
+SIZES = dict(image_size=32, n_train=64, n_test=16)
 
 
 @dataclass(frozen=True)
@@ -51,8 +53,8 @@ class MultiOperatorConfig(UNetRunConfig):
     def quick(cls, **kw):
         """32x32 phantoms, 64 training / 16 test images, a width-16 two-scale U-Net, 600 steps of 4 images: 4 family
         sizes x 4 trained methods on 2 CPU cores."""
-        base = dict(mode="quick", image_size=32, n_train=64, n_test=16, steps=600, batch_size=4, lr=1e-3, width=16,
-                    scales=2, workers=2, threads=1, device="cpu", unet="v1", batch_norm=False)
+        base = dict(mode="quick", **SIZES, steps=600, batch_size=4, lr=1e-3, width=16, scales=2, workers=2,
+                    threads=1, device="cpu", unet="v1", batch_norm=False)
         return cls(**{**base, **kw})
 
     @classmethod
@@ -61,7 +63,7 @@ class MultiOperatorConfig(UNetRunConfig):
         mask), then a cool-down, at the quick protocol's size (32x32, 64 training / 16 test images), so that the
         families' ranks stay exact: 2 to 30 minutes per method and family on one CPU core."""
         from .converged import CONVERGED
-        return cls(**{**CONVERGED, "image_size": 32, "n_train": 64, "n_test": 16, **kw})
+        return cls(**{**CONVERGED, **SIZES, **kw})
 
 
 #: the converged results' gaps: how far each measurements-only method stays below supervised training

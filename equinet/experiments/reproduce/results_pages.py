@@ -53,7 +53,7 @@ def headline(doc: dict, name: str) -> str:
                                         f"not converged at the step cap: {', '.join(capped)}"))
         return "\n".join(lines)
     lines = []
-    for p in dict.fromkeys(e["problem"] for e in doc["entries"].values()):
+    for p in problems:
         es = [e for e in doc["entries"].values() if e["problem"] == p]
         gaps = [g for g in doc.get("gaps", []) if g["problem"] == p]
         text = "; ".join(f"{g['gap']} **{g['measured']:+.2f} dB**" +
