@@ -17,6 +17,8 @@ COMMANDS = {
              "under torchrun --nproc_per_node=N -m equinet train ...)",
     "estimate": "parameters, activation memory per step and the measured time of a short probe of a training "
                 "run (CONFIG.toml; nothing is written)",
+    "results": "print the table of a converged results file (FILE), or compare training recipes on one entry "
+               "(FILE FILE ... --entry ct/ei [--figure PNG])",
     "reproduce": "reproduce a result of the papers (NAME [--quick | --full] [--out DIR] [--seed S]); "
                  "python -m equinet reproduce --help lists the names",
 }
@@ -40,6 +42,7 @@ def parsers() -> Iterator[Tuple[str, object]]:
     from .experiments.comparison.cli import build_parser as compare
     from .experiments.reproduce import REPRODUCTIONS, reproduction_parser
     from .experiments.reproduce import build_parser as reproduce
+    from .experiments.reproduce.converged import build_parser as results
     from .training.cli import build_parser as train
     from .training.estimate import build_parser as estimate
     yield PROG, build_parser()
@@ -48,6 +51,7 @@ def parsers() -> Iterator[Tuple[str, object]]:
     yield f"{PROG} train", train()
     yield f"{PROG} estimate", estimate()
     yield f"{PROG} reproduce", reproduce()
+    yield f"{PROG} results", results()
     for name in REPRODUCTIONS:
         yield f"{PROG} reproduce {name}", reproduction_parser(name)
 
@@ -89,6 +93,10 @@ def _run(argv: list) -> Optional[int]:
     if cmd == "reproduce":
         from .experiments.reproduce import main as reproduce_main
         reproduce_main(rest)
+        return 0
+    if cmd == "results":
+        from .experiments.reproduce.converged import main as results_main
+        results_main(rest)
         return 0
     if cmd == "basis":
         from .demo_basis import main as basis_main

@@ -13,10 +13,8 @@ def all_parsers():
     from equinet.diagnostics.__main__ import build_parser as diagnostics
     from equinet.diagnostics.family_table import build_parser as family
     from equinet.testing.portability import build_parser as portability
-    from equinet.experiments.reproduce.converged import build_parser as converged
     from proofs.__main__ import build_parser as proofs
     found = list(parsers())
-    found += [("python -m equinet.experiments.reproduce.converged", converged())]
     found += [("python -m equinet.diagnostics", diagnostics()), ("python -m proofs", proofs()),
               ("python -m equinet.diagnostics.family_table", family()),
               ("python -m equinet.testing.portability", portability())]

@@ -3,6 +3,8 @@ moving average of the weights and early stopping. A callback overrides any of
 
 * ``on_fit_start(trainer)``; ``on_optimizer_step(trainer, step)`` right after each optimizer step (before any
   validation or checkpoint of that step);
+* ``before_evaluation(trainer)`` / ``after_evaluation(trainer)`` around each validation (the weights it
+  evaluates may be swapped in and back out);
 * ``on_evaluation(trainer, step, metrics)`` after each validation (``metrics``: ``{'psnr', 'ssim'}``);
 * ``on_checkpoint(trainer, step)`` after each checkpoint is written;
 * ``on_step(trainer, step, loss)`` at the end of each step (``step`` counted from 1);
@@ -42,6 +44,10 @@ class Callback:
     def on_fit_start(self, trainer) -> None: ...
 
     def on_optimizer_step(self, trainer, step: int) -> None: ...
+
+    def before_evaluation(self, trainer) -> None: ...
+
+    def after_evaluation(self, trainer) -> None: ...
 
     def on_evaluation(self, trainer, step: int, metrics: Dict[str, float]) -> None: ...
 
@@ -152,16 +158,34 @@ class StopWhen(Callback):
 class EMA(Callback):
     """Exponential moving average of the model's floating-point parameters and buffers:
     ``avg <- decay · avg + (1 - decay) · w`` after every optimizer step (``avg`` starts at the initial weights).
-    ``copy_to(module)`` loads the averages into a model of the same architecture; ``average`` is the state dict
-    of averages. Saved in the checkpoint, so a resumed run continues the same average."""
+    The validation evaluates the average (swapped in, then the training weights back), and when the run ends the
+    model keeps the average (``apply_at_end``; the checkpoint keeps the training weights, so a resumed or extended
+    run continues exactly). ``copy_to(module)`` loads the averages into a model of the same architecture;
+    ``average`` is the state dict of averages. Saved in the checkpoint, so a resumed run continues the same
+    average."""
 
     key = "ema"
 
-    def __init__(self, decay: float = 0.999):
+    def __init__(self, decay: float = 0.999, apply_at_end: bool = True):
         if isinstance(decay, bool) or not isinstance(decay, (int, float)) or not 0 < decay < 1:
             raise ValueError(f"decay must be in (0, 1), got {decay!r}")
-        self.decay = float(decay)
+        self.decay, self.apply_at_end = float(decay), bool(apply_at_end)
         self.average: Optional[Dict[str, torch.Tensor]] = None
+        self._training: Optional[Dict[str, torch.Tensor]] = None
+
+    def before_evaluation(self, trainer):
+        if self.average is not None:
+            self._training = {k: v.detach().clone() for k, v in self._tracked(trainer.model).items()}
+            self.copy_to(trainer.model)
+
+    def after_evaluation(self, trainer):
+        if self._training is not None:
+            trainer.model.load_state_dict({**trainer.model.state_dict(), **self._training})
+            self._training = None
+
+    def on_fit_end(self, trainer):
+        if self.apply_at_end and self.average is not None:
+            self.copy_to(trainer.model)
 
     @staticmethod
     def _tracked(model) -> Dict[str, torch.Tensor]:

@@ -66,7 +66,8 @@ class TrainConfig:
             each image's range).
         plots: write ``curves.png`` with the log; identifiability: the rank-condition pre-flight of unsupervised
             runs with transformations.
-        ema: decay of an exponential moving average of the weights (`equinet.training.callbacks.EMA`; None: off).
+        ema: decay of an exponential moving average of the weights, which the validation evaluates and the model
+            holds at the end (`equinet.training.callbacks.EMA`; None: off).
         early_stopping: stop after this many validations without a better PSNR (needs validation data; None: off).
         precision: 'fp32', or mixed precision (`equinet.training.precision`): 'bf16' (bfloat16 autocast) or
             'fp16' (float16 autocast and a gradient scaler); the weights stay float32.

@@ -58,13 +58,13 @@ class Trainer:
         config: a `TrainConfig`; keyword ``settings`` (``steps=``, ``batch_size=``, ...) override its fields.
         optimizer / scheduler / adversary_optimizer: override the configured ones: an optimizer or ``params ->
             optimizer``; a scheduler or ``(optimizer, total_steps) -> scheduler`` (stepped once per step).
-        measure: ``(x, generator) -> y`` for on-line simulation (default ``physics.measure``).
-        validation: a `equinet.data.PairedMeasurementDataset` (held-out x and fixed y) for PSNR/SSIM.
+        measure: ``(x, generator) -> y`` for on-line simulation (default ``physics.measure``). validation: a
+            `equinet.data.PairedMeasurementDataset` (held-out x and fixed y) for PSNR/SSIM (EMA: of the average).
         out: folder for ``log.csv``, ``curves.png`` and (by default) ``checkpoint.pt``; checkpoint: its path.
         resume: continue from an existing checkpoint of the same settings (False: start over and overwrite it).
         progress: True for a progress bar, or a shared bar (any object with ``update(n, postfix=None)``).
-        callback: ``callback(step, loss)`` after every step; callbacks: more `Callback` objects; fingerprint: extra
-            settings (e.g. the parsed config) that must match for a resume.
+        callback: ``callback(step, loss)`` after every step; callbacks: more `Callback` objects; fingerprint:
+            settings that must match for a resume.
         stop_when: ``stop_when(history) -> bool`` after every validation and on resuming: True ends the run with a
             checkpoint (`equinet.training.callbacks.StopWhen`; needs ``validation``; single process).
     """
@@ -106,8 +106,7 @@ class Trainer:
         D.check_micro_batches(self.micro_batches, self.ctx)
         self.model, self.loss, self.physics = model.to(self.ctx.device), loss.to(self.ctx.device), physics
         self.measure: Optional[Callable] = measure if measure is not None else getattr(physics, "measure", None)
-        if isinstance(physics, nn.Module):
-            physics.to(self.ctx.device)
+        _ = physics.to(self.ctx.device) if isinstance(physics, nn.Module) else None
         self.params = [p for p in model.parameters() if p.requires_grad]
         if not self.params:
             raise ValueError("the model has no trainable parameters")
@@ -139,7 +138,11 @@ class Trainer:
 
     def _validate(self, step: int) -> None:
         if self.validation is not None and self.ctx.is_main:
-            metrics = self.evaluate()
+            self._emit("before_evaluation")
+            try:
+                metrics = self.evaluate()
+            finally:
+                self._emit("after_evaluation")
             self.history.validation.append({"step": step, **metrics})
             self._emit("on_evaluation", step, metrics)
 
@@ -220,8 +223,7 @@ class Trainer:
 
     # ----------------------------------------------------------------------------- the step, in parts
     def physics_of(self, ids: torch.Tensor):
-        """The operator of the items ``ids``: the trainer's physics, or with an `equinet.physics.OperatorFamily`
-        each item's own member (``family.select``; the dataset's indices, or ``i mod g`` for image item ``i``)."""
+        """The operator of the items ``ids`` (with an `equinet.physics.OperatorFamily`: each one's own member)."""
         return operators_of(self.family, self.physics, self.data, ids)
 
     def get_batch(self, step: int, ids: torch.Tensor, generator: torch.Generator):
@@ -233,8 +235,7 @@ class Trainer:
         return x, (self.measure or self.physics_of(ids).measure)(x, generator)
 
     def forward(self, net: nn.Module, y: torch.Tensor, physics=None) -> torch.Tensor:
-        """The reconstruction ``x1 = net(y, physics)`` the loss sees (``physics``: the slice's operator, by default
-        the trainer's)."""
+        """The reconstruction ``x1 = net(y, physics)`` the loss sees (default physics: the trainer's)."""
         return net(y, self.physics if physics is None else physics)
 
     def compute_loss(self, inputs: LossInputs) -> Dict[str, torch.Tensor]:

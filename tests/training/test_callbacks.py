@@ -123,6 +123,35 @@ def test_ema_is_the_exponential_average_of_the_weights_and_resumes_exactly(tmp_p
     assert resumed.history.loss == full.history.loss
 
 
+def test_the_validation_evaluates_the_ema_and_the_model_ends_with_it_without_changing_the_training():
+    import copy
+    val = simulate_measurements(PHYSICS, random_ellipses(3, 12, seed=9), seed=2, ground_truth=True)
+    seen = []
+
+    class Check(Callback):
+        def on_evaluation(self, trainer, step, metrics):  # after the validation: the training weights are back
+            ema = next(cb for cb in trainer.callbacks if isinstance(cb, EMA))
+            averaged = copy.deepcopy(trainer.model)
+            ema.copy_to(averaged)
+            seen.append((metrics["psnr"], trainer.evaluate(averaged)["psnr"], trainer.evaluate()["psnr"]))
+
+    rec = Record()
+    t = Trainer(_model(), MCLoss(), PHYSICS, IMAGES, _config(ema=0.5, val_every=1), validation=val,
+                callbacks=[rec, Check()])
+    t.fit()
+    assert len(seen) == 5 and all(m == a for m, a, _ in seen)     # the validation PSNR is the average's ...
+    assert any(m != raw for m, _, raw in seen[1:])                  # ... not the training weights'
+    ema = next(cb for cb in t.callbacks if isinstance(cb, EMA))
+    assert all(torch.equal(t.model.state_dict()[k], ema.average[k]) for k in ema.average)  # kept at the end
+    plain = Record()
+    h = Trainer(_model(), MCLoss(), PHYSICS, IMAGES, _config(val_every=1), validation=val, callbacks=[plain]).fit()
+    assert h.loss == t.history.loss                                 # the swaps do not touch the training
+    assert all(torch.equal(a[k], b[k]) for a, b in zip(rec.weights, plain.weights) for k in a)
+    kept = Trainer(_model(), MCLoss(), PHYSICS, IMAGES, _config(), callbacks=[EMA(0.5, apply_at_end=False)])
+    kept.fit()
+    assert torch.equal(kept.model.state_dict()["net.0.weight"], plain.weights[-1]["net.0.weight"])
+
+
 def test_early_stopping_stops_after_patience_evaluations_without_progress(tmp_path):
     val = simulate_measurements(PHYSICS, random_ellipses(3, 12, seed=9), seed=2, ground_truth=True)
     frozen = lambda p: torch.optim.SGD(p, lr=0.0)  # noqa: E731  (the PSNR never improves)

@@ -78,12 +78,14 @@ def make_loss(method: str, transform, alpha: float, adv_weight: float = 0.1):
 
 def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps: int, batch_size: int, lr: float,
                 seed: int, device="cpu", progress=None, out: Optional[str] = None, grad_clip: Optional[float] = None,
-                converge=None, validation: Optional[tuple] = None, operators: Optional[torch.Tensor] = None):
+                converge=None, validation: Optional[tuple] = None, operators: Optional[torch.Tensor] = None,
+                ema: Optional[float] = None):
     """Train ``model`` in place with ``loss`` for ``steps`` Adam steps (cosine learning-rate decay) on the fixed
     measurements ``y``; the ground truth ``x`` is handed to the trainer only when the loss needs it (the discriminator
     of EI-adv: Adam, lr 1e-3). Returns the trainer's history (``seconds``, ``cpu_seconds``: summed across resumes),
     with ``converged`` (bool or None) set. ``out``: the run's folder (log.csv, checkpoint.pt; an interrupted run
-    resumes there; no per-run plots, which would dominate short runs).
+    resumes there; no per-run plots, which would dominate short runs). ``ema``: the decay of an exponential moving
+    average of the weights, which the validation evaluates and the model holds at the end (None: off).
 
     ``converge`` (a config with ``val_every, min_steps, tol_db, window, cooldown``) and ``validation`` = held-out
     ``(x, y)``: train at constant lr until the plateau rule holds, then cool down (`equinet.training.convergence`);
@@ -93,7 +95,7 @@ def train_model(model, loss, physics, x: torch.Tensor, y: torch.Tensor, *, steps
     from ...training.convergence import PlateauCooldown, PlateauRule, UntilConverged
     config = TrainConfig(steps=steps, batch_size=batch_size, lr=lr, schedule="cosine", seed=seed, device=device,
                          grad_clip=grad_clip, checkpoint_every=max(1, steps // 5), log_every=max(1, steps // 20),
-                         plots=False, adversary_lr=1e-3, adversary_betas=(0.9, 0.999))
+                         plots=False, adversary_lr=1e-3, adversary_betas=(0.9, 0.999), ema=ema)
     kw: dict = {}
     stop = None
     if converge is not None:
@@ -222,6 +224,10 @@ def cli(name: str, description: str, config_cls, run: Callable, argv=None,
         ap.add_argument("--batch-size", type=int, default=None, help="training images per step")
     if "lr" in fields:
         ap.add_argument("--lr", type=float, default=None, help="Adam's learning rate")
+    if "ema" in fields:
+        ap.add_argument("--ema", type=float, default=None, metavar="DECAY",
+                        help="evaluate an exponential moving average of the weights with this decay, e.g. 0.999 "
+                             "(default: the last weights)")
     if "workers" in fields:
         ap.add_argument("--workers", type=int, default=None, help="training processes (quick default: 2)")
     ap.add_argument("--threads", type=int, default=None, help="torch threads per process")
@@ -285,6 +291,8 @@ def check_config(cfg) -> None:
         check_number(d["lr"], f"{name}.lr", 0, strict_minimum=True)
     if d.get("threads") is not None:
         check_at_most(d["threads"], f"{name}.threads", 1024)
+    if d.get("ema") is not None and not 0 < d["ema"] < 1:
+        raise ValueError(f"{name}.ema must be a decay in (0, 1), e.g. 0.999, got {d['ema']!r}")
     if d.get("scales") is not None:
         check_at_most(d["scales"], f"{name}.scales", MAX_UNET_SCALES)
     side = d.get("image_size") or d.get("patch") or d.get("length") or 1
@@ -354,6 +362,8 @@ class UNetRunConfig:
     unet: str = "standard"
     batch_norm: bool = True
     adv_weight: float = 0.1
+    #: decay of an exponential moving average of the weights, evaluated instead of the last weights (None: off)
+    ema: Optional[float] = None
     workers: int = 1
     threads: Optional[int] = None
     device: str = "auto"

@@ -26,6 +26,7 @@ import numpy as np
 from ...utils.io import exclusive, save_figure, write_json
 from ..runner import json_safe, versions
 from .labels import LABELS
+from .recipes import recipe_labels, recipes_figure, recipes_markdown, steps_to_within
 
 __all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "check_results", "markdown", "gap_rows",
            "curves_figure", "write_results", "steps_to_within", "recipes_markdown"]
@@ -214,46 +215,9 @@ def report(doc: dict, labels: Optional[Dict[str, str]] = None) -> str:
     return "\n".join(lines) + "\n"
 
 
-def steps_to_within(entry: dict, db: float = 1.0) -> Optional[int]:
-    """The first validation step at which the held-out PSNR came within ``db`` dB of the run's own final value (the
-    end of its cool-down): the sample efficiency of a recipe. None for an entry without a curve.
-
-    >>> steps_to_within({"curve": [[0, 20.0], [250, 28.5], [500, 29.2], [750, 29.9], [1000, 30.0]]})
-    500
-    """
-    curve = entry.get("curve") or []
-    if not curve:
-        return None
-    final = curve[-1][1]
-    return next(int(s) for s, p in curve if p >= final - db)
-
-
-def recipes_markdown(docs: Dict[str, dict], key: str, db: float = 1.0, test_set: str = "test") -> str:
-    """Training recipes compared on one entry ``key`` (e.g. ``'ct/ei'``) of several results files ``{label: doc}``:
-    steps and wall time until the held-out PSNR is within ``db`` dB of the run's own final value (wall time
-    pro rata of the run's steps), relative to the first recipe; the final and test PSNR; steps in all."""
-    rows = ["| recipe | steps to within {0:g} dB | × first | wall min to within {0:g} dB | × first | "
-            "final held-out PSNR | test PSNR | steps | converged |".format(db),
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-    base: Optional[Tuple[int, float]] = None
-    for label, doc in docs.items():
-        e = doc["entries"].get(key)
-        if e is None:
-            raise ValueError(f"results file {label!r} has no entry {key!r} (it has {sorted(doc['entries'])})")
-        s = steps_to_within(e, db)
-        if s is None:
-            raise ValueError(f"entry {key!r} of {label!r} has no learning curve")
-        wall = e["train_seconds"] * s / max(e["steps"], 1) / 60.0
-        base = base or (s, wall)
-        rows.append(f"| {label} | {s} | {s / max(base[0], 1):.2f} | {wall:.1f} | {wall / max(base[1], 1e-9):.2f} | "
-                    f"{e['curve'][-1][1]:.2f} | {e['psnr'][test_set][0]:.2f} | {e['steps']} | "
-                    f"{'yes' if e['converged'] else 'no'} |")
-    return "\n".join(rows) + "\n"
-
-
 def build_parser():
     from ...utils.cli import Parser
-    ap = Parser(prog="python -m equinet.experiments.reproduce.converged",
+    ap = Parser(prog="python -m equinet results",
                 description="Print the table and gaps of a converged results file (e.g. docs/results/ei-table1.json) "
                             "as Markdown.")
     ap.add_argument("file", nargs="+", help="a results file written by 'python -m equinet reproduce NAME "
@@ -261,13 +225,17 @@ def build_parser():
     ap.add_argument("--entry", default=None, metavar="PROBLEM/METHOD",
                     help="with several files: the entry the recipes are compared on, e.g. ct/ei")
     ap.add_argument("--within", type=float, default=1.0, metavar="DB",
-                    help="with several files: count the steps until the PSNR is within DB dB of its final value")
+                    help="with several files: count the steps until the PSNR is within DB dB of its final value "
+                         "(and until it reaches the first file's final value minus DB)")
+    ap.add_argument("--figure", default=None, metavar="PNG",
+                    help="with several files: also draw their learning curves on --entry into this PNG file")
     return ap
 
 
 def main(argv=None) -> int:
-    """``python -m equinet.experiments.reproduce.converged FILE``: print the table of a converged results file (a
-    file that is not one: `equinet.utils.cli.UsageError`)."""
+    """``python -m equinet results FILE``: print the table of a converged results file; ``FILE FILE ... --entry
+    KEY``: compare their training recipes on one entry (`equinet.experiments.reproduce.recipes`). A file that is not
+    a results file: `equinet.utils.cli.UsageError`."""
     from ...utils.cli import user_input
     a = build_parser().parse_args(argv)
     with user_input():
@@ -277,18 +245,26 @@ def main(argv=None) -> int:
             if doc is None:
                 raise ValueError(f"no results file at {f!r}")
             docs[os.path.splitext(os.path.basename(f))[0]] = doc
+        if len(docs) < len(a.file):
+            raise ValueError(f"two results files share a name: {a.file}")
         if len(docs) == 1:
+            if a.entry is not None or a.figure is not None:
+                raise ValueError("--entry and --figure compare several results files; give two or more")
             text = report(next(iter(docs.values())))
         else:
             if a.entry is None:
                 raise ValueError("several results files are compared on one entry: give --entry, e.g. ct/ei")
             if not (a.within > 0 and np.isfinite(a.within)):
                 raise ValueError(f"--within must be a positive number of dB, got {a.within!r}")
-            text = recipes_markdown(docs, a.entry, a.within)
+            labels = recipe_labels(docs)
+            text = recipes_markdown(docs, a.entry, a.within, labels=labels)
+            if a.figure:
+                recipes_figure(a.figure, docs, a.entry, a.within, labels=labels)
+                text += f"wrote {a.figure}\n"
     print(text, end="")
     return 0
 
 
 if __name__ == "__main__":
     from ...utils.cli import run_command
-    raise SystemExit(run_command(main, prog="python -m equinet.experiments.reproduce.converged"))
+    raise SystemExit(run_command(main, prog="python -m equinet results"))

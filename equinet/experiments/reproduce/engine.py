@@ -115,7 +115,7 @@ class MethodTableTask(Task):
         folder = run_dir(self.out, name, method) if k is None else run_dir(self.out, name, method, f"n{k}")
         hist = train_model(model, loss, p.physics.to(dev), p.x_train, p.y_train, steps=steps_of(cfg, p),
                            batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 12) % 2 ** 31,
-                           device=dev, progress=progress, out=folder,
+                           device=dev, progress=progress, out=folder, ema=getattr(cfg, "ema", None),
                            converge=cfg.converge, validation=p.validation, operators=p.operators_of("train"))
         p.physics.cpu()
         res = evaluate(model.cpu(), p, method, hist.seconds, float(np.mean(hist.loss[-max(1, len(hist.loss) // 10):])))

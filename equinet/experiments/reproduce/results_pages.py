@@ -8,9 +8,11 @@ A block is two HTML comments around generated Markdown::
     <!-- /results -->
 
 The file path is relative to the repository root (the folder holding ``docs/``); the kind is ``table`` (the table,
-the gaps, core-hours and the learning-curve figures: `converged.report`) or ``headline`` (one line of gaps per
-problem, for the README). ``python -m equinet.experiments.reproduce.results_pages PAGE ...`` rewrites the blocks;
-``--check`` only reports pages whose blocks differ from their files (exit 1), as the test suite does.
+the gaps, core-hours and the learning-curve figures: `converged.report`), ``headline`` (one line of gaps per
+problem, for the README) or ``recipes ENTRY`` with comma-separated paths (training recipes compared on one entry:
+`recipes.recipes_markdown`, labelled by the settings in which they differ from the first).
+``python -m equinet.experiments.reproduce.results_pages PAGE ...`` rewrites the blocks; ``--check`` only reports
+pages whose blocks differ from their files (exit 1), as the test suite does.
 
 >>> doc = {"entries": {"ct/ei": {"problem": "ct", "method": "ei", "psnr": {"test": [36.0, 1.0]}, "converged": True},
 ...        "ct/pinv": {"problem": "ct", "method": "pinv", "psnr": {"test": [30.5, 1.0]}, "converged": True}},
@@ -27,6 +29,7 @@ from typing import List, Optional, Tuple
 from ...utils.io import write_bytes
 from .converged import load_results, report
 from .labels import LABELS
+from .recipes import recipe_labels, recipes_markdown
 
 __all__ = ["BLOCK", "COMPACT", "headline", "render", "sync_page", "main"]
 
@@ -34,8 +37,8 @@ __all__ = ["BLOCK", "COMPACT", "headline", "render", "sync_page", "main"]
 COMPACT = 4
 
 #: a results block: ``<!-- results: PATH KIND -->`` ... ``<!-- /results -->``
-BLOCK = re.compile(r"(<!-- results: (?P<path>\S+) (?P<kind>table|headline) -->\n)(?P<body>.*?)(<!-- /results -->)",
-                   re.S)
+BLOCK = re.compile(r"(<!-- results: (?P<path>\S+) (?P<kind>table|headline|recipes (?P<entry>\S+)) -->\n)"
+                   r"(?P<body>.*?)(?P<end><!-- /results -->)", re.S)
 
 
 def headline(doc: dict, name: str) -> str:
@@ -71,13 +74,21 @@ def headline(doc: dict, name: str) -> str:
     return "\n".join(lines)
 
 
+def _load(root: str, results: str) -> dict:
+    doc = load_results(os.path.join(root, results))
+    if doc is None:
+        raise ValueError(f"the block names {results!r}, but there is no such results file under {root!r}")
+    return doc
+
+
 def render(kind: str, results: str, root: str, page_dir: str) -> str:
     """The generated body of a block of ``kind`` for the results file ``results`` (relative to ``root``), as seen
     from a page in ``page_dir`` (figure links are relative to it)."""
+    if kind.startswith("recipes "):
+        docs = {os.path.splitext(os.path.basename(f))[0]: _load(root, f) for f in results.split(",")}
+        return recipes_markdown(docs, kind.split(" ", 1)[1], labels=recipe_labels(docs))
     path = os.path.join(root, results)
-    doc = load_results(path)
-    if doc is None:
-        raise ValueError(f"the block names {results!r}, but there is no such results file under {root!r}")
+    doc = _load(root, results)
     if kind == "headline":
         return headline(doc, doc.get("name", os.path.basename(results))) + "\n"
     stem = path[:-5] if path.endswith(".json") else path
@@ -99,8 +110,8 @@ def sync_page(page: str, root: Optional[str] = None, check: bool = False) -> Tup
     quoted: List[str] = []
 
     def fill(m: re.Match) -> str:
-        quoted.append(m.group("path"))
-        return m.group(1) + render(m.group("kind"), m.group("path"), root, page_dir) + m.group(5)
+        quoted.extend(m.group("path").split(","))
+        return m.group(1) + render(m.group("kind"), m.group("path"), root, page_dir) + m.group("end")
 
     new = BLOCK.sub(fill, text)
     changed = new != text

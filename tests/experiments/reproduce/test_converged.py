@@ -129,9 +129,14 @@ def test_recipes_compared_by_steps_and_wall_time_to_within_1db(tmp_path, capsys)
     assert steps_to_within(a) == 1000 and steps_to_within(b) == 250 and steps_to_within(a, 0.4) == 2000
     assert steps_to_within(b, 0.05) == 750 and steps_to_within(dict(curve=[])) is None
     table = recipes_markdown({"default": {"entries": {"ct/ei": a}}, "n_trans 3": {"entries": {"ct/ei": b}}}, "ct/ei")
+    assert "| steps to 29.00 dB |" in table.splitlines()[0]  # the fixed quality: the first's final − 1 dB
     rows = table.splitlines()[2:]
-    assert rows[0] == "| default | 1000 | 1.00 | 3.3 | 1.00 | 30.00 | 30.00 | 2000 | yes |"
-    assert rows[1] == "| n_trans 3 | 250 | 0.25 | 1.7 | 0.50 | 30.20 | 30.50 | 750 | yes |"
+    assert rows[0] == "| default | 1000 | 1.00 | 3.3 | 1.00 | 1000 | 1.00 | 30.00 | 30.00 | 2000 | yes |"
+    assert rows[1] == "| n_trans 3 | 250 | 0.25 | 1.7 | 0.50 | 250 | 0.25 | 30.20 | 30.50 | 750 | yes |"
+    low = _entry([[0, 20.0], [250, 28.0], [500, 28.5]], 500, 100.0)  # within 1 dB of its own final at once ...
+    rows = recipes_markdown({"default": {"entries": {"ct/ei": a}}, "low": {"entries": {"ct/ei": low}}},
+                            "ct/ei").splitlines()[2:]
+    assert rows[1].startswith("| low | 250 | 0.25 | ") and "| never |  | 28.50 |" in rows[1]  # ... never good
     with pytest.raises(ValueError, match="no entry 'ct/sup'"):
         recipes_markdown({"default": {"entries": {"ct/ei": a}}}, "ct/sup")
     for name, e in (("default", a), ("ntrans3", b)):
@@ -140,8 +145,15 @@ def test_recipes_compared_by_steps_and_wall_time_to_within_1db(tmp_path, capsys)
     files = [str(tmp_path / "default.json"), str(tmp_path / "ntrans3.json")]
     with pytest.raises(UsageError, match="give --entry"):
         report_main(files)
-    assert report_main(files + ["--entry", "ct/ei"]) == 0
-    assert "| ntrans3 | 250 | 0.25 |" in capsys.readouterr().out
+    with pytest.raises(UsageError, match="give two or more"):
+        report_main(files[:1] + ["--figure", str(tmp_path / "f.png")])
+    assert report_main(files + ["--entry", "ct/ei", "--figure", str(tmp_path / "f.png")]) == 0
+    assert "| ntrans3 | 250 | 0.25 |" in capsys.readouterr().out  # same settings: labelled by the file's name
+    assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
+    from equinet.experiments.reproduce.recipes import recipe_labels
+    docs = {"default": dict(config=dict(lr=1e-3, n_trans=1, steps=40000)),
+            "x": dict(config=dict(lr=2e-3, n_trans=1, steps=8000)), "y": dict(config=dict(lr=1e-3, n_trans=1))}
+    assert recipe_labels(docs) == {"default": "default", "x": "lr 0.002", "y": "y"}  # the step cap is no recipe
 
 
 def test_learning_rate_and_batch_flags_reach_the_settings():
@@ -151,3 +163,19 @@ def test_learning_rate_and_batch_flags_reach_the_settings():
         main(["--converged", "--batch-size", "0"])
     with pytest.raises(UsageError, match="EITable1Config.n_trans"):
         main(["--converged", "--n-trans", "0"])
+    with pytest.raises(UsageError, match="EITable1Config.ema must be a decay in"):
+        main(["--converged", "--ema", "1"])
+
+
+def test_an_ema_run_evaluates_the_average_and_records_its_decay(tmp_path):
+    cfg = dict(TINY, methods=("sup",), steps=20)
+    docs = []
+    for name, ema in (("plain", None), ("ema", 0.5)):
+        res = str(tmp_path / f"{name}.json")
+        run_ei_table1(EITable1Config.converged(ema=ema, **cfg), out=str(tmp_path / name), progress=False, results=res)
+        docs.append(load_results(res))
+    plain, ema = (d["entries"]["ct/sup"] for d in docs)
+    assert docs[1]["config"]["ema"] == 0.5 and docs[0]["config"]["ema"] is None
+    assert plain["curve"][0] == ema["curve"][0] and plain["curve"][1:] != ema["curve"][1:]  # same start, averaged
+    from equinet.experiments.reproduce.recipes import recipe_labels
+    assert recipe_labels({"plain": docs[0], "ema": docs[1]}) == {"plain": "plain", "ema": "ema 0.5"}

@@ -71,3 +71,20 @@ def test_a_series_of_many_problems_gets_one_headline_bullet_per_gap():
     assert lines[1] == "- multi-operator: not converged at the step cap: masks4/Sup" and len(lines) == 2
     few = dict(doc, entries={k: e for k, e in doc["entries"].items() if e["problem"] in probs[:COMPACT]})
     assert len(headline(few, "x").splitlines()) == COMPACT  # one bullet per problem up to COMPACT problems
+
+
+def test_a_recipes_block_compares_several_files_on_one_entry(tmp_path):
+    _repo(tmp_path)
+    ei = dict(ENTRIES["ct/ei"], curve=[[0, 30.0], [250, 34.8], [500, 35.0]], steps=500, train_seconds=120.0)
+    doc = merge_results(None, "ei-table1", {"seed": 0, "n_trans": 3}, {"ct/ei": ei}, {})
+    (tmp_path / "docs" / "results" / "r3.json").write_text(json.dumps(doc))
+    page = tmp_path / "docs" / "recipes.md"
+    page.write_text("<!-- results: docs/results/r.json,docs/results/r3.json recipes ct/ei -->\n<!-- /results -->\n")
+    assert sync_page(str(page)) == (True, ["docs/results/r.json", "docs/results/r3.json"])
+    rows = page.read_text().splitlines()
+    assert "steps to 34.00 dB" in rows[1]                                 # the first recipe's final − 1 dB
+    assert rows[3] == "| r | 250 | 1.00 | 1.0 | 1.00 | 250 | 1.00 | 35.00 | 35.50 | 250 | no |"
+    assert rows[4].startswith("| n_trans 3 | 250 | 1.00 | 1.0 | 1.00 | 250 | 1.00 | 35.00 |")  # named by its setting
+    page.write_text("<!-- results: docs/results/r.json,docs/results/none.json recipes ct/ei -->\n<!-- /results -->\n")
+    with pytest.raises(ValueError, match="no such results file"):
+        sync_page(str(page))
