@@ -28,8 +28,8 @@ from ..runner import json_safe, versions
 from .labels import LABELS
 from .recipes import recipe_labels, recipes_figure, recipes_markdown, steps_to_within
 
-__all__ = ["CONVERGED", "method_entry", "merge_results", "load_results", "check_results", "markdown", "gap_rows",
-           "curves_figure", "write_results", "steps_to_within", "recipes_markdown"]
+__all__ = ["CONVERGED", "RECIPE", "method_entry", "merge_results", "recipe_column", "load_results", "check_results",
+           "markdown", "gap_rows", "curves_figure", "write_results", "steps_to_within", "recipes_markdown"]
 
 #: the converged budget's settings (64 x 64, the quick protocol's operators): steps is the cap
 CONVERGED = dict(mode="converged", image_size=64, steps=40000, batch_size=4, lr=1e-3, width=16, scales=2,
@@ -70,6 +70,11 @@ def load_results(path: str) -> Optional[dict]:
 _FREE = ("methods", "problems", "masks", "workers", "threads", "device", "few_methods", "n_few")
 
 
+#: the training recipe and the methods' weights: each entry records its own (``entry['settings']``), so one method can
+#: be re-run with another recipe or weight without invalidating the others; the table names them where entries differ
+RECIPE = ("batch_size", "lr", "ema", "n_trans", "adv_weight", "alpha", "alpha_ct", "alpha_inpainting")
+
+
 def _settings(config) -> Tuple[dict, dict]:
     """``(settings, defaults)`` of a config: a dataclass instance (its fields' defaults known) or a plain dict."""
     if dataclasses.is_dataclass(config) and not isinstance(config, type):
@@ -83,22 +88,43 @@ def merge_results(doc: Optional[dict], name: str, config, entries: Dict[str, dic
     ``config``: the run's settings (a config dataclass, or a dict). A setting the file does not record (one added to
     the configs after the file was written) matches when the run has it at the dataclass's default."""
     settings, defaults = _settings(config)
-    fixed = {k: v for k, v in settings.items() if k not in _FREE}
+    fixed = {k: v for k, v in settings.items() if k not in _FREE and k not in RECIPE}
+    recipe = {k: v for k, v in settings.items() if k in RECIPE}
     if doc is None:
         doc = dict(name=name, config=fixed, entries={})
     elif doc.get("name") != name:
         raise ValueError(f"the results file holds {doc.get('name')!r}, not {name!r}")
     else:
+        doc = _recipes_into_entries(doc, {k: v for k, v in defaults.items() if k in recipe})
         old = doc["config"]
         diff = {k: (old.get(k), v) for k, v in fixed.items()
                 if old.get(k) != v and not (k not in old and k in defaults and defaults[k] == v)}
         if diff:
             raise ValueError(f"the results file was written with other settings (file vs now: {diff}); use "
                              f"another --results file")
-    doc = dict(doc, entries=dict(doc["entries"], **json_safe(entries)), paper=json_safe(paper), versions=versions(),
+    new = {k: dict(e, settings=recipe) for k, e in json_safe(entries).items()}
+    doc = dict(doc, entries=dict(doc["entries"], **new), paper=json_safe(paper), versions=versions(),
                config={k: v for k, v in doc["config"].items() if k not in _FREE})
     doc["core_hours"] = round(sum(e["cpu_seconds"] for e in doc["entries"].values()) / 3600.0, 3)
     return doc
+
+
+def _recipes_into_entries(doc: dict, defaults: dict) -> dict:
+    """A file written before entries recorded their recipe: the file's recipe settings (and, for one it does not
+    record, the dataclass default) move into every entry without its own."""
+    moved = {k: v for k, v in doc["config"].items() if k in RECIPE}
+    entries = {k: e if "settings" in e else dict(e, settings={**defaults, **moved}) for k, e in doc["entries"].items()}
+    return dict(doc, entries=entries, config={k: v for k, v in doc["config"].items() if k not in RECIPE})
+
+
+def recipe_column(entries: Sequence[dict]) -> Dict[int, str]:
+    """``{index: text}``: for each trained entry, its recipe settings that are not the same for every trained entry
+    (empty when all agree), e.g. ``'ema 0.999'``."""
+    trained = [i for i, e in enumerate(entries) if e.get("steps")]
+    keys = [k for k in RECIPE if len({json.dumps(entries[i].get("settings", {}).get(k)) for i in trained}) > 1]
+    fmt = lambda v: f"{v:g}" if isinstance(v, float) else "–" if v is None else str(v)  # noqa: E731
+    return {i: ", ".join(f"{k} {fmt(entries[i].get('settings', {}).get(k))}" for k in keys) for i in trained} \
+        if keys else {}
 
 
 def check_results(path: str, name: str, config) -> None:
@@ -131,16 +157,19 @@ def _ordered(doc: dict, labels: Dict[str, str]) -> List[dict]:
 
 def markdown(doc: dict, labels: Dict[str, str], test_set: str = "test") -> str:
     """The table of a results document: PSNR (mean ± std over test images), paper, steps, converged, core-hours."""
-    lines = ["| problem | method | PSNR | paper | steps | converged | wall min | core-hours |",
-             "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |"]
+    es = _ordered(doc, labels)
+    recipe = recipe_column(es)
+    extra = (" recipe |", " --- |") if recipe else ("", "")
+    lines = ["| problem | method | PSNR | paper | steps | converged | wall min | core-hours |" + extra[0],
+             "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |" + extra[1]]
     paper = doc.get("paper", {})
-    for e in _ordered(doc, labels):
+    for i, e in enumerate(es):
         p, m = e["problem"], e["method"]
         mu, sd = e["psnr"][test_set]
         pv = paper.get(p, {}).get(m)
         lines.append(f"| {p} | {labels.get(m, m)} | {mu:.2f} ± {sd:.2f} | {'' if pv is None else f'{pv:.2f}'} | "
                      f"{e['steps']} | {'yes' if e['converged'] else 'no'} | {e['train_seconds'] / 60:.1f} | "
-                     f"{e['cpu_seconds'] / 3600:.2f} |")
+                     f"{e['cpu_seconds'] / 3600:.2f} |" + (f" {recipe.get(i, '')} |" if recipe else ""))
     return "\n".join(lines) + "\n"
 
 
@@ -256,7 +285,7 @@ def main(argv=None) -> int:
                 raise ValueError("several results files are compared on one entry: give --entry, e.g. ct/ei")
             if not (a.within > 0 and np.isfinite(a.within)):
                 raise ValueError(f"--within must be a positive number of dB, got {a.within!r}")
-            labels = recipe_labels(docs)
+            labels = recipe_labels(docs, a.entry)
             text = recipes_markdown(docs, a.entry, a.within, labels=labels)
             if a.figure:
                 recipes_figure(a.figure, docs, a.entry, a.within, labels=labels)

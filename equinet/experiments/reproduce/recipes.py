@@ -8,8 +8,8 @@ PSNR minus ``db`` (how soon it is good). The first can flatter a recipe that con
 >>> a = {"curve": [[0, 20.0], [250, 28.5], [500, 29.2], [750, 29.9], [1000, 30.0]]}
 >>> steps_to_within(a), steps_to_reach(a, 29.0), steps_to_reach(a, 31.0)
 (500, 500, None)
->>> recipe_labels({"base": {"config": {"lr": 0.001, "n_trans": 1, "steps": 40000}},
-...                "b": {"config": {"lr": 0.001, "n_trans": 3, "steps": 8000}}})
+>>> recipe_labels({"base": {"config": {"steps": 40000}, "entries": {"ct/ei": {"settings": {"n_trans": 1}}}},
+...                "b": {"config": {"steps": 8000}, "entries": {"ct/ei": {"settings": {"n_trans": 3}}}}}, "ct/ei")
 {'base': 'base', 'b': 'n_trans 3'}
 """
 from __future__ import annotations
@@ -41,13 +41,14 @@ def steps_to_reach(entry: dict, target: float) -> Optional[int]:
     return next((int(s) for s, p in entry.get("curve") or [] if p >= target), None)
 
 
-def recipe_labels(docs: Dict[str, dict]) -> Dict[str, str]:
-    """``{name: label}``: the first file keeps its name; every other is labelled by the settings in which it differs
-    from the first (its name when it differs in none), e.g. ``'batch_size 8, lr 0.002'``."""
-    first = next(iter(docs.values())).get("config", {})
+def recipe_labels(docs: Dict[str, dict], key: str) -> Dict[str, str]:
+    """``{name: label}``: the first file keeps its name; every other is labelled by the settings of its entry ``key``
+    in which it differs from the first's (its name when it differs in none), e.g. ``'batch_size 8, lr 0.002'``."""
+    settings = {name: {**doc.get("config", {}), **doc["entries"].get(key, {}).get("settings", {})}
+                for name, doc in docs.items()}
+    first = next(iter(settings.values()))
     out = {}
-    for i, (name, doc) in enumerate(docs.items()):
-        cfg = doc.get("config", {})
+    for i, (name, cfg) in enumerate(settings.items()):
         diff = [f"{k} {cfg[k]:g}" if isinstance(cfg[k], float) else f"{k} {cfg[k]}" for k in cfg
                 if k not in _NOT_RECIPE and cfg.get(k) != first.get(k)]
         out[name] = name if i == 0 or not diff else ", ".join(diff)

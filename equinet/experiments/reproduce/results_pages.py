@@ -86,7 +86,8 @@ def render(kind: str, results: str, root: str, page_dir: str) -> str:
     from a page in ``page_dir`` (figure links are relative to it)."""
     if kind.startswith("recipes "):
         docs = {os.path.splitext(os.path.basename(f))[0]: _load(root, f) for f in results.split(",")}
-        return recipes_markdown(docs, kind.split(" ", 1)[1], labels=recipe_labels(docs))
+        entry = kind.split(" ", 1)[1]
+        return recipes_markdown(docs, entry, labels=recipe_labels(docs, entry))
     path = os.path.join(root, results)
     doc = _load(root, results)
     if kind == "headline":

@@ -1,5 +1,6 @@
 """The converged budget of the reproductions: the flag, the learning curves, the results file that fills in across
 runs (and refuses runs of other settings), the figure and the table drawn from the file alone."""
+import dataclasses
 import json
 import os
 
@@ -112,13 +113,38 @@ def _entry(curve, steps, seconds, test=30.0):
 
 def test_a_setting_added_later_matches_a_file_without_it_at_its_default():
     cfg = EITable1Config.converged(methods=("sup",), **TINY)
-    old = {k: v for k, v in merge_results(None, "ei-table1", cfg, {}, {})["config"].items() if k != "n_trans"}
+    old = {k: v for k, v in merge_results(None, "ei-table1", cfg, {}, {})["config"].items()
+           if k != "rotation_interpolation"}
     doc = dict(name="ei-table1", config=old, entries={})
-    assert merge_results(doc, "ei-table1", cfg, {}, {})["config"] == old  # n_trans = 1, the default: accepted
-    with pytest.raises(ValueError, match="other settings.*n_trans"):
-        merge_results(doc, "ei-table1", EITable1Config.converged(methods=("sup",), n_trans=3, **TINY), {}, {})
-    with pytest.raises(ValueError, match="other settings.*'lr'"):  # a recorded setting still has to match
-        merge_results(doc, "ei-table1", EITable1Config.converged(methods=("sup",), lr=5e-4, **TINY), {}, {})
+    assert merge_results(doc, "ei-table1", cfg, {}, {})["config"] == old  # 'bilinear', the default: accepted
+    with pytest.raises(ValueError, match="other settings.*rotation_interpolation"):
+        merge_results(doc, "ei-table1", EITable1Config.converged(methods=("sup",), rotation_interpolation="fourier",
+                                                                 **TINY), {}, {})
+    with pytest.raises(ValueError, match="other settings.*'ct_views'"):  # a recorded setting still has to match
+        merge_results(doc, "ei-table1", EITable1Config.converged(methods=("sup",), ct_views=9, **TINY), {}, {})
+
+
+def test_each_entry_records_its_recipe_and_the_table_names_the_differences():
+    e = dict(problem="ct", psnr={"test": [30.0, 0.5]}, curve=[[0, 20.0], [10, 29.0]], steps=10, converged=True,
+             train_seconds=60.0, cpu_seconds=60.0)
+    base = EITable1Config.converged(**TINY)
+    doc = merge_results(None, "ei-table1", base, {"ct/sup": dict(e, method="sup"), "ct/ei": dict(e, method="ei")}, {})
+    assert "lr" not in doc["config"] and doc["entries"]["ct/ei"]["settings"]["lr"] == base.lr
+    assert "recipe" not in markdown(doc, LABELS)                          # one recipe: no column
+    doc = merge_results(doc, "ei-table1", dataclasses.replace(base, ema=0.999, n_trans=3),
+                        {"ct/ei": dict(e, method="ei", steps=20)}, {})     # EI re-run with another recipe: merged
+    assert doc["entries"]["ct/sup"]["settings"]["ema"] is None and doc["entries"]["ct/ei"]["settings"]["ema"] == 0.999
+    rows = markdown(doc, LABELS).splitlines()
+    assert rows[0].endswith("| recipe |") and rows[2].endswith("| ema 0.999, n_trans 3 |")
+    assert rows[3].endswith("| ema –, n_trans 1 |")
+    # a file written before entries recorded their recipe: the file's recipe moves into its entries
+    legacy = dict(name="ei-table1", config=dict(doc["config"], lr=5e-4, n_trans=1),
+                  entries={"ct/sup": {k: v for k, v in doc["entries"]["ct/sup"].items() if k != "settings"}})
+    merged = merge_results(legacy, "ei-table1", base, {"ct/ei": dict(e, method="ei")}, {})
+    # (what the file does not record, the dataclass default: batch_size 4, ema None, the weights)
+    assert merged["entries"]["ct/sup"]["settings"] == dict(lr=5e-4, n_trans=1, ema=None, batch_size=4, adv_weight=0.1,
+                                                           alpha_ct=100.0, alpha_inpainting=1.0)
+    assert "lr" not in merged["config"] and merged["entries"]["ct/ei"]["settings"]["lr"] == base.lr
 
 
 def test_recipes_compared_by_steps_and_wall_time_to_within_1db(tmp_path, capsys):
@@ -151,9 +177,10 @@ def test_recipes_compared_by_steps_and_wall_time_to_within_1db(tmp_path, capsys)
     assert "| ntrans3 | 250 | 0.25 |" in capsys.readouterr().out  # same settings: labelled by the file's name
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
     from equinet.experiments.reproduce.recipes import recipe_labels
-    docs = {"default": dict(config=dict(lr=1e-3, n_trans=1, steps=40000)),
-            "x": dict(config=dict(lr=2e-3, n_trans=1, steps=8000)), "y": dict(config=dict(lr=1e-3, n_trans=1))}
-    assert recipe_labels(docs) == {"default": "default", "x": "lr 0.002", "y": "y"}  # the step cap is no recipe
+    docs = {"default": dict(config=dict(steps=40000), entries={"ct/ei": dict(settings=dict(lr=1e-3, n_trans=1))}),
+            "x": dict(config=dict(steps=8000), entries={"ct/ei": dict(settings=dict(lr=2e-3, n_trans=1))}),
+            "y": dict(config=dict(lr=1e-3, n_trans=1), entries={"ct/ei": {}})}  # (a file of before recipes)
+    assert recipe_labels(docs, "ct/ei") == {"default": "default", "x": "lr 0.002", "y": "y"}  # the cap is no recipe
 
 
 def test_learning_rate_and_batch_flags_reach_the_settings():
@@ -175,7 +202,7 @@ def test_an_ema_run_evaluates_the_average_and_records_its_decay(tmp_path):
         run_ei_table1(EITable1Config.converged(ema=ema, **cfg), out=str(tmp_path / name), progress=False, results=res)
         docs.append(load_results(res))
     plain, ema = (d["entries"]["ct/sup"] for d in docs)
-    assert docs[1]["config"]["ema"] == 0.5 and docs[0]["config"]["ema"] is None
+    assert ema["settings"]["ema"] == 0.5 and plain["settings"]["ema"] is None
     assert plain["curve"][0] == ema["curve"][0] and plain["curve"][1:] != ema["curve"][1:]  # same start, averaged
     from equinet.experiments.reproduce.recipes import recipe_labels
-    assert recipe_labels({"plain": docs[0], "ema": docs[1]}) == {"plain": "plain", "ema": "ema 0.5"}
+    assert recipe_labels({"plain": docs[0], "ema": docs[1]}, "ct/sup") == {"plain": "plain", "ema": "ema 0.5"}
