@@ -67,7 +67,8 @@ def load_results(path: str) -> Optional[dict]:
 
 #: settings that select what a run trains (which methods, problems or family sizes) or how it is scheduled: runs that
 #: differ only in these merge into one results file
-_FREE = ("methods", "problems", "masks", "workers", "threads", "device", "few_methods", "n_few")
+_FREE = ("methods", "problems", "masks", "proxes", "train_sizes", "workers", "threads", "device", "few_methods",
+         "n_few")
 
 
 #: the training recipe and the methods' weights: each entry records its own (``entry['settings']``), so one method can

@@ -5,11 +5,13 @@ comparison (untied proximal DnCNNs that start as the identity, u_0 = A†y) is t
 matched to the parameters), C8-equivariant prox} x {supervised, EI (MC + α EI with rotations by multiples of
 1 degree)} at two training-set sizes, and tested on held-out phantoms and on scikit-image's photographs upright and
 rotated. Does equivariance by design help EI learn from fewer measurements? The table says which way it goes.
-``python -m equinet reproduce design-plus-learning``; docs/reproduce_design_plus_learning.md.
+``python -m equinet reproduce design-plus-learning``; docs/reproduce_design_plus_learning.md. ``--converged``: each
+run until its held-out PSNR plateaus, merged into a results file (entries ``<problem>_n<size>/<method>_<prox>``).
 """
 from __future__ import annotations
 
 import dataclasses
+import os
 import time
 from dataclasses import dataclass
 from typing import List, Optional, Tuple
@@ -27,7 +29,8 @@ from ...utils.progress import Progress
 from ...utils.seeding import derived_seed
 from ..comparison.models import ZeroedProx
 from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write_table
-from .common import check_fields, cli, make_loss, mean_std, pm, real_photographs, run_dir, train_model
+from .common import check_fields, cli, make_loss, mean_std, method_list, pm, real_photographs, run_dir, train_model
+from .converged import check_results, method_entry, write_results
 from .engine import Problem, evaluate
 
 __all__ = ["DesignLearningConfig", "build_problems", "run_design_plus_learning", "main"]
@@ -35,6 +38,10 @@ __all__ = ["DesignLearningConfig", "build_problems", "run_design_plus_learning",
 PROBLEMS = ("ct", "inpainting")
 PROXES = ("cnn", "c8")
 METHODS = ("sup", "ei")
+#: the converged results' methods (``<method>_<prox>``), their labels and gaps
+LABELS = {f"{m}_{x}": f"{'Sup' if m == 'sup' else 'EI'} {x.upper()}" for m in METHODS for x in PROXES}
+GAPS = (("C8 − CNN (EI)", "ei_c8", "ei_cnn"), ("C8 − CNN (Sup)", "sup_c8", "sup_cnn"),
+        ("Sup − EI (CNN)", "sup_cnn", "ei_cnn"), ("Sup − EI (C8)", "sup_c8", "ei_c8"))
 
 
 @dataclass(frozen=True)
@@ -44,6 +51,8 @@ class DesignLearningConfig:
     mode: str = "full"
     seed: int = 0
     problems: Tuple[str, ...] = PROBLEMS
+    methods: Tuple[str, ...] = METHODS
+    proxes: Tuple[str, ...] = PROXES
     train_sizes: Tuple[int, ...] = (10, 90)
     n_test: int = 10
     image_size: int = 64
@@ -61,13 +70,22 @@ class DesignLearningConfig:
     workers: int = 1
     threads: Optional[int] = None
     device: str = "auto"
+    #: the converged budget (mode 'converged'): validation images, interval and the plateau rule (steps: the cap)
+    n_val: int = 16
+    val_every: int = 250
+    min_steps: int = 4000
+    tol_db: float = 0.1
+    window: float = 0.5
+    cooldown: float = 0.2
 
     def __post_init__(self):
         check_fields(self, ("n_test", "image_size", "ct_views", "n_iter", "width", "depth", "kernel_size", "steps",
                             "batch_size", "workers"), ("lr", "alpha_ct", "alpha_inpainting"))
-        for p in self.problems:
-            if p not in PROBLEMS:
-                raise ValueError(f"unknown problem {p!r}; expected a subset of {PROBLEMS}")
+        for name, chosen, known in (("problem", self.problems, PROBLEMS), ("method", self.methods, METHODS),
+                                    ("prox", self.proxes, PROXES)):
+            for v in chosen:
+                if v not in known:
+                    raise ValueError(f"unknown {name} {v!r}; expected a subset of {known}")
         if not self.train_sizes or min(self.train_sizes) < 1:
             raise ValueError(f"train_sizes must be positive ints, got {self.train_sizes!r}")
         if not 0 < self.drop < 1:
@@ -83,6 +101,18 @@ class DesignLearningConfig:
     @classmethod
     def full(cls, **kw) -> "DesignLearningConfig":
         return cls(**{"mode": "full", **kw})
+
+    @classmethod
+    def converged(cls, **kw) -> "DesignLearningConfig":
+        """The quick protocol's networks and images (32x32, training sizes 10 and 40), each run until the plateau
+        rule holds on held-out phantoms (cap 20000 steps), then a cool-down: 10 to 60 minutes per run on one core."""
+        return cls(**{**dict(mode="converged", image_size=32, train_sizes=(10, 40), n_iter=3, width=2, depth=3,
+                             kernel_size=3, steps=20000, workers=1, threads=1, device="cpu"), **kw})
+
+    @property
+    def converge(self):
+        """The convergence settings in converged mode, else None."""
+        return self if self.mode == "converged" else None
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -100,6 +130,7 @@ def build_problems(cfg: DesignLearningConfig):
     n, s = cfg.image_size, cfg.seed
     ph = lambda k, key: EllipsePhantoms(k, n, seed=derived_seed(s, key) % 2 ** 31).render(range(k))  # noqa: E731
     x_train, x_test = ph(max(cfg.train_sizes), 41), ph(cfg.n_test, 42)
+    x_val = ph(cfg.n_val, 47) if cfg.converge is not None else None
     photos, rotated = real_photographs(n), real_photographs(n, rotate_seed=derived_seed(s, 43) % 2 ** 31)
     out = {}
     for p in cfg.problems:
@@ -109,7 +140,8 @@ def build_problems(cfg: DesignLearningConfig):
         with torch.no_grad():
             out[p] = Problem(physics, Rotate(multiples=1.0), alpha, x_train, physics(x_train),
                              {t: (x, physics(x)) for t, x in
-                              (("test", x_test), ("photos", photos), ("photos_rotated", rotated))})
+                              (("test", x_test), ("photos", photos), ("photos_rotated", rotated))},
+                             validation=None if x_val is None else (x_val, physics(x_val)))
     return out
 
 
@@ -136,10 +168,14 @@ class DesignTask(Task):
         loss = make_loss(method, p.transform, p.alpha)
         hist = train_model(model, loss, p.physics.to(dev), p.x_train[:size], p.y_train[:size], steps=cfg.steps,
                            batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 46) % 2 ** 31,
-                           device=dev, progress=progress, out=run_dir(self.out, name, prox, method, f"n{size}"))
+                           device=dev, progress=progress, out=run_dir(self.out, name, prox, method, f"n{size}"),
+                           converge=cfg.converge, validation=p.validation)
         p.physics.cpu()
         res = evaluate(model.cpu(), p, method, hist.seconds)
         res.update(job=job, params=count_parameters(model))
+        if cfg.converge is not None:
+            res["entry"] = method_entry(f"{name}_n{size}", f"{method}_{prox}", res["psnr"], hist,
+                                        params=res["params"])
         return res
 
 
@@ -147,14 +183,18 @@ FIELDS = ("problem", "prox", "method", "train_size", "params", "test_set", "psnr
 
 
 def run_design_plus_learning(cfg: DesignLearningConfig, out: str = "outputs/reproduce/design-plus-learning",
-                             progress: bool = True) -> List[dict]:
-    """Run every (problem, prox, method, size); writes ``table.*``. Returns the rows."""
+                             progress: bool = True, results: Optional[str] = None) -> List[dict]:
+    """Run every (problem, prox, method, size); writes ``table.*``. Returns the rows. Converged mode: the runs are
+    also merged into the results file ``results`` (default ``out/results.json``) with their learning curves."""
     if not isinstance(cfg, DesignLearningConfig):
         raise TypeError(f"cfg must be a DesignLearningConfig, got {type(cfg).__name__}")
+    if cfg.converge is not None:
+        results = results or os.path.join(out, "results.json")
+        check_results(results, "design-plus-learning", cfg)
     out = prepare_output(out)
     t0 = time.perf_counter()
     task = DesignTask(cfg, out)
-    jobs = [(p, x, m, n) for p in cfg.problems for n in cfg.train_sizes for m in METHODS for x in PROXES]
+    jobs = [(p, x, m, n) for p in cfg.problems for n in cfg.train_sizes for m in cfg.methods for x in cfg.proxes]
     with thread_limit(cfg.threads):
         problems = task.prepare()
         bar = Progress(total=len(jobs) * cfg.steps, desc="design-plus-learning", unit="step", quiet=not progress)
@@ -183,9 +223,11 @@ def run_design_plus_learning(cfg: DesignLearningConfig, out: str = "outputs/repr
     gains = []
     for p in cfg.problems:
         for n in cfg.train_sizes:
-            for m in METHODS:
+            for m in cfg.methods:
                 v = {r["job"][1]: np.asarray(r["psnr"]["test"]) for r in res if r["job"][0] == p and
                      r["job"][2] == m and r["job"][3] == n}
+                if len(v) < 2:
+                    continue
                 d = v["c8"] - v["cnn"]
                 gains.append(dict(problem=p, train_size=n, method=m, c8_minus_cnn=float(d.mean()),
                                   se=float(d.std(ddof=1) / np.sqrt(d.size)) if d.size > 1 else 0.0))
@@ -195,10 +237,32 @@ def run_design_plus_learning(cfg: DesignLearningConfig, out: str = "outputs/repr
            for g in gains]
     write_table(out, rows, FIELDS, cfg.to_dict(), markdown="\n".join(md) + "\n", wall_seconds=wall, gains=gains,
                 per_image_psnr={"/".join(map(str, r["job"])): r["psnr"] for r in res})
+    if cfg.converge is not None:
+        assert results is not None  # set above in converged mode
+        write_results(results, "design-plus-learning", cfg, {f"{e['problem']}/{e['method']}": e
+                                                             for e in (r["entry"] for r in res)}, {}, LABELS,
+                      title="Design + learning (converged)", gaps=GAPS)
     return rows
 
 
 def main(argv=None, prog=None):
     """``python -m equinet reproduce design-plus-learning [--quick | --full] [--out DIR] [--seed S] ...``"""
     return cli("design-plus-learning", "Sec. VI: {CNN, C8} proximal nets x {supervised, EI} at two training sizes.",
-               DesignLearningConfig, run_design_plus_learning, argv, prog)
+               DesignLearningConfig, run_design_plus_learning, argv, prog, extra=_flags)
+
+
+def _sizes(text: str) -> Tuple[int, ...]:
+    import argparse
+    try:
+        return tuple(int(v) for v in text.split(",") if v.strip())
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated training-set sizes, e.g. '10,40', "
+                                         f"got {text!r}") from None
+
+
+def _flags(ap) -> None:
+    ap.add_argument("--problems", type=method_list, default=None, help=f"subset of {PROBLEMS}, e.g. 'ct'")
+    ap.add_argument("--methods", type=method_list, default=None, help=f"subset of {METHODS}, e.g. 'ei'")
+    ap.add_argument("--proxes", type=method_list, default=None, help=f"subset of {PROXES}, e.g. 'c8'")
+    ap.add_argument("--train-sizes", type=_sizes, default=None,
+                    help="training-set sizes, e.g. '10,40' (quick and converged default 10,40; full 10,90)")

@@ -22,3 +22,26 @@ def test_design_plus_learning_tiny(tmp_path):
     params = {r["prox"]: r["params"] for r in rows}
     assert abs(params["cnn"] - params["c8"]) <= 0.25 * params["c8"]
     assert {r["train_size"] for r in rows} == {2, 4}
+
+
+def test_design_plus_learning_converged_fills_a_results_file(tmp_path):
+    from equinet.experiments.reproduce.converged import load_results
+    from equinet.experiments.reproduce.design_plus_learning import main
+    from equinet.utils.cli import UsageError
+    tiny = dict(image_size=16, train_sizes=(2,), n_test=2, n_val=2, n_iter=1, width=3, depth=2, steps=6, val_every=3,
+                min_steps=3, batch_size=2, problems=("inpainting",))
+    res = str(tmp_path / "r.json")
+    run_design_plus_learning(DesignLearningConfig.converged(methods=("ei",), **tiny), str(tmp_path / "a"),
+                             progress=False, results=res)
+    doc = load_results(res)
+    assert set(doc["entries"]) == {"inpainting_n2/ei_cnn", "inpainting_n2/ei_c8"}
+    e = doc["entries"]["inpainting_n2/ei_c8"]
+    assert [s for s, _ in e["curve"]][:3] == [0, 3, 6] and e["params"] > 0 and doc["gaps"][0]["gap"] == "C8 − CNN (EI)"
+    run_design_plus_learning(DesignLearningConfig.converged(methods=("sup",), proxes=("c8",), **tiny),
+                             str(tmp_path / "b"), progress=False, results=res)   # another sitting adds a run
+    assert set(load_results(res)["entries"]) == {"inpainting_n2/ei_cnn", "inpainting_n2/ei_c8", "inpainting_n2/sup_c8"}
+    assert os.path.getsize(str(tmp_path / "r_inpainting_n2.png")) > 0
+    with pytest.raises(UsageError, match="unknown prox 'c4'"):
+        main(["--converged", "--proxes", "c4"])
+    with pytest.raises(UsageError, match="training-set sizes"):
+        main(["--converged", "--train-sizes", "ten"])
