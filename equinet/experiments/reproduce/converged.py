@@ -28,8 +28,9 @@ from ..runner import json_safe, versions
 from .labels import LABELS
 from .recipes import recipe_labels, recipes_figure, recipes_markdown, steps_to_within
 
-__all__ = ["CONVERGED", "RECIPE", "method_entry", "merge_results", "recipe_column", "load_results", "check_results",
-           "markdown", "gap_rows", "curves_figure", "write_results", "steps_to_within", "recipes_markdown"]
+__all__ = ["CONVERGED", "RECIPE", "method_entry", "merge_results", "reads", "recipe_column", "load_results",
+           "check_results", "markdown", "gap_rows", "curves_figure", "write_results", "steps_to_within",
+           "recipes_markdown"]
 
 #: the converged budget's settings (64 x 64, the quick protocol's operators): steps is the cap
 CONVERGED = dict(mode="converged", image_size=64, steps=40000, batch_size=4, lr=1e-3, width=16, scales=2,
@@ -118,14 +119,30 @@ def _recipes_into_entries(doc: dict, defaults: dict) -> dict:
     return dict(doc, entries=entries, config={k: v for k, v in doc["config"].items() if k not in RECIPE})
 
 
+#: recipe settings that only some methods read (a method ``m`` or ``m_<variant>``); the others read all of `RECIPE`
+READ_BY = {"adv_weight": ("ei_adv",), **{k: ("ei", "ei_adv", "ei_sup", "rei", "moi_ei")
+                                         for k in ("n_trans", "alpha", "alpha_ct", "alpha_inpainting")}}
+
+
+def reads(method: str, key: str) -> bool:
+    """Whether ``method`` (e.g. ``'ei'``, ``'ei_c8'``) reads the recipe setting ``key``.
+
+    >>> reads("sup", "lr"), reads("sup", "n_trans"), reads("ei_c8", "n_trans"), reads("ei", "adv_weight")
+    (True, False, True, False)
+    """
+    return key not in READ_BY or any(method == m or method.startswith(m + "_") for m in READ_BY[key])
+
+
 def recipe_column(entries: Sequence[dict]) -> Dict[int, str]:
-    """``{index: text}``: for each trained entry, its recipe settings that are not the same for every trained entry
-    (empty when all agree), e.g. ``'ema 0.999'``."""
+    """``{index: text}``: for each trained entry, the recipe settings its method reads that are not the same for
+    every trained entry reading them (empty when all agree), e.g. ``'ema 0.999'``."""
     trained = [i for i, e in enumerate(entries) if e.get("steps")]
-    keys = [k for k in RECIPE if len({json.dumps(entries[i].get("settings", {}).get(k)) for i in trained}) > 1]
+    value = lambda i, k: entries[i].get("settings", {}).get(k)  # noqa: E731
+    keys = [k for k in RECIPE
+            if len({json.dumps(value(i, k)) for i in trained if reads(entries[i]["method"], k)}) > 1]
     fmt = lambda v: f"{v:g}" if isinstance(v, float) else "–" if v is None else str(v)  # noqa: E731
-    return {i: ", ".join(f"{k} {fmt(entries[i].get('settings', {}).get(k))}" for k in keys) for i in trained} \
-        if keys else {}
+    return {i: ", ".join(f"{k} {fmt(value(i, k))}" for k in keys if reads(entries[i]["method"], k))
+            for i in trained} if keys else {}
 
 
 def check_results(path: str, name: str, config) -> None:

@@ -135,8 +135,11 @@ def test_each_entry_records_its_recipe_and_the_table_names_the_differences():
                         {"ct/ei": dict(e, method="ei", steps=20)}, {})     # EI re-run with another recipe: merged
     assert doc["entries"]["ct/sup"]["settings"]["ema"] is None and doc["entries"]["ct/ei"]["settings"]["ema"] == 0.999
     rows = markdown(doc, LABELS).splitlines()
-    assert rows[0].endswith("| recipe |") and rows[2].endswith("| ema 0.999, n_trans 3 |")
-    assert rows[3].endswith("| ema –, n_trans 1 |")
+    assert rows[0].endswith("| recipe |") and rows[2].endswith("| ema 0.999 |")  # (only EI reads n_trans)
+    assert rows[3].endswith("| ema – |")
+    adv = merge_results(doc, "ei-table1", dataclasses.replace(base, adv_weight=1e-8),
+                        {"ct/ei_adv": dict(e, method="ei_adv")}, {})
+    assert "adv_weight" not in markdown(adv, LABELS)                     # one EI-adv: nothing differs
     # a file written before entries recorded their recipe: the file's recipe moves into its entries
     legacy = dict(name="ei-table1", config=dict(doc["config"], lr=5e-4, n_trans=1),
                   entries={"ct/sup": {k: v for k, v in doc["entries"]["ct/sup"].items() if k != "settings"}})
