@@ -28,9 +28,9 @@ from ..runner import json_safe, versions
 from .labels import LABELS
 from .recipes import recipe_labels, recipes_figure, recipes_markdown, steps_to_within
 
-__all__ = ["CONVERGED", "RECIPE", "method_entry", "merge_results", "reads", "recipe_column", "load_results",
-           "check_results", "markdown", "gap_rows", "curves_figure", "write_results", "steps_to_within",
-           "recipes_markdown"]
+__all__ = ["CONVERGED", "RECIPE", "method_entry", "merge_results", "reads", "preset_recipe", "recipe_column",
+           "load_results", "check_results", "markdown", "gap_rows", "curves_figure", "write_results",
+           "steps_to_within", "recipes_markdown"]
 
 #: the converged budget's settings (64 x 64, the quick protocol's operators): steps is the cap
 CONVERGED = dict(mode="converged", image_size=64, steps=40000, batch_size=4, lr=1e-3, width=16, scales=2,
@@ -106,7 +106,7 @@ def merge_results(doc: Optional[dict], name: str, config, entries: Dict[str, dic
                              f"another --results file")
     new = {k: dict(e, settings=recipe) for k, e in json_safe(entries).items()}
     doc = dict(doc, entries=dict(doc["entries"], **new), paper=json_safe(paper), versions=versions(),
-               config={k: v for k, v in doc["config"].items() if k not in _FREE})
+               config={k: v for k, v in doc["config"].items() if k not in _FREE}, preset=preset_recipe(config))
     doc["core_hours"] = round(sum(e["cpu_seconds"] for e in doc["entries"].values()) / 3600.0, 3)
     return doc
 
@@ -133,16 +133,27 @@ def reads(method: str, key: str) -> bool:
     return key not in READ_BY or any(method == m or method.startswith(m + "_") for m in READ_BY[key])
 
 
-def recipe_column(entries: Sequence[dict]) -> Dict[int, str]:
-    """``{index: text}``: for each trained entry, the recipe settings its method reads that are not the same for
-    every trained entry reading them (empty when all agree), e.g. ``'ema 0.999'``."""
+def preset_recipe(config) -> dict:
+    """The recipe (`RECIPE` settings) of the converged preset of ``config``'s class (empty for a plain dict)."""
+    make = getattr(type(config), "converged", None)
+    return {} if make is None else {k: v for k, v in _settings(make())[0].items() if k in RECIPE}
+
+
+def recipe_column(entries: Sequence[dict], preset: Optional[dict] = None) -> Dict[int, str]:
+    """``{index: text}``: for each trained entry, the recipe settings its method reads that differ from the
+    converged preset's ``preset`` (for a setting the preset does not name: from the most common value among the
+    entries reading it), e.g. ``'ema –'``; empty when no entry differs."""
     trained = [i for i, e in enumerate(entries) if e.get("steps")]
-    value = lambda i, k: entries[i].get("settings", {}).get(k)  # noqa: E731
-    keys = [k for k in RECIPE
-            if len({json.dumps(value(i, k)) for i in trained if reads(entries[i]["method"], k)}) > 1]
+    value = lambda i, k: json.dumps(entries[i].get("settings", {}).get(k))  # noqa: E731
+    ref = {}
+    for k in RECIPE:
+        vals = [value(i, k) for i in trained if reads(entries[i]["method"], k) and k in entries[i].get("settings", {})]
+        ref[k] = json.dumps(preset[k]) if preset and k in preset else max(set(vals), key=vals.count) if vals else None
     fmt = lambda v: f"{v:g}" if isinstance(v, float) else "–" if v is None else str(v)  # noqa: E731
-    return {i: ", ".join(f"{k} {fmt(value(i, k))}" for k in keys if reads(entries[i]["method"], k))
-            for i in trained} if keys else {}
+    out = {i: ", ".join(f"{k} {fmt(json.loads(value(i, k)))}" for k in RECIPE
+                        if reads(entries[i]["method"], k) and k in entries[i].get("settings", {})
+                        and value(i, k) != ref[k]) for i in trained}
+    return out if any(out.values()) else {}
 
 
 def check_results(path: str, name: str, config) -> None:
@@ -176,7 +187,7 @@ def _ordered(doc: dict, labels: Dict[str, str]) -> List[dict]:
 def markdown(doc: dict, labels: Dict[str, str], test_set: str = "test") -> str:
     """The table of a results document: PSNR (mean ± std over test images), paper, steps, converged, core-hours."""
     es = _ordered(doc, labels)
-    recipe = recipe_column(es)
+    recipe = recipe_column(es, doc.get("preset"))
     extra = (" recipe |", " --- |") if recipe else ("", "")
     lines = ["| problem | method | PSNR | paper | steps | converged | wall min | core-hours |" + extra[0],
              "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |" + extra[1]]

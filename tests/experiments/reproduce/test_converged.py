@@ -127,19 +127,23 @@ def test_a_setting_added_later_matches_a_file_without_it_at_its_default():
 def test_each_entry_records_its_recipe_and_the_table_names_the_differences():
     e = dict(problem="ct", psnr={"test": [30.0, 0.5]}, curve=[[0, 20.0], [10, 29.0]], steps=10, converged=True,
              train_seconds=60.0, cpu_seconds=60.0)
-    base = EITable1Config.converged(**TINY)
+    base = EITable1Config.converged(**dict(TINY, batch_size=4))  # the preset's recipe (TINY's batch differs)
     doc = merge_results(None, "ei-table1", base, {"ct/sup": dict(e, method="sup"), "ct/ei": dict(e, method="ei")}, {})
     assert "lr" not in doc["config"] and doc["entries"]["ct/ei"]["settings"]["lr"] == base.lr
     assert "recipe" not in markdown(doc, LABELS)                          # one recipe: no column
     doc = merge_results(doc, "ei-table1", dataclasses.replace(base, ema=0.999, n_trans=3),
                         {"ct/ei": dict(e, method="ei", steps=20)}, {})     # EI re-run with another recipe: merged
     assert doc["entries"]["ct/sup"]["settings"]["ema"] is None and doc["entries"]["ct/ei"]["settings"]["ema"] == 0.999
+    assert doc["preset"] == {k: getattr(EITable1Config.converged(), k) for k in doc["preset"]}
+    rows = markdown(doc, LABELS).splitlines()                            # what differs from the preset's recipe
+    assert rows[0].endswith("| recipe |") and rows[2].endswith("| ema 0.999, n_trans 3 |") and rows[3].endswith("|  |")
+    doc["preset"]["ema"] = 0.999                                          # had the preset been EMA: Sup differs
     rows = markdown(doc, LABELS).splitlines()
-    assert rows[0].endswith("| recipe |") and rows[2].endswith("| ema 0.999 |")  # (only EI reads n_trans)
-    assert rows[3].endswith("| ema – |")
+    assert rows[2].endswith("| n_trans 3 |") and rows[3].endswith("| ema – |")
     adv = merge_results(doc, "ei-table1", dataclasses.replace(base, adv_weight=1e-8),
                         {"ct/ei_adv": dict(e, method="ei_adv")}, {})
-    assert "adv_weight" not in markdown(adv, LABELS)                     # one EI-adv: nothing differs
+    rows = markdown(adv, LABELS).splitlines()
+    assert rows[3].startswith("| ct | EI-adv |") and rows[3].endswith("| adv_weight 1e-08 |")
     # a file written before entries recorded their recipe: the file's recipe moves into its entries
     legacy = dict(name="ei-table1", config=dict(doc["config"], lr=5e-4, n_trans=1),
                   entries={"ct/sup": {k: v for k, v in doc["entries"]["ct/sup"].items() if k != "settings"}})
