@@ -279,7 +279,8 @@ def build_parser():
                 description="Print the table and gaps of a converged results file (e.g. docs/results/ei-table1.json) "
                             "as Markdown.")
     ap.add_argument("file", nargs="+", help="a results file written by 'python -m equinet reproduce NAME "
-                                            "--converged'; several: compare their recipes on --entry")
+                                            "--converged'; several (each FILE or LABEL=FILE): compare their recipes "
+                                            "on --entry")
     ap.add_argument("--entry", default=None, metavar="PROBLEM/METHOD",
                     help="with several files: the entry the recipes are compared on, e.g. ct/ei")
     ap.add_argument("--within", type=float, default=1.0, metavar="DB",
@@ -298,11 +299,12 @@ def main(argv=None) -> int:
     a = build_parser().parse_args(argv)
     with user_input():
         docs = {}
-        for f in a.file:
+        for item in a.file:
+            f = item.split("=", 1)[-1] if len(a.file) > 1 else item
             doc = load_results(f)
             if doc is None:
                 raise ValueError(f"no results file at {f!r}")
-            docs[os.path.splitext(os.path.basename(f))[0]] = doc
+            docs[item.split("=", 1)[0] if f != item else os.path.splitext(os.path.basename(f))[0]] = doc
         if len(docs) < len(a.file):
             raise ValueError(f"two results files share a name: {a.file}")
         if len(docs) == 1:

@@ -9,8 +9,9 @@ A block is two HTML comments around generated Markdown::
 
 The file path is relative to the repository root (the folder holding ``docs/``); the kind is ``table`` (the table,
 the gaps, core-hours and the learning-curve figures: `converged.report`), ``headline`` (one line of gaps per
-problem, for the README) or ``recipes ENTRY`` with comma-separated paths (training recipes compared on one entry:
-`recipes.recipes_markdown`, labelled by the settings in which they differ from the first).
+problem, for the README) or ``recipes ENTRY`` with comma-separated paths, each ``PATH`` or ``LABEL=PATH`` (training
+recipes compared on one entry: `recipes.recipes_markdown`; the first is named by its label or file name, the others
+by the settings in which they differ from the first).
 ``python -m equinet.experiments.reproduce.results_pages PAGE ...`` rewrites the blocks; ``--check`` only reports
 pages whose blocks differ from their files (exit 1), as the test suite does.
 
@@ -74,6 +75,11 @@ def headline(doc: dict, name: str) -> str:
     return "\n".join(lines)
 
 
+def _name(item: str) -> str:
+    """A recipe's name: ``LABEL=PATH`` gives LABEL, a plain path its file name without ``.json``."""
+    return item.split("=", 1)[0] if "=" in item else os.path.splitext(os.path.basename(item))[0]
+
+
 def _load(root: str, results: str) -> dict:
     doc = load_results(os.path.join(root, results))
     if doc is None:
@@ -85,7 +91,7 @@ def render(kind: str, results: str, root: str, page_dir: str) -> str:
     """The generated body of a block of ``kind`` for the results file ``results`` (relative to ``root``), as seen
     from a page in ``page_dir`` (figure links are relative to it)."""
     if kind.startswith("recipes "):
-        docs = {os.path.splitext(os.path.basename(f))[0]: _load(root, f) for f in results.split(",")}
+        docs = {_name(f): _load(root, f.split("=", 1)[-1]) for f in results.split(",")}
         entry = kind.split(" ", 1)[1]
         return recipes_markdown(docs, entry, labels=recipe_labels(docs, entry))
     path = os.path.join(root, results)
@@ -111,7 +117,7 @@ def sync_page(page: str, root: Optional[str] = None, check: bool = False) -> Tup
     quoted: List[str] = []
 
     def fill(m: re.Match) -> str:
-        quoted.extend(m.group("path").split(","))
+        quoted.extend(f.split("=", 1)[-1] for f in m.group("path").split(","))
         return m.group(1) + render(m.group("kind"), m.group("path"), root, page_dir) + m.group("end")
 
     new = BLOCK.sub(fill, text)

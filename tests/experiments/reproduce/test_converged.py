@@ -182,6 +182,8 @@ def test_recipes_compared_by_steps_and_wall_time_to_within_1db(tmp_path, capsys)
         report_main(files[:1] + ["--figure", str(tmp_path / "f.png")])
     assert report_main(files + ["--entry", "ct/ei", "--figure", str(tmp_path / "f.png")]) == 0
     assert "| ntrans3 | 250 | 0.25 |" in capsys.readouterr().out  # same settings: labelled by the file's name
+    assert report_main(["old=" + files[0], files[1], "--entry", "ct/ei"]) == 0
+    assert "| old | 1000 | 1.00 |" in capsys.readouterr().out     # LABEL=FILE
     assert (tmp_path / "f.png").read_bytes()[:4] == b"\x89PNG"
     from equinet.experiments.reproduce.recipes import recipe_labels
     docs = {"default": dict(config=dict(steps=40000), entries={"ct/ei": dict(settings=dict(lr=1e-3, n_trans=1))}),

@@ -85,6 +85,10 @@ def test_a_recipes_block_compares_several_files_on_one_entry(tmp_path):
     assert "steps to 34.00 dB" in rows[1]                                 # the first recipe's final − 1 dB
     assert rows[3] == "| r | 250 | 1.00 | 1.0 | 1.00 | 250 | 1.00 | 35.00 | 35.50 | 250 | no |"
     assert rows[4].startswith("| n_trans 3 | 250 | 1.00 | 1.0 | 1.00 | 250 | 1.00 | 35.00 |")  # named by its setting
+    page.write_text("<!-- results: preset=docs/results/r.json,docs/results/r3.json recipes ct/ei -->\n"
+                    "<!-- /results -->\n")
+    assert sync_page(str(page))[1] == ["docs/results/r.json", "docs/results/r3.json"]
+    assert page.read_text().splitlines()[3].startswith("| preset | 250 |")   # a label given in the block
     page.write_text("<!-- results: docs/results/r.json,docs/results/none.json recipes ct/ei -->\n<!-- /results -->\n")
     with pytest.raises(ValueError, match="no such results file"):
         sync_page(str(page))
