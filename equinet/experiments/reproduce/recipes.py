@@ -43,14 +43,15 @@ def steps_to_reach(entry: dict, target: float) -> Optional[int]:
 
 def recipe_labels(docs: Dict[str, dict], key: str) -> Dict[str, str]:
     """``{name: label}``: the first file keeps its name; every other is labelled by the settings of its entry ``key``
-    in which it differs from the first's (its name when it differs in none), e.g. ``'batch_size 8, lr 0.002'``."""
+    in which it differs from the first's (its name when it differs in none; a setting the first file does not record
+    is not compared), e.g. ``'batch_size 8, lr 0.002'``."""
     settings = {name: {**doc.get("config", {}), **doc["entries"].get(key, {}).get("settings", {})}
                 for name, doc in docs.items()}
     first = next(iter(settings.values()))
     out = {}
     for i, (name, cfg) in enumerate(settings.items()):
         diff = [f"{k} {cfg[k]:g}" if isinstance(cfg[k], float) else f"{k} {cfg[k]}" for k in cfg
-                if k not in _NOT_RECIPE and cfg.get(k) != first.get(k)]
+                if k not in _NOT_RECIPE and k in first and cfg[k] != first[k]]
         out[name] = name if i == 0 or not diff else ", ".join(diff)
     return out
 

@@ -78,6 +78,8 @@ def test_a_recipes_block_compares_several_files_on_one_entry(tmp_path):
     ei = dict(ENTRIES["ct/ei"], curve=[[0, 30.0], [250, 34.8], [500, 35.0]], steps=500, train_seconds=120.0)
     doc = merge_results(None, "ei-table1", {"seed": 0, "n_trans": 3}, {"ct/ei": ei}, {})
     (tmp_path / "docs" / "results" / "r3.json").write_text(json.dumps(doc))
+    first = merge_results(None, "ei-table1", {"seed": 0, "n_trans": 1}, ENTRIES, {})
+    (tmp_path / "docs" / "results" / "r.json").write_text(json.dumps(first))
     page = tmp_path / "docs" / "recipes.md"
     page.write_text("<!-- results: docs/results/r.json,docs/results/r3.json recipes ct/ei -->\n<!-- /results -->\n")
     assert sync_page(str(page)) == (True, ["docs/results/r.json", "docs/results/r3.json"])
