@@ -68,27 +68,28 @@ def _entry(doc: dict, label: str, key: str) -> dict:
 def recipes_markdown(docs: Dict[str, dict], key: str, db: float = 1.0, test_set: str = "test",
                      labels: Optional[Dict[str, str]] = None) -> str:
     """The recipes ``{name: doc}`` compared on ``key``: steps and wall time (pro rata of the run's steps) until the
-    held-out PSNR is within ``db`` dB of the run's own final value, and steps until it reaches the first recipe's
-    final value minus ``db``; each relative to the first recipe; the final held-out and the test PSNR."""
+    held-out PSNR reaches the first recipe's final value minus ``db``, relative to the first recipe; steps until it is
+    within ``db`` dB of its own final value (relative too); the final held-out and the test PSNR."""
     labels = labels or {k: k for k in docs}
     entries = {k: _entry(d, labels.get(k, k), key) for k, d in docs.items()}
     first = next(iter(entries.values()))
     target = first["curve"][-1][1] - db
-    rows = [f"| recipe | steps to within {db:g} dB of its final | × first | wall min | × first | "
-            f"steps to {target:.2f} dB | × first | final held-out PSNR | {test_set} PSNR | steps | converged |",
+    rows = [f"| recipe | steps to {target:.2f} dB | × first | wall min to it | × first | "
+            f"steps to within {db:g} dB of its final | × first | final held-out PSNR | {test_set} PSNR | steps | "
+            "converged |",
             "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-    base: Optional[Tuple[int, float, Optional[int]]] = None
+    base: Optional[Tuple[Optional[int], Optional[float], int]] = None
     for k, e in entries.items():
-        s = steps_to_within(e, db) or 0
         r = steps_to_reach(e, target)
-        wall = e["train_seconds"] * s / max(e["steps"], 1) / 60.0
-        base = base or (s, wall, r)
+        wall = None if r is None else e["train_seconds"] * r / max(e["steps"], 1) / 60.0
+        s = steps_to_within(e, db) or 0
+        base = base or (r, wall, s)
         b0, b1, b2 = base
-        reach = "never" if r is None else f"{r}"
-        rel = "" if r is None or not b2 else f"{r / b2:.2f}"
-        rows.append(f"| {labels.get(k, k)} | {s} | {s / max(b0, 1):.2f} | {wall:.1f} | "
-                    f"{wall / max(b1, 1e-9):.2f} | {reach} | {rel} | {e['curve'][-1][1]:.2f} | "
-                    f"{e['psnr'][test_set][0]:.2f} | {e['steps']} | {'yes' if e['converged'] else 'no'} |")
+        rel = lambda v, b: "" if v is None or not b else f"{v / b:.2f}"  # noqa: E731
+        rows.append(f"| {labels.get(k, k)} | {'never' if r is None else r} | {rel(r, b0)} | "
+                    f"{'' if wall is None else f'{wall:.1f}'} | {rel(wall, b1)} | {s} | {rel(s, b2)} | "
+                    f"{e['curve'][-1][1]:.2f} | {e['psnr'][test_set][0]:.2f} | {e['steps']} | "
+                    f"{'yes' if e['converged'] else 'no'} |")
     return "\n".join(rows) + "\n"
 
 
