@@ -19,7 +19,7 @@ pages whose blocks differ from their files (exit 1), as the test suite does.
 ...        "ct/pinv": {"problem": "ct", "method": "pinv", "psnr": {"test": [30.5, 1.0]}, "converged": True}},
 ...        "gaps": [{"problem": "ct", "gap": "EI − A†y", "measured": 5.5, "paper": 6.7}]}
 >>> print(headline(doc, "ei-table1"))
-- ei-table1, ct: EI − A†y **+5.50 dB** (paper +6.70); PSNR (paper) A†y 30.50, EI 36.00 dB; every method converged
+- ei-table1, ct: EI − A†y **+5.50 dB** (paper +6.70); PSNR A†y 30.50, EI 36.00 dB; every method converged
 """
 from __future__ import annotations
 
@@ -71,7 +71,8 @@ def headline(doc: dict, name: str) -> str:
         cap = doc.get("config", {}).get("steps")
         tail = "every method converged" if not capped else \
             f"not converged{f' at the {cap}-step cap' if cap else ''}: {', '.join(capped)}"
-        lines.append(f"- {name}, {p}: {text + '; ' if text else ''}PSNR (paper) {psnr} dB; {tail}")
+        lines.append(f"- {name}, {p}: {text + '; ' if text else ''}PSNR{' (paper)' if paper else ''} {psnr} dB; "
+                     f"{tail}")
     return "\n".join(lines)
 
 
