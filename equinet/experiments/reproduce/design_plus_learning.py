@@ -105,9 +105,9 @@ class DesignLearningConfig:
     @classmethod
     def converged(cls, **kw) -> "DesignLearningConfig":
         """The quick protocol's networks and images (32x32, training sizes 10 and 40), each run until the plateau
-        rule holds on held-out phantoms (cap 20000 steps), then a cool-down: 10 to 60 minutes per run on one core."""
+        rule holds on held-out phantoms (cap 80000 steps), then a cool-down: 1 to 25 minutes per run on one core."""
         return cls(**{**dict(mode="converged", image_size=32, train_sizes=(10, 40), n_iter=3, width=2, depth=3,
-                             kernel_size=3, steps=20000, workers=1, threads=1, device="cpu"), **kw})
+                             kernel_size=3, steps=80000, workers=1, threads=1, device="cpu"), **kw})
 
     @property
     def converge(self):
