@@ -110,7 +110,8 @@ def recipes_figure(path: str, docs: Dict[str, dict], key: str, db: float = 1.0,
         c = np.asarray([pt for pt in e["curve"] if pt[0] > 0], dtype=float)
         ax.plot(c[:, 0], c[:, 1], color=f"C{i}", lw=1.4, label=labels.get(k, k))
         lo.append(float(np.percentile(c[:, 1], 5)))
-    ax.axhline(target, color="k", ls=":", lw=1.0, label=f"first's final − {db:g} dB")
+    ax.axhline(target, color="k", ls=":", lw=1.0, label=f"{labels.get(next(iter(entries)), 'first')}'s final "
+                                                         f"− {db:g} dB")
     ax.set_xscale("log")
     ax.xaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
     ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:g}"))
