@@ -189,14 +189,17 @@ def markdown(doc: dict, labels: Dict[str, str], test_set: str = "test") -> str:
     es = _ordered(doc, labels)
     recipe = recipe_column(es, doc.get("preset"))
     extra = (" recipe |", " --- |") if recipe else ("", "")
-    lines = ["| problem | method | PSNR | paper | steps | converged | wall min | core-hours |" + extra[0],
-             "| --- | --- | ---: | ---: | ---: | --- | ---: | ---: |" + extra[1]]
     paper = doc.get("paper", {})
+    quoted = any(paper.get(e["problem"], {}).get(e["method"]) is not None for e in es)  # else no paper column
+    lines = ["| problem | method | PSNR |" + (" paper |" if quoted else "") + " steps | converged | wall min | "
+             "core-hours |" + extra[0],
+             "| --- | --- | ---: |" + (" ---: |" if quoted else "") + " ---: | --- | ---: | ---: |" + extra[1]]
     for i, e in enumerate(es):
         p, m = e["problem"], e["method"]
         mu, sd = e["psnr"][test_set]
         pv = paper.get(p, {}).get(m)
-        lines.append(f"| {p} | {labels.get(m, m)} | {mu:.2f} ± {sd:.2f} | {'' if pv is None else f'{pv:.2f}'} | "
+        cell = (f" {'' if pv is None else f'{pv:.2f}'} |" if quoted else "")
+        lines.append(f"| {p} | {labels.get(m, m)} | {mu:.2f} ± {sd:.2f} |{cell} "
                      f"{e['steps']} | {'yes' if e['converged'] else 'no'} | {e['train_seconds'] / 60:.1f} | "
                      f"{e['cpu_seconds'] / 3600:.2f} |" + (f" {recipe.get(i, '')} |" if recipe else ""))
     return "\n".join(lines) + "\n"
@@ -265,9 +268,12 @@ def report(doc: dict, labels: Optional[Dict[str, str]] = None) -> str:
     labels = labels or LABELS
     lines = [markdown(doc, labels)]
     if doc.get("gaps"):
-        lines += ["| problem | gap | measured | paper |", "| --- | --- | ---: | ---: |"]
-        lines += [f"| {g['problem']} | {g['gap']} | {g['measured']:+.2f} | "
-                  f"{'' if g['paper'] is None else format(g['paper'], '+.2f')} |" for g in doc["gaps"]]
+        quoted = any(g["paper"] is not None for g in doc["gaps"])  # else no paper column
+        lines += ["| problem | gap | measured |" + (" paper |" if quoted else ""),
+                  "| --- | --- | ---: |" + (" ---: |" if quoted else "")]
+        lines += [f"| {g['problem']} | {g['gap']} | {g['measured']:+.2f} |"
+                  + (f" {'' if g['paper'] is None else format(g['paper'], '+.2f')} |" if quoted else "")
+                  for g in doc["gaps"]]
         lines.append("")
     lines.append(f"Core-hours in all: {doc.get('core_hours', 0.0):.2f}.")
     return "\n".join(lines) + "\n"

@@ -38,10 +38,17 @@ __all__ = ["DesignLearningConfig", "build_problems", "run_design_plus_learning",
 PROBLEMS = ("ct", "inpainting")
 PROXES = ("cnn", "c8")
 METHODS = ("sup", "ei")
+#: controls, run only when named: ``sup_da`` = supervised training plus data augmentation with EI's rotations (tells
+#: what EI gains from seeing every training image rotated from what its loss adds); ``mc`` = measurement consistency
+#: alone (EI without its equivariance term: what that term adds, per prox)
+CONTROLS = ("sup_da", "mc")
 #: the converged results' methods (``<method>_<prox>``), their labels and gaps
-LABELS = {f"{m}_{x}": f"{'Sup' if m == 'sup' else 'EI'} {x.upper()}" for m in METHODS for x in PROXES}
+LABELS = {f"{m}_{x}": f"{ {'sup': 'Sup', 'ei': 'EI', 'sup_da': 'Sup+DA', 'mc': 'MC'}[m]} {x.upper()}"
+          for m in METHODS + CONTROLS for x in PROXES}
 GAPS = (("C8 − CNN (EI)", "ei_c8", "ei_cnn"), ("C8 − CNN (Sup)", "sup_c8", "sup_cnn"),
-        ("Sup − EI (CNN)", "sup_cnn", "ei_cnn"), ("Sup − EI (C8)", "sup_c8", "ei_c8"))
+        ("Sup − EI (CNN)", "sup_cnn", "ei_cnn"), ("Sup − EI (C8)", "sup_c8", "ei_c8"),
+        ("Sup+DA − EI (CNN)", "sup_da_cnn", "ei_cnn"), ("Sup+DA − EI (C8)", "sup_da_c8", "ei_c8"),
+        ("EI − MC (CNN)", "ei_cnn", "mc_cnn"), ("EI − MC (C8)", "ei_c8", "mc_c8"))
 
 
 @dataclass(frozen=True)
@@ -81,7 +88,7 @@ class DesignLearningConfig:
     def __post_init__(self):
         check_fields(self, ("n_test", "image_size", "ct_views", "n_iter", "width", "depth", "kernel_size", "steps",
                             "batch_size", "workers"), ("lr", "alpha_ct", "alpha_inpainting"))
-        for name, chosen, known in (("problem", self.problems, PROBLEMS), ("method", self.methods, METHODS),
+        for name, chosen, known in (("problem", self.problems, PROBLEMS), ("method", self.methods, METHODS + CONTROLS),
                                     ("prox", self.proxes, PROXES)):
             for v in chosen:
                 if v not in known:
@@ -262,7 +269,9 @@ def _sizes(text: str) -> Tuple[int, ...]:
 
 def _flags(ap) -> None:
     ap.add_argument("--problems", type=method_list, default=None, help=f"subset of {PROBLEMS}, e.g. 'ct'")
-    ap.add_argument("--methods", type=method_list, default=None, help=f"subset of {METHODS}, e.g. 'ei'")
+    ap.add_argument("--methods", type=method_list, default=None, help=f"subset of {METHODS}, e.g. 'ei'; also the controls 'sup_da' (supervised "
+                                                          "training with EI's rotations as data augmentation) and "
+                                                          "'mc' (EI without its equivariance term)")
     ap.add_argument("--proxes", type=method_list, default=None, help=f"subset of {PROXES}, e.g. 'c8'")
     ap.add_argument("--train-sizes", type=_sizes, default=None,
                     help="training-set sizes, e.g. '10,40' (quick and converged default 10,40; full 10,90)")

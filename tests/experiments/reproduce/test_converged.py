@@ -95,6 +95,22 @@ def test_report_command(tmp_path, capsys):
     assert "| ct | Sup | 30.00 ± 0.50 | 38.17 | 10 | yes | 1.0 | 2.00 |" in out and "Core-hours in all: 2.00" in out
 
 
+def test_a_file_without_paper_values_has_no_paper_columns():
+    from equinet.experiments.reproduce.converged import report
+    doc = merge_results(None, "design-plus-learning", {"seed": 0}, {"ct/sup": dict(
+        problem="ct", method="sup", psnr={"test": [30.0, 0.5]}, curve=[[0, 20.0], [10, 29.0]], steps=10,
+        converged=True, train_seconds=60.0, cpu_seconds=3600.0)}, {})
+    doc["gaps"] = [{"problem": "ct", "gap": "Sup − EI", "measured": 1.25, "paper": None}]
+    text = report(doc)
+    assert "paper" not in text
+    assert "| ct | Sup | 30.00 ± 0.50 | 10 | yes | 1.0 | 1.00 |" in text and "| ct | Sup − EI | +1.25 |" in text
+    for line in text.splitlines():  # every row has as many cells as its header
+        if line.startswith("| problem"):
+            width = line.count("|")
+        elif line.startswith("|"):
+            assert line.count("|") == width, line
+
+
 def test_a_file_that_is_not_a_results_file_is_refused(tmp_path):
     p = tmp_path / "r.json"
     p.write_text(json.dumps([1, 2]))
