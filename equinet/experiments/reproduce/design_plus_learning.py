@@ -269,9 +269,9 @@ def _sizes(text: str) -> Tuple[int, ...]:
 
 def _flags(ap) -> None:
     ap.add_argument("--problems", type=method_list, default=None, help=f"subset of {PROBLEMS}, e.g. 'ct'")
-    ap.add_argument("--methods", type=method_list, default=None, help=f"subset of {METHODS}, e.g. 'ei'; also the controls 'sup_da' (supervised "
-                                                          "training with EI's rotations as data augmentation) and "
-                                                          "'mc' (EI without its equivariance term)")
+    ap.add_argument("--methods", type=method_list, default=None,
+                    help=f"subset of {METHODS}, e.g. 'ei'; also the controls 'sup_da' (supervised training with EI's "
+                         "rotations as data augmentation) and 'mc' (EI without its equivariance term)")
     ap.add_argument("--proxes", type=method_list, default=None, help=f"subset of {PROXES}, e.g. 'c8'")
     ap.add_argument("--train-sizes", type=_sizes, default=None,
                     help="training-set sizes, e.g. '10,40' (quick and converged default 10,40; full 10,90)")
