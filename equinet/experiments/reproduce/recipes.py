@@ -67,27 +67,30 @@ def _entry(doc: dict, label: str, key: str) -> dict:
 
 def recipes_markdown(docs: Dict[str, dict], key: str, db: float = 1.0, test_set: str = "test",
                      labels: Optional[Dict[str, str]] = None) -> str:
-    """The recipes ``{name: doc}`` compared on ``key``: steps and wall time (pro rata of the run's steps) until the
-    held-out PSNR reaches the first recipe's final value minus ``db``, relative to the first recipe; steps until it is
-    within ``db`` dB of its own final value (relative too); the final held-out and the test PSNR."""
+    """The recipes ``{name: doc}`` compared on ``key``: steps, wall time and CPU time (both pro rata of the run's
+    steps; CPU time is the fairer where runs shared the machine) until the held-out PSNR reaches the first recipe's
+    final value minus ``db``, relative to the first recipe; steps until it is within ``db`` dB of its own final value
+    (relative too); the final held-out and the test PSNR."""
     labels = labels or {k: k for k in docs}
     entries = {k: _entry(d, labels.get(k, k), key) for k, d in docs.items()}
     first = next(iter(entries.values()))
     target = first["curve"][-1][1] - db
-    rows = [f"| recipe | steps to {target:.2f} dB | × first | wall min to it | × first | "
+    rows = [f"| recipe | steps to {target:.2f} dB | × first | wall min to it | × first | CPU min to it | × first | "
             f"steps to within {db:g} dB of its final | × first | final held-out PSNR | {test_set} PSNR | steps | "
             "converged |",
-            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
-    base: Optional[Tuple[Optional[int], Optional[float], int]] = None
+            "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- |"]
+    base: Optional[Tuple[Optional[int], Optional[float], Optional[float], int]] = None
     for k, e in entries.items():
         r = steps_to_reach(e, target)
-        wall = None if r is None else e["train_seconds"] * r / max(e["steps"], 1) / 60.0
+        wall, cpu = ((None, None) if r is None else
+                     (e[f] * r / max(e["steps"], 1) / 60.0 for f in ("train_seconds", "cpu_seconds")))
         s = steps_to_within(e, db) or 0
-        base = base or (r, wall, s)
-        b0, b1, b2 = base
+        base = base or (r, wall, cpu, s)
+        b0, b1, b2, b3 = base
         rel = lambda v, b: "" if v is None or not b else f"{v / b:.2f}"  # noqa: E731
         rows.append(f"| {labels.get(k, k)} | {'never' if r is None else r} | {rel(r, b0)} | "
-                    f"{'' if wall is None else f'{wall:.1f}'} | {rel(wall, b1)} | {s} | {rel(s, b2)} | "
+                    f"{'' if wall is None else f'{wall:.1f}'} | {rel(wall, b1)} | "
+                    f"{'' if cpu is None else f'{cpu:.1f}'} | {rel(cpu, b2)} | {s} | {rel(s, b3)} | "
                     f"{e['curve'][-1][1]:.2f} | {e['psnr'][test_set][0]:.2f} | {e['steps']} | "
                     f"{'yes' if e['converged'] else 'no'} |")
     return "\n".join(rows) + "\n"

@@ -122,9 +122,9 @@ def test_a_file_that_is_not_a_results_file_is_refused(tmp_path):
     assert merge_results(None, "x", {"seed": 0, "workers": 2}, {}, {})["config"] == {"seed": 0}
 
 
-def _entry(curve, steps, seconds, test=30.0):
+def _entry(curve, steps, seconds, test=30.0, cpu=None):
     return dict(problem="ct", method="ei", psnr={"test": [test, 0.5]}, curve=curve, steps=steps, converged=True,
-                train_seconds=seconds, cpu_seconds=seconds)
+                train_seconds=seconds, cpu_seconds=seconds / 2 if cpu is None else cpu)
 
 
 def test_a_setting_added_later_matches_a_file_without_it_at_its_default():
@@ -174,18 +174,18 @@ def test_recipes_compared_by_steps_and_wall_time_to_within_1db(tmp_path, capsys)
     from equinet.experiments.reproduce.converged import main as report_main
     from equinet.experiments.reproduce.converged import recipes_markdown, steps_to_within
     a = _entry([[0, 20.0], [250, 27.0], [500, 28.0], [1000, 29.5], [2000, 30.0]], 2000, 400.0)
-    b = _entry([[0, 20.0], [250, 29.4], [500, 30.1], [750, 30.2]], 750, 300.0, test=30.5)
+    b = _entry([[0, 20.0], [250, 29.4], [500, 30.1], [750, 30.2]], 750, 300.0, test=30.5, cpu=60.0)
     assert steps_to_within(a) == 1000 and steps_to_within(b) == 250 and steps_to_within(a, 0.4) == 2000
     assert steps_to_within(b, 0.05) == 750 and steps_to_within(dict(curve=[])) is None
     table = recipes_markdown({"default": {"entries": {"ct/ei": a}}, "n_trans 3": {"entries": {"ct/ei": b}}}, "ct/ei")
     assert "| steps to 29.00 dB |" in table.splitlines()[0]  # the fixed quality: the first's final − 1 dB
     rows = table.splitlines()[2:]
-    assert rows[0] == "| default | 1000 | 1.00 | 3.3 | 1.00 | 1000 | 1.00 | 30.00 | 30.00 | 2000 | yes |"
-    assert rows[1] == "| n_trans 3 | 250 | 0.25 | 1.7 | 0.50 | 250 | 0.25 | 30.20 | 30.50 | 750 | yes |"
+    assert rows[0] == "| default | 1000 | 1.00 | 3.3 | 1.00 | 1.7 | 1.00 | 1000 | 1.00 | 30.00 | 30.00 | 2000 | yes |"
+    assert rows[1] == "| n_trans 3 | 250 | 0.25 | 1.7 | 0.50 | 0.3 | 0.20 | 250 | 0.25 | 30.20 | 30.50 | 750 | yes |"
     low = _entry([[0, 20.0], [250, 28.0], [500, 28.5]], 500, 100.0)  # within 1 dB of its own final at once ...
     rows = recipes_markdown({"default": {"entries": {"ct/ei": a}}, "low": {"entries": {"ct/ei": low}}},
                             "ct/ei").splitlines()[2:]
-    assert rows[1].startswith("| low | never |  |  |  | 250 | 0.25 | 28.50 |")  # ... never good
+    assert rows[1].startswith("| low | never |  |  |  |  |  | 250 | 0.25 | 28.50 |")  # ... never good
     with pytest.raises(ValueError, match="no entry 'ct/sup'"):
         recipes_markdown({"default": {"entries": {"ct/ei": a}}}, "ct/sup")
     for name, e in (("default", a), ("ntrans3", b)):
