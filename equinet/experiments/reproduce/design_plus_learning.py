@@ -33,7 +33,7 @@ from .common import check_fields, cli, make_loss, mean_std, method_list, pm, rea
 from .converged import check_results, method_entry, write_results
 from .engine import Problem, evaluate
 
-__all__ = ["DesignLearningConfig", "build_problems", "run_design_plus_learning", "main"]
+__all__ = ["DesignLearningConfig", "build_problems", "build_model", "run_design_plus_learning", "main"]
 
 PROBLEMS = ("ct", "inpainting")
 PROXES = ("cnn", "c8")
@@ -152,6 +152,16 @@ def build_problems(cfg: DesignLearningConfig):
     return out
 
 
+def build_model(cfg: DesignLearningConfig, problem, prox: str) -> UnrolledPGD:
+    """The run's unrolled PGD with ``prox`` ('cnn' or 'c8') proximal nets, at its seeded initial weights (a finished
+    run's ``checkpoint.pt`` holds the trained ones under ``'model'``)."""
+    if prox not in PROXES:
+        raise ValueError(f"unknown prox {prox!r}; expected one of {PROXES}")
+    with seeded(derived_seed(cfg.seed, 45, PROXES.index(prox))):
+        return UnrolledPGD(problem.physics, ZeroedProx("dncnn", prox_spec(cfg, prox)), n_iter=cfg.n_iter, mode="pgd",
+                           tied=False, init="pinv")
+
+
 Job = Tuple[str, str, str, int]
 
 
@@ -169,9 +179,7 @@ class DesignTask(Task):
         cfg, (name, prox, method, size) = self.cfg, job
         p = problems[name]
         dev = resolve_device(cfg.device)
-        with seeded(derived_seed(cfg.seed, 45, PROXES.index(prox))):
-            model = UnrolledPGD(p.physics, ZeroedProx("dncnn", prox_spec(cfg, prox)), n_iter=cfg.n_iter, mode="pgd",
-                                tied=False, init="pinv")
+        model = build_model(cfg, p, prox)
         loss = make_loss(method, p.transform, p.alpha)
         hist = train_model(model, loss, p.physics.to(dev), p.x_train[:size], p.y_train[:size], steps=cfg.steps,
                            batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 46) % 2 ** 31,
