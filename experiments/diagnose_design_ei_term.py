@@ -1,16 +1,16 @@
-"""Why does an equivariant (C8) proximal net not help EI on CT? Measurements behind the design-plus-learning page.
+"""Does an equivariant (C8) proximal net leave EI less to do on CT? Measurements behind the design-plus-learning page.
 
 EI adds to measurement consistency the term ``||f(A T f(y)) - T f(y)||^2``: it asks the whole system f∘A to be
-equivariant. On CT the Radon transform commutes with rotations up to its sampling of the views, so an unrolled PGD
-whose proximal nets are rotation-equivariant is close to an equivariant system by design, and the EI term would then
-have little left to ask of it. This script measures that on the trained networks of a ``design-plus-learning
---converged`` run folder (``--runs``, its ``--out``): for every finished run ``<problem>_<prox>_<method>_n<size>``,
-the held-out PSNR and the **EI residual** (of the checkpoint as it is: the row records its step) — the EI term itself, unweighted, on the held-out measurements, averaged over
-``--rotations`` random rotations per image (the problem's own transform and seeds, the same draws for every network; the settings are the folder's
-``table.json`` once the run has finished, else the ``--converged`` preset's),
-divided by the mean ``||T f(y)||^2`` and given in dB (``-30 dB``: the residual is 1/1000 of the image energy). A
-network trained without the EI term (``mc``, ``sup``, ``sup_da``) shows how equivariant training leaves it on its own.
-Results go to ``--out`` (JSON, written atomically). Seconds per network on one core::
+equivariant. The Radon transform commutes with rotations up to its sampling of the views, so an unrolled PGD whose
+proximal nets are rotation-equivariant might be close to an equivariant system by design, leaving the EI term little
+to ask. This script measures it on the trained networks of a ``design-plus-learning --converged`` run folder
+(``--runs``, its ``--out``). For every run ``<problem>_<prox>_<method>_n<size>`` with a checkpoint (scored as it is;
+the row records its step): the held-out PSNR and the **EI residual**, the EI term itself, unweighted, on the held-out
+measurements, over ``--rotations`` random rotations per image (the problem's own transform; the same draws for every
+network), relative to the energy of the rotated reconstructions and given in dB (``-30 dB``: a thousandth of it).
+A network trained without the EI term (``mc``, ``sup``, ``sup_da``) shows how equivariant its architecture and
+training leave f∘A on their own. The settings are the folder's ``table.json`` once the run has finished, else the
+``--converged`` preset's. Results go to ``--out`` (JSON, written atomically). Seconds per network on one core::
 
     python experiments/diagnose_design_ei_term.py --runs outputs/reproduce/design-plus-learning
 """
@@ -26,8 +26,8 @@ import torch
 
 from equinet.experiments.reproduce.common import psnr_per_image, reconstruct
 from equinet.experiments.reproduce.design_plus_learning import DesignLearningConfig, build_model, build_problems
-from equinet.losses.ei import ei_term
 from equinet.losses.base import LossInputs
+from equinet.losses.ei import ei_term
 from equinet.utils.cli import Parser, run_command, user_input
 from equinet.utils.io import write_json
 
@@ -59,7 +59,7 @@ def ei_residual(model, physics, y: torch.Tensor, transform, rotations: int = 8, 
 
 
 def finished_runs(folder: str) -> List[Dict[str, object]]:
-    """The finished runs of a design-plus-learning output folder: ``[{problem, prox, method, size, checkpoint}]``."""
+    """The runs with a checkpoint in a design-plus-learning output folder: ``[{problem, prox, method, size, checkpoint}]``."""
     root = os.path.join(folder, "runs")
     if not os.path.isdir(root):
         raise ValueError(f"{folder!r} is not a design-plus-learning output folder (it has no runs/ folder)")
@@ -70,8 +70,8 @@ def finished_runs(folder: str) -> List[Dict[str, object]]:
             out.append(dict(problem=m["problem"], prox=m["prox"], method=m["method"], size=int(m["size"]),
                             checkpoint=ck))
     if not out:
-        raise ValueError(f"{folder!r} holds no finished design-plus-learning run (runs/<problem>_<prox>_<method>_n<size>"
-                         "/checkpoint.pt)")
+        raise ValueError(f"{folder!r} holds no design-plus-learning run with a checkpoint "
+                         "(runs/<problem>_<prox>_<method>_n<size>/checkpoint.pt)")
     return out
 
 
@@ -121,10 +121,11 @@ def main(argv=None) -> int:
         psnr = float(psnr_per_image(reconstruct(model, p.physics, yv), xv).mean())
         res = ei_residual(model, p.physics, yv, p.transform, a.rotations, seed=a.seed)
         row = {k: v for k, v in r.items() if k != "checkpoint"}
-        row.update(step=int(state["step"]), psnr=psnr, ei_residual=res, ei_residual_db=10 * torch.log10(torch.tensor(res)).item())
+        row.update(step=int(state["step"]), psnr=psnr, ei_residual=res,
+                   ei_residual_db=10 * torch.log10(torch.tensor(res)).item())
         rows.append(row)
-        print(f"{r['problem']} n{r['size']} {r['method']:>6} {r['prox']:>3} (step {row['step']}): held-out {psnr:.2f} dB, "
-              f"EI residual {row['ei_residual_db']:.1f} dB")
+        print(f"{r['problem']} n{r['size']} {r['method']:>6} {r['prox']:>3} (step {row['step']}): "
+              f"held-out {psnr:.2f} dB, EI residual {row['ei_residual_db']:.1f} dB")
     os.makedirs(os.path.dirname(os.path.abspath(a.out)), exist_ok=True)
     write_json(a.out, dict(runs=a.runs, rotations=a.rotations, seed=a.seed, rows=rows), indent=1)
     print(f"wrote {a.out}")
