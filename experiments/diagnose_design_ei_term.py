@@ -59,7 +59,8 @@ def ei_residual(model, physics, y: torch.Tensor, transform, rotations: int = 8, 
 
 
 def finished_runs(folder: str) -> List[Dict[str, object]]:
-    """The runs with a checkpoint in a design-plus-learning output folder: ``[{problem, prox, method, size, checkpoint}]``."""
+    """The runs with a checkpoint in a design-plus-learning output folder:
+    ``[{problem, prox, method, size, checkpoint}]``."""
     root = os.path.join(folder, "runs")
     if not os.path.isdir(root):
         raise ValueError(f"{folder!r} is not a design-plus-learning output folder (it has no runs/ folder)")
