@@ -32,6 +32,7 @@ from ..runner import Task, prepare_output, run_jobs, seeded, thread_limit, write
 from .common import check_fields, cli, make_loss, mean_std, method_list, pm, real_photographs, run_dir, train_model
 from .converged import check_results, method_entry, write_results
 from .engine import Problem, evaluate
+from .labels import LABELS as ALL_LABELS
 
 __all__ = ["DesignLearningConfig", "build_problems", "build_model", "run_design_plus_learning", "main"]
 
@@ -43,8 +44,7 @@ METHODS = ("sup", "ei")
 #: alone (EI without its equivariance term: what that term adds, per prox)
 CONTROLS = ("sup_da", "mc")
 #: the converged results' methods (``<method>_<prox>``), their labels and gaps
-LABELS = {f"{m}_{x}": f"{ {'sup': 'Sup', 'ei': 'EI', 'sup_da': 'Sup+DA', 'mc': 'MC'}[m]} {x.upper()}"
-          for m in METHODS + CONTROLS for x in PROXES}
+LABELS = {f"{m}_{x}": ALL_LABELS[f"{m}_{x}"] for m in METHODS + CONTROLS for x in PROXES}
 GAPS = (("C8 − CNN (EI)", "ei_c8", "ei_cnn"), ("C8 − CNN (Sup)", "sup_c8", "sup_cnn"),
         ("Sup − EI (CNN)", "sup_cnn", "ei_cnn"), ("Sup − EI (C8)", "sup_c8", "ei_c8"),
         ("Sup+DA − EI (CNN)", "sup_da_cnn", "ei_cnn"), ("Sup+DA − EI (C8)", "sup_da_c8", "ei_c8"),

@@ -5,6 +5,6 @@ __all__ = ["METHODS", "LABELS"]
 #: the learning methods of Table 1 of the EI paper (plus the linear baseline ``pinv`` = A†y)
 METHODS = ("pinv", "mc", "ei", "ei_adv", "sup", "ei_sup")
 LABELS = {"pinv": "A†y", "mc": "MC", "ei": "EI", "ei_adv": "EI-adv", "sup": "Sup", "ei_sup": "EI-sup",
-          "rei": "REI", "moi": "MOI", "moi_ei": "MOI+EI", "sup_da": "Sup+DA",
-          # design-plus-learning: method and proximal network
-          "sup_cnn": "Sup CNN", "sup_c8": "Sup C8", "ei_cnn": "EI CNN", "ei_c8": "EI C8"}
+          "rei": "REI", "moi": "MOI", "moi_ei": "MOI+EI", "sup_da": "Sup+DA"}
+#: design-plus-learning's methods are ``<method>_<prox>``: e.g. ``ei_c8`` = "EI C8"
+LABELS.update({f"{m}_{x}": f"{LABELS[m]} {x.upper()}" for m in ("sup", "ei", "mc", "sup_da") for x in ("cnn", "c8")})

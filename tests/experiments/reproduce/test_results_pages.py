@@ -85,8 +85,8 @@ def test_a_recipes_block_compares_several_files_on_one_entry(tmp_path):
     assert sync_page(str(page)) == (True, ["docs/results/r.json", "docs/results/r3.json"])
     rows = page.read_text().splitlines()
     assert "steps to 34.00 dB" in rows[1]                                 # the first recipe's final − 1 dB
-    assert rows[3] == "| r | 250 | 1.00 | 1.0 | 1.00 | 250 | 1.00 | 35.00 | 35.50 | 250 | no |"
-    assert rows[4].startswith("| n_trans 3 | 250 | 1.00 | 1.0 | 1.00 | 250 | 1.00 | 35.00 |")  # named by its setting
+    assert rows[3] == "| r | 250 | 1.00 | 1.0 | 1.00 | 1.0 | 1.00 | 250 | 1.00 | 35.00 | 35.50 | 250 | no |"
+    assert rows[4].startswith("| n_trans 3 | 250 | 1.00 | 1.0 | 1.00 | 0.5 | 0.50 | 250 | 1.00 | 35.00 |")  # its setting
     page.write_text("<!-- results: preset=docs/results/r.json,docs/results/r3.json recipes ct/ei -->\n"
                     "<!-- /results -->\n")
     assert sync_page(str(page))[1] == ["docs/results/r.json", "docs/results/r3.json"]
