@@ -74,7 +74,8 @@ _FREE = ("methods", "problems", "masks", "proxes", "train_sizes", "workers", "th
 
 #: the training recipe and the methods' weights: each entry records its own (``entry['settings']``), so one method can
 #: be re-run with another recipe or weight without invalidating the others; the table names them where entries differ
-RECIPE = ("batch_size", "lr", "ema", "n_trans", "adv_weight", "alpha", "alpha_ct", "alpha_inpainting")
+RECIPE = ("batch_size", "lr", "ema", "n_trans", "adv_weight", "alpha", "alpha_ct", "alpha_inpainting",
+          "rotation_interpolation")
 
 
 def _settings(config) -> Tuple[dict, dict]:
@@ -113,24 +114,36 @@ def merge_results(doc: Optional[dict], name: str, config, entries: Dict[str, dic
 
 def _recipes_into_entries(doc: dict, defaults: dict) -> dict:
     """A file written before entries recorded their recipe: the file's recipe settings (and, for one it does not
-    record, the dataclass default) move into every entry without its own."""
+    record, the dataclass default) move into every entry without its own; a setting that became a recipe setting
+    later moves from the file's settings into every entry."""
     moved = {k: v for k, v in doc["config"].items() if k in RECIPE}
-    entries = {k: e if "settings" in e else dict(e, settings={**defaults, **moved}) for k, e in doc["entries"].items()}
+    entries = {k: dict(e, settings={**moved, **e["settings"]}) if "settings" in e else
+               dict(e, settings={**defaults, **moved}) for k, e in doc["entries"].items()}
     return dict(doc, entries=entries, config={k: v for k, v in doc["config"].items() if k not in RECIPE})
 
 
 #: recipe settings that only some methods read (a method ``m`` or ``m_<variant>``); the others read all of `RECIPE`
-READ_BY = {"adv_weight": ("ei_adv",), **{k: ("ei", "ei_adv", "ei_sup", "rei", "moi_ei")
-                                         for k in ("n_trans", "alpha", "alpha_ct", "alpha_inpainting")}}
+READ_BY = {"adv_weight": ("ei_adv",), "rotation_interpolation": ("ei", "ei_adv", "ei_sup", "sup_da"),
+           **{k: ("ei", "ei_adv", "ei_sup", "rei", "moi_ei")
+              for k in ("n_trans", "alpha", "alpha_ct", "alpha_inpainting")}}
+#: recipe settings that only some problems read (a problem ``p`` or ``p_<variant>``): rotations are CT's transform
+READ_ON = {"rotation_interpolation": ("ct",), "alpha_ct": ("ct",), "alpha_inpainting": ("inpainting",)}
 
 
-def reads(method: str, key: str) -> bool:
-    """Whether ``method`` (e.g. ``'ei'``, ``'ei_c8'``) reads the recipe setting ``key``.
+def _named(name: str, names) -> bool:
+    return any(name == m or name.startswith(m + "_") for m in names)
+
+
+def reads(method: str, key: str, problem: Optional[str] = None) -> bool:
+    """Whether ``method`` (e.g. ``'ei'``, ``'ei_c8'``) on ``problem`` (None: any) reads the recipe setting ``key``.
 
     >>> reads("sup", "lr"), reads("sup", "n_trans"), reads("ei_c8", "n_trans"), reads("ei", "adv_weight")
     (True, False, True, False)
+    >>> reads("ei", "rotation_interpolation", "ct"), reads("ei", "rotation_interpolation", "inpainting")
+    (True, False)
     """
-    return key not in READ_BY or any(method == m or method.startswith(m + "_") for m in READ_BY[key])
+    return (key not in READ_BY or _named(method, READ_BY[key])) and \
+        (problem is None or key not in READ_ON or _named(problem, READ_ON[key]))
 
 
 def preset_recipe(config) -> dict:
@@ -147,11 +160,12 @@ def recipe_column(entries: Sequence[dict], preset: Optional[dict] = None) -> Dic
     value = lambda i, k: json.dumps(entries[i].get("settings", {}).get(k))  # noqa: E731
     ref = {}
     for k in RECIPE:
-        vals = [value(i, k) for i in trained if reads(entries[i]["method"], k) and k in entries[i].get("settings", {})]
+        vals = [value(i, k) for i in trained if reads(entries[i]["method"], k, entries[i]["problem"])
+                and k in entries[i].get("settings", {})]
         ref[k] = json.dumps(preset[k]) if preset and k in preset else max(set(vals), key=vals.count) if vals else None
     fmt = lambda v: f"{v:g}" if isinstance(v, float) else "–" if v is None else str(v)  # noqa: E731
     out = {i: ", ".join(f"{k} {fmt(json.loads(value(i, k)))}" for k in RECIPE
-                        if reads(entries[i]["method"], k) and k in entries[i].get("settings", {})
+                        if reads(entries[i]["method"], k, entries[i]["problem"]) and k in entries[i].get("settings", {})
                         and value(i, k) != ref[k]) for i in trained}
     return out if any(out.values()) else {}
 

@@ -114,8 +114,10 @@ class EITable1Config(UNetRunConfig):
 
     @classmethod
     def converged(cls, **kw):
-        """`UNetRunConfig.converged` with the quick protocol's operators (no few-image runs)."""
-        return super().converged(**{"ct_views": QUICK_CT_VIEWS, "n_few": 0, **kw})
+        """`UNetRunConfig.converged` with the quick protocol's operators (no few-image runs) and exact (Fourier)
+        rotations in the EI losses: the recipe that brought CT EI within 1 dB of its converged PSNR in the fewest
+        steps (docs/reproduce_ei_table1.md, "Training recipe")."""
+        return super().converged(**{"ct_views": QUICK_CT_VIEWS, "n_few": 0, "rotation_interpolation": "fourier", **kw})
 
     def few(self) -> Tuple[str, ...]:
         """The methods of the few-image runs (none when ``n_few == 0``)."""
@@ -357,7 +359,7 @@ def _flags(ap) -> None:
     ap.add_argument("--methods", type=method_list, default=None, help=f"subset of {METHODS}, e.g. 'pinv,ei,sup'; also "
                     f"the control 'sup_da' (Sup + data augmentation with the problem's group)")
     ap.add_argument("--rotation-interpolation", choices=("bilinear", "fourier"), default=None,
-                    help="interpolation of the CT rotations of EI (default bilinear)")
+                    help="interpolation of the CT rotations of EI (default bilinear; fourier with --converged)")
     ap.add_argument("--ct-views", type=int, default=None,
                     help=f"CT projection angles (quick default {QUICK_CT_VIEWS}, full 50)")
     ap.add_argument("--steps-ct", type=int, default=None, help="training steps of the CT models (default: --steps)")

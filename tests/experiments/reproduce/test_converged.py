@@ -129,15 +129,34 @@ def _entry(curve, steps, seconds, test=30.0, cpu=None):
 
 def test_a_setting_added_later_matches_a_file_without_it_at_its_default():
     cfg = EITable1Config.converged(methods=("sup",), **TINY)
-    old = {k: v for k, v in merge_results(None, "ei-table1", cfg, {}, {})["config"].items()
-           if k != "rotation_interpolation"}
+    old = {k: v for k, v in merge_results(None, "ei-table1", cfg, {}, {})["config"].items() if k != "steps_ct"}
     doc = dict(name="ei-table1", config=old, entries={})
-    assert merge_results(doc, "ei-table1", cfg, {}, {})["config"] == old  # 'bilinear', the default: accepted
-    with pytest.raises(ValueError, match="other settings.*rotation_interpolation"):
-        merge_results(doc, "ei-table1", EITable1Config.converged(methods=("sup",), rotation_interpolation="fourier",
-                                                                 **TINY), {}, {})
+    assert merge_results(doc, "ei-table1", cfg, {}, {})["config"] == old  # None, the default: accepted
+    with pytest.raises(ValueError, match="other settings.*steps_ct"):
+        merge_results(doc, "ei-table1", EITable1Config.converged(methods=("sup",), steps_ct=500, **TINY), {}, {})
     with pytest.raises(ValueError, match="other settings.*'ct_views'"):  # a recorded setting still has to match
         merge_results(doc, "ei-table1", EITable1Config.converged(methods=("sup",), ct_views=9, **TINY), {}, {})
+
+
+def test_a_setting_that_became_a_recipe_setting_moves_into_the_entries():
+    e = dict(problem="ct", psnr={"test": [30.0, 0.5]}, curve=[[0, 20.0], [10, 29.0]], steps=10, converged=True,
+             train_seconds=60.0, cpu_seconds=60.0, settings={"lr": 1e-3})
+    cfg = EITable1Config.converged(methods=("ei",), **dict(TINY, batch_size=4))  # the preset's recipe
+    legacy = dict(name="ei-table1", config=dict(merge_results(None, "ei-table1", cfg, {}, {})["config"],
+                                                rotation_interpolation="bilinear"),
+                  entries={"ct/ei": dict(e, method="ei"), "inpainting/ei": dict(e, method="ei", problem="inpainting")})
+    doc = merge_results(legacy, "ei-table1", cfg, {"ct/ei": dict(e, method="ei", steps=20)}, {})  # a Fourier re-run
+    assert "rotation_interpolation" not in doc["config"] and doc["preset"]["rotation_interpolation"] == "fourier"
+    assert doc["entries"]["ct/ei"]["settings"]["rotation_interpolation"] == "fourier"
+    assert doc["entries"]["inpainting/ei"]["settings"] == {"lr": 1e-3, "rotation_interpolation": "bilinear"}
+    sup = merge_results(doc, "ei-table1", cfg, {"ct/sup": dict(e, method="sup"),
+                                                "ct/ei_sup": dict(e, method="ei_sup")}, {})
+    sup["entries"]["ct/ei_sup"]["settings"]["rotation_interpolation"] = "bilinear"
+    rows = {r.split("|")[2].strip(): r for r in markdown(sup, LABELS).splitlines()[2:]}
+    assert rows["EI-sup"].endswith("| rotation_interpolation bilinear |")   # read by EI-sup on CT: named
+    assert rows["Sup"].endswith("|  |") and rows["EI"].endswith("|  |")    # Sup does not rotate; EI has the preset's
+    inp = [r for r in markdown(sup, LABELS).splitlines() if r.startswith("| inpainting")]
+    assert inp and all(r.endswith("|  |") for r in inp)                  # no rotations on inpainting: not named
 
 
 def test_each_entry_records_its_recipe_and_the_table_names_the_differences():
@@ -166,7 +185,8 @@ def test_each_entry_records_its_recipe_and_the_table_names_the_differences():
     merged = merge_results(legacy, "ei-table1", base, {"ct/ei": dict(e, method="ei")}, {})
     # (what the file does not record, the dataclass default: batch_size 4, ema None, the weights)
     assert merged["entries"]["ct/sup"]["settings"] == dict(lr=5e-4, n_trans=1, ema=None, batch_size=4, adv_weight=0.1,
-                                                           alpha_ct=100.0, alpha_inpainting=1.0)
+                                                           alpha_ct=100.0, alpha_inpainting=1.0,
+                                                           rotation_interpolation="bilinear")
     assert "lr" not in merged["config"] and merged["entries"]["ct/ei"]["settings"]["lr"] == base.lr
 
 
