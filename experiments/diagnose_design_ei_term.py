@@ -58,7 +58,7 @@ def ei_residual(model, physics, y: torch.Tensor, transform, rotations: int = 8, 
     return err / max(energy, 1e-30)
 
 
-def finished_runs(folder: str) -> List[Dict[str, object]]:
+def runs_with_checkpoints(folder: str) -> List[Dict[str, object]]:
     """The runs with a checkpoint in a design-plus-learning output folder:
     ``[{problem, prox, method, size, checkpoint}]``."""
     root = os.path.join(folder, "runs")
@@ -107,7 +107,7 @@ def main(argv=None) -> int:
     with user_input():
         if a.rotations < 1:
             raise ValueError(f"--rotations must be >= 1, got {a.rotations}")
-        runs = finished_runs(a.runs)
+        runs = runs_with_checkpoints(a.runs)
     torch.set_num_threads(a.threads)
     cfg = run_config(a.runs, tuple(dict.fromkeys(str(r["problem"]) for r in runs)), a.seed)
     problems = build_problems(cfg)
@@ -116,7 +116,13 @@ def main(argv=None) -> int:
         p = problems[str(r["problem"])]
         model = build_model(cfg, p, str(r["prox"]))
         state = torch.load(str(r["checkpoint"]), map_location="cpu", weights_only=False)
-        model.load_state_dict(state["model"])
+        with user_input():
+            try:
+                model.load_state_dict(state["model"])
+            except (KeyError, RuntimeError) as err:
+                raise ValueError(f"{r['checkpoint']} does not hold a network of this folder's settings (expected "
+                                 f"the {r['prox']} unrolled PGD of its table.json or of the --converged preset): "
+                                 f"{str(err).splitlines()[0]}") from None
         model.eval()
         xv, yv = p.validation
         psnr = float(psnr_per_image(reconstruct(model, p.physics, yv), xv).mean())

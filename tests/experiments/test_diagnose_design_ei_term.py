@@ -61,3 +61,7 @@ def test_the_command_scores_every_finished_run_of_a_folder(tmp_path, capsys):
     from equinet.utils.cli import run_command
     assert run_command(d.main, ["--runs", str(tmp_path)], prog="diagnose") == 2
     assert "no runs/ folder" in capsys.readouterr().err
+    os.remove(tmp_path / "run" / "table.json")     # settings unknown: the preset's networks do not fit its checkpoints
+    assert run_command(d.main, ["--runs", str(tmp_path / "run"), "--out", out], prog="diagnose") == 2
+    err = capsys.readouterr().err                  # one line, no traceback (the equivariant layers refuse it first)
+    assert err.startswith("diagnose: error:") and err.count("\n") == 1 and "Traceback" not in err
