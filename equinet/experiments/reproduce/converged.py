@@ -75,7 +75,7 @@ _FREE = ("methods", "problems", "masks", "proxes", "train_sizes", "workers", "th
 #: the training recipe and the methods' weights: each entry records its own (``entry['settings']``), so one method can
 #: be re-run with another recipe or weight without invalidating the others; the table names them where entries differ
 RECIPE = ("batch_size", "lr", "ema", "n_trans", "adv_weight", "alpha", "alpha_ct", "alpha_inpainting",
-          "rotation_interpolation")
+          "alpha_ei_sup_ct", "rotation_interpolation")
 
 
 def _settings(config) -> Tuple[dict, dict]:
@@ -124,10 +124,12 @@ def _recipes_into_entries(doc: dict, defaults: dict) -> dict:
 
 #: recipe settings that only some methods read (a method ``m`` or ``m_<variant>``); the others read all of `RECIPE`
 READ_BY = {"adv_weight": ("ei_adv",), "rotation_interpolation": ("ei", "ei_adv", "ei_sup", "sup_da"),
+           "alpha_ei_sup_ct": ("ei_sup",),
            **{k: ("ei", "ei_adv", "ei_sup", "rei", "moi_ei")
               for k in ("n_trans", "alpha", "alpha_ct", "alpha_inpainting")}}
 #: recipe settings that only some problems read (a problem ``p`` or ``p_<variant>``): rotations are CT's transform
-READ_ON = {"rotation_interpolation": ("ct",), "alpha_ct": ("ct",), "alpha_inpainting": ("inpainting",)}
+READ_ON = {"rotation_interpolation": ("ct",), "alpha_ct": ("ct",), "alpha_inpainting": ("inpainting",),
+           "alpha_ei_sup_ct": ("ct",)}
 
 
 def _named(name: str, names) -> bool:

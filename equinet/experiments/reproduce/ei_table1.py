@@ -77,6 +77,9 @@ class EITable1Config(UNetRunConfig):
     drop: float = 0.3
     alpha_ct: float = 100.0
     alpha_inpainting: float = 1.0
+    #: the EI weight of EI-sup on CT (None: ``alpha_ct``); EI-sup weighs its EI term against the supervised image-domain
+    #: loss, where EI weighs it against the measurement-domain MC loss
+    alpha_ei_sup_ct: Optional[float] = None
     rotation_interpolation: str = "bilinear"
     #: transformations per training image and step in the EI losses (the transform's ``n_trans``)
     n_trans: int = 1
@@ -92,6 +95,8 @@ class EITable1Config(UNetRunConfig):
                             "workers", "n_trans"), ("lr", "alpha_ct", "alpha_inpainting"), ("adv_weight",))
         if self.steps_ct is not None:
             check_fields(self, ("steps_ct",))
+        if self.alpha_ei_sup_ct is not None:
+            check_fields(self, (), ("alpha_ei_sup_ct",))
         if isinstance(self.n_few, bool) or not isinstance(self.n_few, int) or not 0 <= self.n_few < self.n_train:
             raise ValueError(f"n_few must be an int in [0, n_train={self.n_train}), got {self.n_few!r}")
         for p in self.problems:
@@ -114,10 +119,17 @@ class EITable1Config(UNetRunConfig):
 
     @classmethod
     def converged(cls, **kw):
-        """`UNetRunConfig.converged` with the quick protocol's operators (no few-image runs) and exact (Fourier)
-        rotations in the EI losses: the recipe that brought CT EI within 1 dB of its converged PSNR in the fewest
-        steps (docs/reproduce_ei_table1.md, "Training recipe")."""
-        return super().converged(**{"ct_views": QUICK_CT_VIEWS, "n_few": 0, "rotation_interpolation": "fourier", **kw})
+        """`UNetRunConfig.converged` with the quick protocol's operators (no few-image runs), exact (Fourier)
+        rotations in the EI losses and EI weight ``alpha_ct = 10`` on CT: the recipe that brought CT EI to a given
+        held-out PSNR in the fewest steps (docs/reproduce_ei_table1.md, "Training recipe"); EI-sup's EI weight on CT
+        is 1 (``alpha_ei_sup_ct``; measured at 1, 10 and 100). The quick protocol keeps the paper code's 100 for both.
+
+        >>> c = EITable1Config.converged()
+        >>> c.rotation_interpolation, c.alpha_ct, c.alpha_ei_sup_ct, EITable1Config.quick().alpha_ct
+        ('fourier', 10.0, 1.0, 100.0)
+        """
+        return super().converged(**{"ct_views": QUICK_CT_VIEWS, "n_few": 0, "rotation_interpolation": "fourier",
+                                    "alpha_ct": 10.0, "alpha_ei_sup_ct": 1.0, **kw})
 
     def few(self) -> Tuple[str, ...]:
         """The methods of the few-image runs (none when ``n_few == 0``)."""
@@ -190,7 +202,8 @@ def build_problems(cfg: EITable1Config) -> Dict[str, Problem]:
             if cfg.converge is not None:
                 x_val = validation_images(cfg, p)
                 validation = (x_val, physics(x_val))
-        problems[p] = Problem(physics, transform, alpha, x_train, y_train, sets, paper=PAPER[p],
+        alphas = {"ei_sup": cfg.alpha_ei_sup_ct} if p == "ct" and cfg.alpha_ei_sup_ct is not None else {}
+        problems[p] = Problem(physics, transform, alpha, x_train, y_train, sets, paper=PAPER[p], alphas=alphas,
                               validation=validation, steps=cfg.steps_for(p), seed_index=PROBLEMS.index(p),
                               pinv_deviation=True)
     return problems
@@ -269,7 +282,8 @@ def markdown(cfg: EITable1Config, rows: List[dict], gaps: List[dict], order: Dic
     lines = [f"# EI paper, Table 1 ({cfg.mode} mode)", "",
              f"{cfg.image_size}x{cfg.image_size} images, {cfg.n_train} training / {cfg.n_test} test images, "
              f"residual U-Net on A†y (width {cfg.width}, {cfg.scales} scales, starts at f = A†), {steps} "
-             f"of {cfg.batch_size} (lr {cfg.lr:g}, cosine), α = {cfg.alpha_ct:g} (CT) / "
+             f"of {cfg.batch_size} (lr {cfg.lr:g}, cosine), α = {cfg.alpha_ct:g} (CT"
+             f"{'' if cfg.alpha_ei_sup_ct is None else f'; EI-sup {cfg.alpha_ei_sup_ct:g}'}) / "
              f"{cfg.alpha_inpainting:g} (inpainting), seed {cfg.seed}; wall time {wall / 60:.1f} min. "
              "PSNR in dB (data range 1), mean ± std over test images.", "",
              "| problem | method | PSNR test | paper | PSNR train | PSNR 2nd test set | PSNR photos rotated "
@@ -363,6 +377,13 @@ def _flags(ap) -> None:
     ap.add_argument("--ct-views", type=int, default=None,
                     help=f"CT projection angles (quick default {QUICK_CT_VIEWS}, full 50)")
     ap.add_argument("--steps-ct", type=int, default=None, help="training steps of the CT models (default: --steps)")
+    ap.add_argument("--alpha-ct", type=float, default=None,
+                    help="weight of the EI term on CT in EI and EI-adv, and in EI-sup unless --alpha-ei-sup-ct "
+                         "(quick default 100, the paper code's; converged 10)")
+    ap.add_argument("--alpha-ei-sup-ct", type=float, default=None,
+                    help="weight of the EI term of EI-sup on CT (quick default: --alpha-ct; converged 1)")
+    ap.add_argument("--alpha-inpainting", type=float, default=None,
+                    help="weight of the EI term on inpainting (default 1)")
     ap.add_argument("--n-trans", type=int, default=None,
                     help="transformations per image and step in the EI losses (default 1)")
     ap.add_argument("--n-few", type=int, default=None, help="the few-image runs' training images (0: none; default 8)")

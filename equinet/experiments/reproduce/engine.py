@@ -57,6 +57,13 @@ class Problem:
     #: also measure ``max |f(y) - A†y|`` on the test set 'test' (result key ``max_dev_pinv``; Proposition 1 of the EI
     #: paper: MC stays at A†y)
     pinv_deviation: bool = False
+    #: a method's own EI weight where it is not ``alpha`` (e.g. ``{'ei_sup': 1.0}``: EI-sup's EI term is weighed
+    #: against an image-domain supervised loss, EI's against a measurement-domain MC loss)
+    alphas: Dict[str, float] = field(default_factory=dict)
+
+    def alpha_for(self, method: str) -> float:
+        """The EI weight of ``method`` on this problem."""
+        return self.alphas.get(method, self.alpha)
 
     def metric(self, u: torch.Tensor) -> torch.Tensor:
         return u if self.metric_image is None else self.metric_image(u)
@@ -111,7 +118,7 @@ class MethodTableTask(Task):
         with seeded(derived_seed(cfg.seed, 10, index)):  # the same initial network for every method
             model = cfg.network(channels=p.channels)
         with seeded(derived_seed(cfg.seed, 11)):
-            loss = make_loss(method, p.transform, p.alpha, cfg.adv_weight)
+            loss = make_loss(method, p.transform, p.alpha_for(method), cfg.adv_weight)
         folder = run_dir(self.out, name, method) if k is None else run_dir(self.out, name, method, f"n{k}")
         hist = train_model(model, loss, p.physics.to(dev), p.x_train, p.y_train, steps=steps_of(cfg, p),
                            batch_size=cfg.batch_size, lr=cfg.lr, seed=derived_seed(cfg.seed, 12) % 2 ** 31,

@@ -24,6 +24,24 @@ def test_converged_preset_and_cli_flag():
         main(["--converged", "--quick"])
 
 
+def test_ei_sup_has_its_own_weight_on_ct():
+    from equinet.experiments.reproduce.common import make_loss
+    from equinet.experiments.reproduce.converged import reads
+    from equinet.experiments.reproduce.ei_table1 import build_problems
+    cfg = EITable1Config.converged(**dict(TINY, problems=("ct", "inpainting")))
+    ps = build_problems(cfg)
+    assert (ps["ct"].alpha_for("ei"), ps["ct"].alpha_for("ei_adv"), ps["ct"].alpha_for("ei_sup")) == (10.0, 10.0, 1.0)
+    assert ps["inpainting"].alpha_for("ei_sup") == ps["inpainting"].alpha_for("ei") == cfg.alpha_inpainting
+    quick = build_problems(EITable1Config.quick(**dict(TINY, problems=("ct",), n_few=0)))["ct"]
+    assert quick.alpha_for("ei_sup") == quick.alpha_for("ei") == 100.0     # the paper code's one weight
+    loss = make_loss("ei_sup", ps["ct"].transform, ps["ct"].alpha_for("ei_sup"))
+    assert loss.weight == 1.0 and make_loss("ei_sup", ps["ct"].transform, ps["ct"].alpha_for("ei")).weight == 10.0
+    assert reads("ei_sup", "alpha_ei_sup_ct", "ct") and not reads("ei", "alpha_ei_sup_ct", "ct")
+    assert not reads("ei_sup", "alpha_ei_sup_ct", "inpainting")
+    with pytest.raises(UsageError, match="EITable1Config.alpha_ei_sup_ct"):
+        main(["--converged", "--alpha-ei-sup-ct", "0"])
+
+
 def test_results_fill_in_across_runs_with_curves(tmp_path):
     res = str(tmp_path / "results" / "ei-table1.json")
     run_ei_table1(EITable1Config.converged(methods=("pinv", "sup"), **TINY), out=str(tmp_path / "a"), progress=False,
@@ -185,7 +203,7 @@ def test_each_entry_records_its_recipe_and_the_table_names_the_differences():
     merged = merge_results(legacy, "ei-table1", base, {"ct/ei": dict(e, method="ei")}, {})
     # (what the file does not record, the dataclass default: batch_size 4, ema None, the weights)
     assert merged["entries"]["ct/sup"]["settings"] == dict(lr=5e-4, n_trans=1, ema=None, batch_size=4, adv_weight=0.1,
-                                                           alpha_ct=100.0, alpha_inpainting=1.0,
+                                                           alpha_ct=100.0, alpha_inpainting=1.0, alpha_ei_sup_ct=None,
                                                            rotation_interpolation="bilinear")
     assert "lr" not in merged["config"] and merged["entries"]["ct/ei"]["settings"]["lr"] == base.lr
 
@@ -237,6 +255,11 @@ def test_learning_rate_and_batch_flags_reach_the_settings():
         main(["--converged", "--n-trans", "0"])
     with pytest.raises(UsageError, match="EITable1Config.ema must be a decay in"):
         main(["--converged", "--ema", "1"])
+    with pytest.raises(UsageError, match="EITable1Config.alpha_ct"):
+        main(["--converged", "--alpha-ct", "-1"])
+    from equinet.experiments.reproduce.common import BUILD_PARSER
+    a = main(BUILD_PARSER).parse_args(["--converged", "--alpha-ct", "3", "--alpha-inpainting", "0.5"])
+    assert (a.alpha_ct, a.alpha_inpainting) == (3.0, 0.5)      # the dests are the config's fields
 
 
 def test_an_ema_run_evaluates_the_average_and_records_its_decay(tmp_path):
